@@ -1,0 +1,71 @@
+# rgraph's Makefile: thin conveniences around the go tool.
+MOD    := $(shell go list -m)
+GO     ?= go
+BIN    ?= bin
+CLANG  ?= clang-14
+export BPF2GO_CC     := $(CLANG)
+export BPF2GO_CFLAGS := -O2 -g -Wall -Werror
+
+.PHONY: all build test test-privileged bench demo generate check-generate lint vet check-deps cross update-golden clean
+
+all: build
+
+## build: the rgraph binary in ./bin
+build:
+	$(GO) build -o $(BIN)/rgraph ./cmd/rgraph
+
+## test: vet, dependency arrows, then every test (privileged ones skip unless root)
+test: vet check-deps
+	$(GO) test -count=1 -timeout 60m ./...
+
+## test-privileged: only the tests that need root, with skips turned into failures
+test-privileged:
+	RGRAPH_REQUIRE_PRIVILEGED=1 $(GO) test -count=1 ./collector/... ./sandbox/...
+
+## bench: the benchmarks the issues ask for (fleet scale, collector, minimize)
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 60m ./...
+
+## demo: the example fleet end to end on the embedded default store
+demo: build
+	./scripts/demo.sh
+
+## generate: regenerate the eBPF objects with bpf2go (needs clang)
+generate:
+	$(GO) generate ./...
+
+## check-generate: fail when committed generated files are stale
+check-generate: generate
+	git diff --exit-code -- '*.go' '*.o'
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "^ not gofmt'ed"; exit 1; }
+
+lint: vet check-deps
+	@command -v golangci-lint >/dev/null && golangci-lint run ./... || echo "golangci-lint not installed; ran go vet and check-deps only"
+
+# forbid: fail when the packages $(1) depend, even transitively, on $(2).
+forbid = ! $(GO) list -deps $(1) | grep -E '$(2)' || { echo "^ $(1) must not depend on these"; exit 1; }
+HEAVY  := badger|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra
+
+## check-deps: keep the import arrows one way (see STYLE.md)
+check-deps:
+	@$(GO) list ./... >/dev/null
+	@$(call forbid,./graph/...,$(MOD)/(cmd|collector|ingest|render|sandbox)|$(HEAVY))
+	@$(call forbid,./render/...,$(MOD)/(cmd|collector|ingest|sandbox)|badger|cilium/ebpf|spf13/cobra)
+	@$(call forbid,./ingest/...,$(MOD)/(cmd|render|sandbox|collector/probe)|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra)
+	@$(call forbid,$(MOD)/collector,$(MOD)/(cmd|graph|ingest|render|sandbox|collector/probe)|$(HEAVY))
+	@$(call forbid,./sandbox/...,$(MOD)/(cmd|graph|ingest|render)|badger|go-graphviz|lipgloss|spf13/cobra)
+	@echo "dependency arrows ok"
+
+## cross: everything, tests included, must compile for a non-Linux target
+cross:
+	GOOS=darwin $(GO) build ./...
+	GOOS=darwin $(GO) vet ./...
+
+update-golden:
+	$(GO) test ./... -update
+
+clean:
+	rm -rf $(BIN)

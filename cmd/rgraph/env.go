@@ -1,0 +1,74 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/term"
+)
+
+// Env is everything a command takes from the operating system. Only
+// NewEnv touches the real process; tests use newTestEnv.
+type Env struct {
+	In     io.Reader
+	Out    io.Writer // data only
+	ErrOut io.Writer // progress, warnings, errors
+
+	// OutTTY and ErrTTY say whether Out and ErrOut are terminals.
+	OutTTY, ErrTTY bool
+	// Width is the terminal width of Out, 0 when not a terminal.
+	Width int
+
+	Getenv func(string) string
+	Now    func() time.Time
+}
+
+// NewEnv returns the Env of the running process.
+func NewEnv() *Env {
+	e := &Env{
+		In:     os.Stdin,
+		Out:    os.Stdout,
+		ErrOut: os.Stderr,
+		Getenv: os.Getenv,
+		Now:    time.Now,
+	}
+	e.OutTTY = term.IsTerminal(int(os.Stdout.Fd()))
+	e.ErrTTY = term.IsTerminal(int(os.Stderr.Fd()))
+	if e.OutTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			e.Width = w
+		}
+	}
+	return e
+}
+
+// Color reports whether styled output may be written to Out: only on a
+// terminal, and never with NO_COLOR set or TERM=dumb.
+func (e *Env) Color() bool {
+	if e.Getenv("CLICOLOR_FORCE") != "" && e.Getenv("CLICOLOR_FORCE") != "0" {
+		return true
+	}
+	return e.OutTTY && e.Getenv("NO_COLOR") == "" && e.Getenv("TERM") != "dumb"
+}
+
+// StoreDir returns the store location: the --store flag if given, else
+// $RGRAPH_STORE, else rgraph/store under the user's data directory
+// ($XDG_DATA_HOME, or ~/.local/share).
+func (e *Env) StoreDir(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if v := e.Getenv("RGRAPH_STORE"); v != "" {
+		return v
+	}
+	if v := e.Getenv("XDG_DATA_HOME"); v != "" {
+		return filepath.Join(v, "rgraph", "store")
+	}
+	home := e.Getenv("HOME")
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	return filepath.Join(home, ".local", "share", "rgraph", "store")
+}
