@@ -65,3 +65,30 @@ func TestParseKinds(t *testing.T) {
 		}
 	}
 }
+
+func TestFromCSR(t *testing.T) {
+	var b Builder
+	b.AddEdge("a", "b", Hard, Evidence{Source: "x"})
+	b.AddEdge("b", "a", Soft)
+	g := b.Build()
+	c := g.CSR()
+	g2, err := FromCSR(CSR{Names: c.Names, Info: c.Info, Off: c.Off, Dst: c.Dst, Kinds: c.Kinds, Evidence: c.Evidence})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g2.EdgeCount() != 2 || g2.Evidence(0)[0].Source != "x" {
+		t.Errorf("FromCSR lost data: %d edges, evidence %v", g2.EdgeCount(), g2.Evidence(0))
+	}
+	bad := []CSR{
+		{Names: []string{"a"}, Off: []int32{0}},
+		{Names: []string{"b", "a"}, Off: []int32{0, 0, 0}},
+		{Names: []string{"a", "b"}, Off: []int32{0, 1, 1}, Dst: []int32{5}, Kinds: []Kind{Hard}},
+		{Names: []string{"a", "b"}, Off: []int32{0, 2, 2}, Dst: []int32{1, 1}, Kinds: []Kind{Hard, Hard}},
+		{Names: []string{"a", "b"}, Off: []int32{0, 1, 1}, Dst: []int32{1}, Kinds: []Kind{0}},
+	}
+	for i, c := range bad {
+		if _, err := FromCSR(c); err == nil {
+			t.Errorf("FromCSR(bad[%d]) succeeded", i)
+		}
+	}
+}
