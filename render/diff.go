@@ -1,0 +1,264 @@
+package render
+
+import (
+	"cmp"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/rgraph/rgraph/graph"
+)
+
+// DiffReport is what the diff outputs show: two releases and what changed
+// between them.
+type DiffReport struct {
+	// Old and New name the releases compared.
+	Old, New string
+	// Delta is what changed, as graph.Diff computes it. Findings a baseline
+	// accepted should already be removed by the caller.
+	Delta graph.Delta
+	// Accepted is how many findings a baseline accepted; the verdict
+	// mentions them. 0 when no baseline was used.
+	Accepted int
+}
+
+// verdict sums up a diff for a reviewer: the findings that make a release
+// worse (new cycles, new hard dependencies, services pushed to a later
+// wave) and the rest.
+type verdict struct {
+	worse    bool
+	problems []string
+	notes    []string
+}
+
+// newHard returns the added hard edges and the edges whose kind became
+// hard, sorted.
+func newHard(d graph.Delta) []graph.Edge {
+	var out []graph.Edge
+	for _, e := range d.AddedEdges {
+		if e.Kind == graph.Hard {
+			out = append(out, e)
+		}
+	}
+	for _, k := range d.KindChanges {
+		if k.New == graph.Hard {
+			out = append(out, graph.Edge{From: k.From, To: k.To, Kind: graph.Hard})
+		}
+	}
+	sortEdges(out)
+	return out
+}
+
+func (r DiffReport) verdict() verdict {
+	d := r.Delta
+	var v verdict
+	add := func(list *[]string, n int, one, many string) {
+		if n > 0 {
+			*list = append(*list, plural(n, one, many))
+		}
+	}
+	add(&v.problems, len(d.NewCycles), "new bootstrap cycle", "new bootstrap cycles")
+	add(&v.problems, len(newHard(d)), "new hard dependency", "new hard dependencies")
+	add(&v.problems, len(d.LaterWave), "service pushed to a later wave", "services pushed to a later wave")
+	v.worse = len(v.problems) > 0
+	add(&v.notes, len(d.ResolvedCycles), "cycle resolved", "cycles resolved")
+	add(&v.notes, len(d.RemovedEdges), "edge removed", "edges removed")
+	other := 0
+	for _, e := range d.AddedEdges {
+		if e.Kind != graph.Hard {
+			other++
+		}
+	}
+	add(&v.notes, other, "other edge added", "other edges added")
+	add(&v.notes, len(d.AddedServices), "service added", "services added")
+	add(&v.notes, len(d.RemovedServices), "service removed", "services removed")
+	add(&v.notes, r.Accepted, "finding accepted by the baseline", "findings accepted by the baseline")
+	return v
+}
+
+// text is the verdict as one sentence without the mark.
+func (v verdict) text() string {
+	var s string
+	if v.worse {
+		s = strings.Join(v.problems, ", ")
+	} else {
+		s = "no new cycles, hard dependencies or later waves"
+	}
+	if len(v.notes) > 0 {
+		s += "; " + strings.Join(v.notes, ", ")
+	}
+	return s
+}
+
+// normalizedDelta returns d with every list sorted and never nil.
+func normalizedDelta(d graph.Delta) graph.Delta {
+	d.AddedServices = sortedStrings(d.AddedServices)
+	d.RemovedServices = sortedStrings(d.RemovedServices)
+	d.AddedEdges = sortedEdges(d.AddedEdges)
+	d.RemovedEdges = sortedEdges(d.RemovedEdges)
+	d.KindChanges = append([]graph.KindChange{}, d.KindChanges...)
+	slices.SortFunc(d.KindChanges, func(a, b graph.KindChange) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
+	})
+	d.NewCycles = sortedCycles(d.NewCycles)
+	d.ResolvedCycles = sortedCycles(d.ResolvedCycles)
+	d.LaterWave = append([]graph.WaveShift{}, d.LaterWave...)
+	slices.SortFunc(d.LaterWave, func(a, b graph.WaveShift) int { return cmp.Compare(a.Service, b.Service) })
+	d.ClosureGrowth = append([]graph.Growth{}, d.ClosureGrowth...)
+	slices.SortFunc(d.ClosureGrowth, func(a, b graph.Growth) int { return cmp.Compare(a.Service, b.Service) })
+	return d
+}
+
+func sortEdges(es []graph.Edge) {
+	slices.SortStableFunc(es, func(a, b graph.Edge) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
+	})
+}
+
+// sortedEdges returns a sorted copy of es, never nil.
+func sortedEdges(es []graph.Edge) []graph.Edge {
+	out := append([]graph.Edge{}, es...)
+	sortEdges(out)
+	return out
+}
+
+// sortedCycles returns cycles sorted by their first (smallest) service,
+// then ID, never nil.
+func sortedCycles(cs []graph.Cycle) []graph.Cycle {
+	out := append([]graph.Cycle{}, cs...)
+	slices.SortStableFunc(out, func(a, b graph.Cycle) int {
+		return cmp.Or(cmp.Compare(first(a.Services), first(b.Services)), cmp.Compare(a.ID, b.ID))
+	})
+	return out
+}
+
+// Diff writes what changed between two releases as text: a verdict line,
+// then one section per kind of change, worst first.
+//
+// Plain records (one per line, tab-separated):
+//
+//	verdict  worse|ok  SUMMARY
+//	cycle    new|resolved  ID  CYCLE(a -> b -> a)
+//	edge     added|removed  FROM  TO  KIND  EVIDENCE
+//	kind     FROM  TO  OLD  NEW
+//	wave     SERVICE  OLD  NEW
+//	closure  SERVICE  OLD  NEW
+//	service  added|removed  NAME
+func Diff(w io.Writer, t Terminal, r DiffReport) error {
+	d := normalizedDelta(r.Delta)
+	v := r.verdict()
+	p := newPrinter(w, t)
+	if !t.TTY {
+		state := "ok"
+		if v.worse {
+			state = "worse"
+		}
+		p.record("verdict", state, v.text())
+		for _, c := range d.NewCycles {
+			p.record("cycle", "new", c.ID, cycleChain(c))
+		}
+		for _, c := range d.ResolvedCycles {
+			p.record("cycle", "resolved", c.ID, cycleChain(c))
+		}
+		for _, e := range d.AddedEdges {
+			p.record("edge", "added", e.From, e.To, e.Kind.String(), evidenceAll(e.Evidence))
+		}
+		for _, e := range d.RemovedEdges {
+			p.record("edge", "removed", e.From, e.To, e.Kind.String(), evidenceAll(e.Evidence))
+		}
+		for _, k := range d.KindChanges {
+			p.record("kind", k.From, k.To, k.Old.String(), k.New.String())
+		}
+		for _, s := range d.LaterWave {
+			p.record("wave", s.Service, strconv.Itoa(s.Old), strconv.Itoa(s.New))
+		}
+		for _, g := range d.ClosureGrowth {
+			p.record("closure", g.Service, strconv.Itoa(g.Old), strconv.Itoa(g.New))
+		}
+		for _, s := range d.AddedServices {
+			p.record("service", "added", s)
+		}
+		for _, s := range d.RemovedServices {
+			p.record("service", "removed", s)
+		}
+		return p.err
+	}
+
+	mark := p.s.good.Render("✓")
+	if v.worse {
+		mark = p.s.bad.Render("✗")
+	}
+	p.line(mark + " " + p.s.title.Render(r.Old+" → "+r.New) + ": " + v.text())
+	section := func(title string, n int) bool {
+		if n == 0 {
+			return false
+		}
+		p.line("")
+		p.line(p.s.title.Render(title) + p.s.dim.Render(" ("+strconv.Itoa(n)+")"))
+		return true
+	}
+	if section("New bootstrap cycles", len(d.NewCycles)) {
+		for _, c := range d.NewCycles {
+			p.line("  " + p.s.bad.Render(cycleChain(c)) + p.s.dim.Render("  id "+c.ID))
+			p.edgeTable(4, c.Edges)
+		}
+	}
+	if hard := newHard(d); section("New hard dependencies", len(hard)) {
+		withEvidence := make([]graph.Edge, len(hard))
+		for i, e := range hard {
+			withEvidence[i] = e
+			if j := slices.IndexFunc(d.AddedEdges, func(a graph.Edge) bool { return a.From == e.From && a.To == e.To }); j >= 0 {
+				withEvidence[i].Evidence = d.AddedEdges[j].Evidence
+			}
+		}
+		p.edgeTable(2, withEvidence)
+	}
+	if section("Pushed to a later wave", len(d.LaterWave)) {
+		rows := make([][]string, len(d.LaterWave))
+		for i, s := range d.LaterWave {
+			rows[i] = []string{s.Service, strconv.Itoa(s.Old), strconv.Itoa(s.New)}
+		}
+		p.table(2, []string{"SERVICE", "WAS", "NOW"}, rows, nil)
+	}
+	if section("Kind changes", len(d.KindChanges)) {
+		rows := make([][]string, len(d.KindChanges))
+		for i, k := range d.KindChanges {
+			rows[i] = []string{k.From, k.To, k.Old.String() + " → " + k.New.String()}
+		}
+		p.table(2, []string{"FROM", "TO", "KIND"}, rows, nil)
+	}
+	var other []graph.Edge
+	for _, e := range d.AddedEdges {
+		if e.Kind != graph.Hard {
+			other = append(other, e)
+		}
+	}
+	if section("Other added edges", len(other)) {
+		p.edgeTable(2, other)
+	}
+	if section("Resolved cycles", len(d.ResolvedCycles)) {
+		for _, c := range d.ResolvedCycles {
+			p.line("  " + p.s.good.Render(cycleChain(c)) + p.s.dim.Render("  id "+c.ID))
+		}
+	}
+	if section("Removed edges", len(d.RemovedEdges)) {
+		p.edgeTable(2, d.RemovedEdges)
+	}
+	if section("Services", len(d.AddedServices)+len(d.RemovedServices)) {
+		for _, s := range d.AddedServices {
+			p.line("  + " + s)
+		}
+		for _, s := range d.RemovedServices {
+			p.line("  - " + s)
+		}
+	}
+	if section("Transitive needs grew", len(d.ClosureGrowth)) {
+		rows := make([][]string, len(d.ClosureGrowth))
+		for i, g := range d.ClosureGrowth {
+			rows[i] = []string{g.Service, strconv.Itoa(g.Old), strconv.Itoa(g.New), "+" + strconv.Itoa(g.New-g.Old)}
+		}
+		p.table(2, []string{"SERVICE", "WAS", "NOW", "GROWTH"}, rows, nil)
+	}
+	return p.err
+}

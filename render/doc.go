@@ -1,0 +1,25 @@
+// Package render shows rgraph's results to people and to programs: text
+// for terminals and pipes, JSON, DOT, SVG and PNG drawings, Markdown for
+// pull-request comments, and self-contained HTML.
+//
+// Render never looks at the process environment. The caller decides
+// whether output goes to a terminal, whether colour is allowed and how wide
+// the terminal is, and passes that as a [Terminal] value. On a terminal,
+// text is laid out in styled tables truncated to the width; otherwise it is
+// plain: one tab-separated record per line, no truncation, RFC 3339 times
+// and never an escape code. JSON, DOT, SVG, PNG, Markdown and HTML never
+// depend on the terminal at all.
+//
+// All output is deterministic: the same input gives the same bytes, so
+// golden files and diffs of the output are meaningful. Inputs are the
+// result types of package graph ([graph.Component], [graph.Order],
+// [graph.Path], [graph.Delta]) and [graph.Graph] itself; render sorts what
+// it is given where order carries no meaning and keeps it where it does
+// (witness cycles, chains, ranked cuts, waves).
+//
+// Render is the only rgraph package that imports go-graphviz and lipgloss.
+// Importing go-graphviz instantiates its WebAssembly Graphviz when the
+// program starts (tens of milliseconds once its compilation cache under the
+// temporary directory is warm); [SVG] and [PNG] calls are serialized
+// because that instance is shared.
+package render

@@ -1,0 +1,119 @@
+package render
+
+import (
+	"cmp"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+
+	"github.com/rgraph/rgraph/graph"
+)
+
+// Order writes a recovery plan as text: the waves with their services,
+// jumpstart groups flagged, then the critical path with its estimated time.
+//
+// Plain records (one per line, tab-separated), one per service:
+//
+//	wave      INDEX  SERVICE  GROUP-ID (empty unless in a jumpstart group)
+//	group     INDEX  GROUP-ID  MEMBERS(comma-separated)
+//	critical  DURATION  CHAIN(a -> b -> c)  DEFAULTED(comma-separated)
+//
+// The critical path is written in the order given, which is recovery
+// order: first to recover first. DURATION is a Go duration ("4m30s"), empty
+// when unknown.
+func Order(w io.Writer, t Terminal, o graph.Order) error {
+	o = normalizedOrder(o)
+	p := newPrinter(w, t)
+	if !t.TTY {
+		for _, wv := range o.Waves {
+			groupOf := map[string]string{}
+			for _, g := range wv.Groups {
+				for _, m := range g.Members {
+					groupOf[m] = g.ID
+				}
+			}
+			for _, s := range wv.Services {
+				p.record("wave", strconv.Itoa(wv.Index), s, groupOf[s])
+			}
+			for _, g := range wv.Groups {
+				p.record("group", strconv.Itoa(wv.Index), g.ID, strings.Join(g.Members, ","))
+			}
+		}
+		if cp := o.CriticalPath; len(cp.Services) > 0 {
+			p.record("critical", formatDuration(cp.Duration, false), chain(cp.Services), strings.Join(cp.Defaulted, ","))
+		}
+		return p.err
+	}
+
+	services, groups := 0, 0
+	for _, wv := range o.Waves {
+		services += len(wv.Services)
+		groups += len(wv.Groups)
+	}
+	head := "recovery order · " + plural(len(o.Waves), "wave", "waves") + " · " + plural(services, "service", "services")
+	if groups > 0 {
+		head += " · " + p.s.warn.Render(plural(groups, "jumpstart group", "jumpstart groups"))
+	}
+	p.line(p.s.title.Render(head))
+	if len(o.Waves) == 0 {
+		return p.err
+	}
+	p.line("")
+	rows := make([][]string, len(o.Waves))
+	for i, wv := range o.Waves {
+		var js []string
+		for _, g := range wv.Groups {
+			js = append(js, "{"+strings.Join(g.Members, ", ")+"}")
+		}
+		rows[i] = []string{strconv.Itoa(wv.Index), strconv.Itoa(len(wv.Services)), strings.Join(wv.Services, ", "), strings.Join(js, " ")}
+	}
+	p.table(0, []string{"WAVE", "N", "SERVICES", "JUMPSTART"}, rows, func(row, col int) lipgloss.Style {
+		if col == 3 {
+			return p.s.warn
+		}
+		return p.s.r.NewStyle()
+	})
+	if groups > 0 {
+		p.line("")
+		p.line(p.s.dim.Render("a jumpstart group is a bootstrap cycle: its members need each other and must be started together by hand"))
+	}
+	if cp := o.CriticalPath; len(cp.Services) > 0 {
+		p.line("")
+		est := "≈ " + formatDuration(cp.Duration, true)
+		if len(cp.Defaulted) > 0 {
+			est += p.s.dim.Render(" (default time for " + strings.Join(cp.Defaulted, ", ") + ")")
+		}
+		p.line(p.s.title.Render("critical path ") + est)
+		p.line("  " + chain(cp.Services))
+	}
+	return p.err
+}
+
+// normalizedOrder sorts waves by index and the services and groups inside
+// each wave, and makes sure every jumpstart group member is listed among
+// its wave's services.
+func normalizedOrder(o graph.Order) graph.Order {
+	waves := make([]graph.Wave, len(o.Waves))
+	for i, wv := range o.Waves {
+		svc := append([]string{}, wv.Services...)
+		groups := make([]graph.Group, len(wv.Groups))
+		for j, g := range wv.Groups {
+			g.Members = sortedStrings(g.Members)
+			groups[j] = g
+			svc = append(svc, g.Members...)
+		}
+		slices.Sort(svc)
+		wv.Services = slices.Compact(svc)
+		slices.SortFunc(groups, func(a, b graph.Group) int { return cmp.Compare(first(a.Members), first(b.Members)) })
+		wv.Groups = groups
+		waves[i] = wv
+	}
+	slices.SortStableFunc(waves, func(a, b graph.Wave) int { return cmp.Compare(a.Index, b.Index) })
+	o.Waves = waves
+	o.CriticalPath.Services = append([]string{}, o.CriticalPath.Services...)
+	o.CriticalPath.Defaulted = sortedStrings(o.CriticalPath.Defaulted)
+	return o
+}

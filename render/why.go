@@ -1,0 +1,45 @@
+package render
+
+import (
+	"io"
+	"strconv"
+
+	"github.com/rgraph/rgraph/graph"
+)
+
+// Why writes the chains of needs from one service to another as text,
+// in the order given (shortest first, as graph.Why returns them), each
+// with the kind and evidence of every edge.
+//
+// Plain records (one per line, tab-separated):
+//
+//	path  N  HOPS  CHAIN(a -> b -> c)
+//	edge  N  FROM  TO  KIND  EVIDENCE
+func Why(w io.Writer, t Terminal, from, to string, paths []graph.Path) error {
+	p := newPrinter(w, t)
+	if !t.TTY {
+		for i, path := range paths {
+			n := strconv.Itoa(i + 1)
+			p.record("path", n, strconv.Itoa(len(path.Edges)), pathChain(path))
+			for _, e := range path.Edges {
+				p.record("edge", n, e.From, e.To, e.Kind.String(), evidenceAll(e.Evidence))
+			}
+		}
+		return p.err
+	}
+	if len(paths) == 0 {
+		p.line(p.s.good.Render(from+" does not need "+to) + p.s.dim.Render(" (no chain of needs with the selected edge kinds)"))
+		return p.err
+	}
+	head := from + " needs " + to
+	if len(paths) > 1 {
+		head += p.s.dim.Render(" · " + plural(len(paths), "chain", "chains") + ", shortest first")
+	}
+	p.line(p.s.title.Render(head))
+	for i, path := range paths {
+		p.line("")
+		p.line(strconv.Itoa(i+1) + ". " + p.s.name.Render(pathChain(path)) + p.s.dim.Render(" ("+plural(len(path.Edges), "hop", "hops")+")"))
+		p.edgeTable(3, path.Edges)
+	}
+	return p.err
+}
