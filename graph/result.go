@@ -27,6 +27,10 @@ type Component struct {
 	Members []string `json:"members"` // sorted
 	// Witness is one shortest cycle in the component.
 	Witness Cycle `json:"witness"`
+	// WitnessExact is false when the component was too large for an
+	// exhaustive search within the work bound and Witness is the shortest
+	// cycle found, not a proven shortest one (see [CycleOptions]).
+	WitnessExact bool `json:"witnessExact"`
 	// Cuts are ranked suggestions of edge sets whose removal makes the
 	// component acyclic, cheapest first.
 	Cuts []Cut `json:"cuts"`
