@@ -64,6 +64,10 @@ type Wave struct {
 	Services []string `json:"services"`
 	// Groups are the bootstrap cycles placed in this wave as a unit.
 	Groups []Group `json:"groups,omitempty"`
+	// OverWidth is true for a wave that holds a jumpstart group larger
+	// than OrderOptions.MaxParallel: the group cannot be split, so it gets
+	// a wave of its own.
+	OverWidth bool `json:"overWidth,omitempty"`
 }
 
 // Group is a cyclic component recovered as one unit: it needs a jumpstart
