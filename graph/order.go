@@ -209,7 +209,7 @@ func (h *readyHeap) Less(i, j int) bool {
 	return h.first(a) < h.first(b)
 }
 func (h *readyHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *readyHeap) Push(x any)   { h.items = append(h.items, x.(int32)) }
+func (h *readyHeap) Push(x any)    { h.items = append(h.items, x.(int32)) }
 func (h *readyHeap) Pop() any {
 	x := h.items[len(h.items)-1]
 	h.items = h.items[:len(h.items)-1]
