@@ -94,7 +94,9 @@ type model struct {
 	ranks bool // draw waves as ranks
 }
 
-func (m *model) note(format string, args ...any) { m.notes = append(m.notes, fmt.Sprintf(format, args...)) }
+func (m *model) note(format string, args ...any) {
+	m.notes = append(m.notes, fmt.Sprintf(format, args...))
+}
 
 // cycleInfo indexes components: the component of each member and the
 // edges of each witness.

@@ -96,8 +96,8 @@ func TestDOTProperties(t *testing.T) {
 	t.Run("edge style by kind", func(t *testing.T) {
 		edges := dotEdges(draw(DOTOptions{}))
 		for e, want := range map[string]string{
-			"api->logd":             "style=dashed",
-			"api->ca":               "style=dotted",
+			"api->logd":              "style=dashed",
+			"api->ca":                "style=dotted",
 			"pkgstore->10.0.0.9:443": "arrowhead=vee",
 		} {
 			if !strings.Contains(edges[e], want) {
