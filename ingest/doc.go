@@ -1,0 +1,20 @@
+// Package ingest reads run and minimization records, a service catalog and
+// plain edge lists, assembles them into one recovery graph, and keeps the
+// result in an embedded Badger store as immutable releases.
+//
+// [Parse] turns inputs into a [Snapshot] (graph, records, catalog) and
+// validates everything before anything is written; [Store.Put] writes a
+// snapshot as a named release atomically, and [Store.Ingest] does both.
+// [Store.Load] reads a release back as a [graph.Graph]. How records map to
+// edges, and the edge-list format, are documented in docs/records.md.
+//
+// A release is stored as a few large chunks of a compact binary encoding
+// (a string table and the graph's compressed sparse rows), published by one
+// small transaction that writes the release's manifest: a crash before that
+// transaction leaves no trace of the release (orphaned chunks are removed
+// the next time the store is opened), and a crash after it leaves the whole
+// release. Badger's own log goes to [log/slog] at debug level.
+//
+// A [Store] holds Badger's directory lock until [Store.Close]; a second
+// process opening the same directory gets [ErrLocked].
+package ingest

@@ -1,0 +1,70 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// IngestOptions configure [Store.Ingest].
+type IngestOptions struct {
+	// Replace allows overwriting an existing release of the same name.
+	Replace bool
+	// Progress, when set, is called as inputs are read and the release is
+	// written; see [ParseOptions.Progress].
+	Progress func(Progress)
+}
+
+// Summary is what an ingest stored.
+type Summary struct {
+	Release Release
+	// Replaced is true when an existing release of the name was replaced.
+	Replaced bool
+	// SelfAttempts counts attempts that resolved to the record's own
+	// service and gave no edge.
+	SelfAttempts int
+	// Skipped names optional inputs that were not rgraph documents.
+	Skipped []string
+	// Warnings are worth showing the user; they did not stop the ingest.
+	Warnings []string
+}
+
+// Ingest parses and validates every input, then stores the result as
+// release name (see [Parse] and [Store.Put]). Nothing is written unless
+// every input is valid: malformed input gives an error wrapping
+// [ErrInvalidInput] and leaves the store as it was. An existing release
+// name without opts.Replace gives an error wrapping [ErrReleaseExists]
+// before any input is read.
+func (s *Store) Ingest(ctx context.Context, name string, inputs []Input, opts IngestOptions) (Summary, error) {
+	if err := ValidReleaseName(name); err != nil {
+		return Summary{}, err
+	}
+	_, err := s.Get(name)
+	exists := err == nil
+	switch {
+	case exists && !opts.Replace:
+		return Summary{}, fmt.Errorf("%w: %q", ErrReleaseExists, name)
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Summary{}, err
+	}
+	snap, err := Parse(ctx, inputs, ParseOptions{Progress: opts.Progress})
+	if err != nil {
+		return Summary{}, err
+	}
+	for _, r := range snap.Records {
+		if r.Release != "" && r.Release != name {
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("record %s was made for release %q, ingested into %q", r.ID, r.Release, name))
+		}
+	}
+	rel, err := s.Put(ctx, name, snap, PutOptions{Replace: opts.Replace, Progress: opts.Progress})
+	if err != nil {
+		return Summary{}, err
+	}
+	return Summary{
+		Release:      rel,
+		Replaced:     exists,
+		SelfAttempts: snap.SelfAttempts,
+		Skipped:      snap.Skipped,
+		Warnings:     snap.Warnings,
+	}, nil
+}

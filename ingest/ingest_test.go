@@ -1,0 +1,190 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/rgraph/rgraph/collector"
+)
+
+func readFixture(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata/fleet", path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestIngestMalformed feeds malformed input next to good input: the error
+// must name file, line or field, and the store must be unchanged.
+func TestIngestMalformed(t *testing.T) {
+	catalog := readFixture(t, "catalog.yaml")
+	record := readFixture(t, "records/run-web-1.json")
+	edit := func(doc, old, new string) string {
+		if !strings.Contains(doc, old) {
+			t.Fatalf("fixture does not contain %q", old)
+		}
+		return strings.Replace(doc, old, new, 1)
+	}
+	tests := []struct {
+		name  string
+		files []Input
+		want  string
+	}{
+		{"unknown edge kind", []Input{data("good.tsv", "a\tb\n"), data("bad.tsv", "a\tb\nb\tc\tstrong\n")}, `bad.tsv:2: kind: unknown edge kind "strong"`},
+		{"edge list without tabs", []Input{data("bad.edges", "a -> b\n")}, "bad.edges:1: want from<TAB>to[<TAB>kind]"},
+		{"record syntax", []Input{data("r.json", "{\n\"schemaVersion\": 1,\n}")}, "r.json:3: invalid JSON"},
+		{"record version", []Input{data("r.json", edit(record, `"schemaVersion": 1`, `"schemaVersion": 7`))}, "r.json: schemaVersion: unsupported version 7"},
+		{"record field", []Input{data("r.json", edit(record, `"verdict": "redirected"`, `"verdict": "maybe"`))}, `r.json: attempts[`},
+		{"record unknown field", []Input{data("r.json", edit(record, `"scenario"`, `"scenery": "x", "scenario"`))}, "r.json: scenery: unknown field"},
+		{"duplicate record id", []Input{data("a.json", record), data("b.json", record)}, `b.json: id: record "run-web-1" is also in a.json`},
+		{"catalog field", []Input{data("c.yaml", edit(catalog, "endpoints: [\"10.99.0.53:53\"]", "endpoint: [\"10.99.0.53:53\"]"))}, `c.yaml: services[0].endpoint: line`},
+		{"catalog endpoint", []Input{data("c.yaml", edit(catalog, `"10.99.0.53:53"`, `"nowhere"`))}, `c.yaml: services[0].endpoints[0]: "nowhere" is not an address endpoint`},
+		{"two catalogs", []Input{data("c1.yaml", catalog), data("c2.yaml", catalog)}, "c2.yaml: a second catalog (the first is c1.yaml)"},
+		{"yaml that is not a catalog", []Input{data("s.yaml", "kind: scenario\n")}, `s.yaml: kind: "scenario" is not "catalog" (YAML inputs are service catalogs)`},
+		{"optional yaml that does not parse", []Input{{Name: "s.yaml", Data: []byte("a: [\n"), Format: FormatCatalog, Optional: true}}, "s.yaml: parsing YAML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runStoreTest(t, func(t *testing.T, s *Store) {
+				ctx := context.Background()
+				if _, err := s.Put(ctx, "base", fleetSnapshot(t), PutOptions{}); err != nil {
+					t.Fatal(err)
+				}
+				before := storeKeys(t, s)
+				for _, replace := range []bool{false, true} {
+					name := "new"
+					if replace {
+						name = "base"
+					}
+					_, err := s.Ingest(ctx, name, tt.files, IngestOptions{Replace: replace})
+					if err == nil || !strings.Contains(err.Error(), tt.want) {
+						t.Fatalf("Ingest error = %v, want it to contain %q", err, tt.want)
+					}
+					if !errors.Is(err, ErrInvalidInput) {
+						t.Errorf("Ingest error %v does not wrap ErrInvalidInput", err)
+					}
+					if d := cmp.Diff(before, storeKeys(t, s)); d != "" {
+						t.Errorf("failed Ingest changed the store (-before +after):\n%s", d)
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestRecordErrorsKeepDecodeError(t *testing.T) {
+	_, err := parseData(t, data("r.json", `{"schemaVersion": 1, "kind": "walk"}`))
+	var de *collector.DecodeError
+	if !errors.As(err, &de) || de.Field != "kind" || !errors.Is(err, collector.ErrMalformed) {
+		t.Errorf("Parse error = %#v, want a *collector.DecodeError for field kind", err)
+	}
+}
+
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("catalog.yaml", readFixture(t, "catalog.yaml"))
+	write("records/b.json", readFixture(t, "records/run-web-1.json"))
+	write("records/a.JSON", readFixture(t, "records/run-ca-1.json"))
+	write("scenarios/web.yaml", "kind: scenario\nservice: web\n")
+	write("graph/edges.tsv", "web\tcdn\tsoft\n")
+	write("graph/more.edges", "cdn\tdns\n")
+	write("graph/notes.txt", "# nothing but a comment\n")
+	write("README.md", "not read")
+	write(".hidden/x.tsv", "not\tread\n")
+	write("records/.y.json", "not read")
+	write("extra", "x\ty\n") // named explicitly below: read whatever its name
+
+	in, err := Files(dir, filepath.Join(dir, "extra"), filepath.Join(dir, "graph/edges.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, i := range in {
+		rel, _ := filepath.Rel(dir, i.Path)
+		got = append(got, rel)
+	}
+	want := []string{"catalog.yaml", "graph/edges.tsv", "graph/more.edges", "graph/notes.txt", "records/a.JSON", "records/b.json", "scenarios/web.yaml", "extra"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("Files (-want +got):\n%s", d)
+	}
+
+	snap, err := Parse(context.Background(), in, ParseOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff([]string{filepath.Join(dir, "scenarios/web.yaml")}, snap.Skipped); d != "" {
+		t.Errorf("Skipped (-want +got):\n%s", d)
+	}
+	if len(snap.Records) != 2 || snap.Catalog == nil || snap.Graph.EdgeCount() == 0 {
+		t.Errorf("parsed %d records, catalog %v, %d edges", len(snap.Records), snap.Catalog != nil, snap.Graph.EdgeCount())
+	}
+	if _, ok := snap.Graph.ID("x"); !ok {
+		t.Error("explicitly named file without extension was not read as an edge list")
+	}
+
+	if _, err := Files(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("Files(missing) = %v, want an error naming it", err)
+	}
+}
+
+func TestSniff(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Format
+	}{
+		{"{\"schemaVersion\": 1}", FormatJSON},
+		{"\xef\xbb\xbf  \n{}", FormatJSON},
+		{"# catalog\nschemaVersion: 1\nkind: catalog\n", FormatCatalog},
+		{"---\nkind: catalog\n", FormatCatalog},
+		{"kind: catalog\n", FormatCatalog},
+		{"# edges\na\tb\n", FormatEdges},
+		{"kind:\tx\n", FormatEdges},
+		{"", FormatEdges},
+	}
+	for _, tt := range tests {
+		if got := sniff([]byte(tt.in)); got != tt.want {
+			t.Errorf("sniff(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestIngestWarnsAndProgress(t *testing.T) {
+	runStoreTest(t, func(t *testing.T, s *Store) {
+		in, err := Files("testdata/fleet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var phases []Phase
+		sum, err := s.Ingest(context.Background(), "other", in, IngestOptions{Progress: func(p Progress) {
+			if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
+				phases = append(phases, p.Phase)
+			}
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]Phase{PhaseRead, PhaseBuild, PhaseWrite}, phases); d != "" {
+			t.Errorf("progress phases (-want +got):\n%s", d)
+		}
+		if len(sum.Warnings) != 1 || !strings.Contains(sum.Warnings[0], `record run-web-1 was made for release "2026-11"`) {
+			t.Errorf("Warnings = %q, want one about run-web-1's release label", sum.Warnings)
+		}
+	})
+}

@@ -1,0 +1,349 @@
+package ingest
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/graph"
+)
+
+// mapper turns records into nodes and edges of a builder, resolving
+// destinations through the catalog. The rules are documented in
+// docs/records.md ("From records to edges"); keep the two in step.
+type mapper struct {
+	cat *collector.Catalog // may be nil
+	b   *builder
+
+	// nets are the catalog's address endpoints, parsed, per service.
+	nets []serviceNet
+
+	selfAttempts int
+	warnings     []string
+
+	// latest is the latest recovered run per service, for RecoveryTime.
+	latest map[string]runTime
+}
+
+type serviceNet struct {
+	service string
+	cap     collector.Capability
+}
+
+type runTime struct {
+	at       time.Time
+	id       string
+	duration time.Duration
+}
+
+func newMapper(cat *collector.Catalog, b *builder) *mapper {
+	m := &mapper{cat: cat, b: b, latest: map[string]runTime{}}
+	if cat != nil {
+		for _, s := range cat.Services {
+			for _, e := range s.Endpoints {
+				// The catalog validated these when it was parsed.
+				if c, err := collector.ParseCapability(e); err == nil {
+					m.nets = append(m.nets, serviceNet{s.Name, c})
+				}
+			}
+		}
+	}
+	return m
+}
+
+func (m *mapper) warnf(format string, args ...any) {
+	m.warnings = append(m.warnings, fmt.Sprintf(format, args...))
+}
+
+// addCatalog adds every catalog service as a node with its owner and tier.
+func (m *mapper) addCatalog() {
+	if m.cat == nil {
+		return
+	}
+	for _, s := range m.cat.Services {
+		id := m.b.intern(s.Name, seenService)
+		m.b.setInfo(id, s.Owner, s.Tier)
+	}
+}
+
+// serviceNode returns the node of a service and marks it as one.
+func (m *mapper) serviceNode(name string) int32 { return m.b.intern(name, seenService) }
+
+// target maps an attempt's destination to a node name: the catalog service
+// that owns it, or else the endpoint itself.
+func (m *mapper) target(a collector.Attempt) (name string, endpoint bool) {
+	if a.Protocol == collector.DNS {
+		a.DNSName = normalizeName(a.DNSName)
+	}
+	if s, ok := m.cat.Resolve(a); ok {
+		return s, false
+	}
+	return a.Endpoint(), true
+}
+
+func normalizeName(n string) string { return strings.ToLower(strings.TrimSuffix(n, ".")) }
+
+// addRecord maps one record. A minimization record also maps as a run
+// (its run fields describe the confirmation run), except that attempts
+// reaching the same node as a candidate are cited as that candidate's
+// evidence instead of giving an edge of their own.
+func (m *mapper) addRecord(r *collector.Record, file string) {
+	self := m.serviceNode(r.Service)
+	if r.Outcome.Recovered && r.Outcome.Duration > 0 {
+		cur, ok := m.latest[r.Service]
+		at := r.Outcome.StartedAt
+		if !ok || at.After(cur.at) || (at.Equal(cur.at) && r.ID > cur.id) {
+			m.latest[r.Service] = runTime{at, r.ID, r.Outcome.Duration.Std()}
+		}
+	}
+
+	type candidate struct {
+		c        collector.Candidate
+		name     string
+		endpoint bool
+	}
+	var cands []candidate
+	byCandidate := map[string]bool{}
+	if r.Minimization != nil {
+		for i, c := range r.Minimization.Candidates {
+			if c.Capability.All {
+				m.warnf("%s: minimization.candidates[%d]: capability \"all\" names no dependency; skipped", file, i)
+				continue
+			}
+			name, endpoint := m.capabilityTarget(c.Capability)
+			if name == r.Service {
+				m.selfAttempts++
+				continue
+			}
+			cands = append(cands, candidate{c, name, endpoint})
+			byCandidate[name] = true
+		}
+	}
+
+	rules, explicit := m.explicitRules(r, file)
+	for _, a := range r.Attempts {
+		name, endpoint := m.target(a)
+		switch {
+		case name == r.Service:
+			m.selfAttempts++
+		case !byCandidate[name]:
+			m.b.addEdge(self, m.node(name, endpoint), runKind(r, a, rules, explicit), attemptEvidence(r, a))
+		}
+	}
+
+	for _, c := range cands {
+		ev := []graph.Evidence{candidateEvidence(r, c.c)}
+		match := m.matcher(c.c.Capability)
+		for _, a := range r.Attempts {
+			if t, _ := m.target(a); t == c.name || match(a) {
+				ev = append(ev, attemptEvidence(r, a))
+			}
+		}
+		m.b.addEdge(self, m.node(c.name, c.endpoint), classKind(c.c.Class), ev...)
+	}
+}
+
+func (m *mapper) node(name string, endpoint bool) int32 {
+	if endpoint {
+		return m.b.intern(name, seenEndpoint)
+	}
+	return m.serviceNode(name)
+}
+
+// finish applies recovery times: the latest recovered run of a service
+// wins, the catalog's estimate is the fallback.
+func (m *mapper) finish() {
+	if m.cat != nil {
+		for _, s := range m.cat.Services {
+			if _, measured := m.latest[s.Name]; !measured && s.RecoveryTime > 0 {
+				m.b.info[m.b.intern(s.Name, seenService)].RecoveryTime = s.RecoveryTime.Std()
+			}
+		}
+	}
+	for name, rt := range m.latest {
+		m.b.info[m.b.intern(name, seenService)].RecoveryTime = rt.duration
+	}
+}
+
+// explicitRules expands the record's allowlist without its "all" entries.
+// explicit is false when nothing is left: then no attempt is declared.
+func (m *mapper) explicitRules(r *collector.Record, file string) (collector.Rules, bool) {
+	var al collector.Allowlist
+	for i, c := range r.Allowlist {
+		switch {
+		case c.All:
+			continue
+		case c.Service != "" && m.cat != nil:
+			if _, ok := m.cat.Lookup(c.Service); !ok {
+				m.warnf("%s: allowlist[%d]: service %q is not in the catalog; it declares nothing", file, i, c.Service)
+				continue
+			}
+		case c.Service != "":
+			continue // no catalog: a service capability covers no endpoint
+		}
+		al = append(al, c)
+	}
+	if len(al) == 0 {
+		return collector.Rules{}, false
+	}
+	rules, err := m.cat.Expand(al)
+	if err != nil { // unreachable: unknown services were dropped above
+		m.warnf("%s: allowlist: %v", file, err)
+		return collector.Rules{}, false
+	}
+	rules.All = false
+	return rules, true
+}
+
+// runKind is the kind of the edge an attempt of a run gives.
+func runKind(r *collector.Record, a collector.Attempt, rules collector.Rules, explicit bool) graph.Kind {
+	switch {
+	case !r.Outcome.Recovered:
+		return graph.Observed
+	case a.Verdict == collector.Denied:
+		return graph.Soft
+	case explicit && covers(rules, a):
+		return graph.Declared
+	}
+	return graph.Observed
+}
+
+// covers reports whether rules allow attempt a.
+func covers(rules collector.Rules, a collector.Attempt) bool {
+	switch a.Protocol {
+	case collector.TCP, collector.UDP:
+		return rules.AllowsAddr(a.Protocol, a.Address, a.Port)
+	case collector.Unix:
+		return rules.AllowsUnix(a.Path)
+	case collector.DNS:
+		resolver := !a.Address.IsValid() ||
+			rules.AllowsAddr(collector.UDP, a.Address, a.Port) ||
+			rules.AllowsAddr(collector.TCP, a.Address, a.Port)
+		return rules.AllowsQuestion(normalizeName(a.DNSName), resolver)
+	}
+	return false
+}
+
+func classKind(c collector.Class) graph.Kind {
+	switch c {
+	case collector.Hard:
+		return graph.Hard
+	case collector.Soft:
+		return graph.Soft
+	}
+	return graph.Alternative
+}
+
+// capabilityTarget maps a minimization candidate to a node name: the
+// service it names, the catalog service owning its address, socket path
+// or DNS pattern, or else an endpoint named by its text form.
+func (m *mapper) capabilityTarget(c collector.Capability) (name string, endpoint bool) {
+	switch {
+	case c.Service != "":
+		return c.Service, false
+	case c.Unix != "":
+		if s, ok := m.cat.Resolve(collector.Attempt{Protocol: collector.Unix, Path: c.Unix}); ok {
+			return s, false
+		}
+	case c.DNS == "*":
+		return "dns:*", true // resolving any name: no owner
+	case c.DNS != "" && m.cat != nil:
+		if s, ok := m.cat.OwnerOfName(normalizeName(c.DNS)); ok {
+			return s, false
+		}
+	case c.CIDR.IsValid():
+		if s, ok := m.ownerOfNet(c); ok {
+			return s, false
+		}
+	}
+	return c.String(), true
+}
+
+// ownerOfNet returns the service with the most specific catalog endpoint
+// that covers the whole address range of c and shares a port and protocol
+// with it; catalog order breaks ties.
+func (m *mapper) ownerOfNet(c collector.Capability) (string, bool) {
+	best, bestBits := "", -1
+	for _, n := range m.nets {
+		e := n.cap
+		if e.CIDR.Addr().Is4() != c.CIDR.Addr().Is4() ||
+			e.CIDR.Bits() > c.CIDR.Bits() || !e.CIDR.Contains(c.CIDR.Addr()) ||
+			!portsOverlap(e.Ports, c.Ports) ||
+			(e.Protocol != "" && c.Protocol != "" && e.Protocol != c.Protocol) {
+			continue
+		}
+		if e.CIDR.Bits() > bestBits {
+			best, bestBits = n.service, e.CIDR.Bits()
+		}
+	}
+	return best, bestBits >= 0
+}
+
+func portsOverlap(a, b collector.PortRange) bool {
+	return a.IsZero() || b.IsZero() || (a.Lo <= b.Hi && b.Lo <= a.Hi)
+}
+
+// matcher returns whether a capability covers an attempt: the attempts of
+// a record that a candidate's evidence cites besides those mapping to the
+// same node.
+func (m *mapper) matcher(c collector.Capability) func(collector.Attempt) bool {
+	if c.Service != "" {
+		if _, ok := m.cat.Lookup(c.Service); !ok || m.cat == nil {
+			return func(collector.Attempt) bool { return false }
+		}
+	}
+	rules, err := m.cat.Expand(collector.Allowlist{c})
+	if err != nil {
+		return func(collector.Attempt) bool { return false }
+	}
+	names := append(append([]string(nil), rules.Names...), rules.AnyResolverNames...)
+	return func(a collector.Attempt) bool {
+		if a.Protocol == collector.DNS {
+			n := normalizeName(a.DNSName)
+			for _, p := range names {
+				if collector.MatchName(p, n) {
+					return true
+				}
+			}
+			return false
+		}
+		return covers(rules, a)
+	}
+}
+
+// attemptEvidence cites one attempt of a record.
+func attemptEvidence(r *collector.Record, a collector.Attempt) graph.Evidence {
+	if a.Protocol == collector.DNS {
+		a.DNSName = normalizeName(a.DNSName)
+	}
+	var d strings.Builder
+	d.WriteString(string(a.Verdict))
+	if a.Failure != "" {
+		d.WriteString(" (" + a.Failure + ")")
+	}
+	d.WriteString(", count " + strconv.FormatUint(a.Count, 10))
+	if !r.Outcome.Recovered {
+		d.WriteString(", run did not recover")
+	}
+	return graph.Evidence{
+		Source:   r.ID,
+		Scenario: r.Scenario,
+		Process:  a.Process.Comm + "[" + strconv.FormatUint(uint64(a.Process.PID), 10) + "]",
+		Endpoint: a.Endpoint(),
+		Detail:   d.String(),
+	}
+}
+
+// candidateEvidence cites a minimization's verdict on a candidate.
+func candidateEvidence(r *collector.Record, c collector.Candidate) graph.Evidence {
+	d := "minimization: " + string(c.Class)
+	if c.Group != 0 {
+		d += " (group " + strconv.Itoa(c.Group) + ")"
+	}
+	if len(c.Trials) > 0 {
+		d += "; trials " + strings.Join(c.Trials, ", ")
+	}
+	return graph.Evidence{Source: r.ID, Scenario: r.Scenario, Endpoint: c.Capability.String(), Detail: d}
+}

@@ -1,0 +1,776 @@
+package ingest
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/graph"
+)
+
+// Keys. Every key starts with a one-letter namespace and a slash:
+//
+//	meta/format                    store format version, decimal
+//	r/NAME                         a release's manifest (JSON)
+//	c/SNAP(8) SECTION(1) INDEX(4)  one chunk of a snapshot section
+//
+// SNAP is a random 64-bit snapshot ID and INDEX the chunk's position,
+// both big-endian. Chunks whose SNAP no manifest names are staging data
+// of an ingest that has not published yet, or garbage of one that crashed.
+var (
+	formatKey      = []byte("meta/format")
+	manifestPrefix = []byte("r/")
+	chunkPrefix    = []byte("c/")
+)
+
+// storeFormat is the version of the layout above; a store written by a
+// newer rgraph (a higher version) is refused.
+const storeFormat = 1
+
+// DefaultChunkSize is the default size of the chunks a snapshot is split
+// into: large enough that a million-node release is a handful of values,
+// small enough to stay well inside Badger's batch limits.
+const DefaultChunkSize = 4 << 20
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// Store is an embedded store of releases. It is safe for concurrent use;
+// Close it to release the directory lock.
+type Store struct {
+	db        *badger.DB
+	dir       string
+	now       func() time.Time
+	chunkSize int
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	staging map[uint64]bool // snapshots being written by this process
+
+	// hook, when set by tests, is called at the named stages of Put
+	// ("staged": chunks written, manifest not yet; "published": manifest
+	// committed, replaced chunks not yet deleted); an error aborts Put
+	// there as a crash would.
+	hook func(stage string) error
+}
+
+// Release describes one stored release.
+type Release struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+	// Services and Endpoints count the nodes of each type.
+	Services  int `json:"services"`
+	Endpoints int `json:"endpoints"`
+	Edges     int `json:"edges"`
+	// EdgesByKind counts edges per kind; kinds without edges are absent.
+	EdgesByKind map[graph.Kind]int `json:"edgesByKind"`
+	Records     int                `json:"records"`
+	// Inputs names the files the release was ingested from.
+	Inputs []string `json:"inputs,omitempty"`
+	// Size is the size of the stored snapshot in bytes, before Badger's
+	// own overhead.
+	Size int64 `json:"size"`
+}
+
+// manifest is the value of a release's key: the release and where its
+// snapshot's chunks are.
+type manifest struct {
+	Release  Release                `json:"release"`
+	Snapshot uint64                 `json:"snapshot"`
+	Sections map[string]sectionInfo `json:"sections"`
+}
+
+type sectionInfo struct {
+	Chunks int    `json:"chunks"`
+	Size   int64  `json:"size"`
+	CRC    uint32 `json:"crc32c"`
+}
+
+type options struct {
+	log       *slog.Logger
+	now       func() time.Time
+	chunkSize int
+}
+
+// Option configures [Open] and [OpenInMemory].
+type Option func(*options)
+
+// WithLogger sends the store's log, Badger's included, to l at debug
+// level. The default is [slog.Default] for [Open] and a discarding logger
+// for [OpenInMemory].
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.log = l } }
+
+// WithClock sets the clock that stamps new releases; the default is
+// [time.Now].
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithChunkSize sets the size of the chunks snapshots are split into; the
+// default is [DefaultChunkSize]. Values below 1 KiB are raised to 1 KiB.
+func WithChunkSize(n int) Option { return func(o *options) { o.chunkSize = max(n, 1<<10) } }
+
+// Open opens (creating if needed) the store in directory dir. Another
+// process holding the directory gives an error wrapping [ErrLocked]; a
+// store written in a newer format gives [ErrFormat]. Snapshot chunks left
+// by an ingest that crashed are deleted.
+func Open(dir string, opts ...Option) (*Store, error) {
+	o := options{log: slog.Default(), now: time.Now, chunkSize: DefaultChunkSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	return open(badgerOptions(dir, o.log), dir, o)
+}
+
+// OpenInMemory opens an empty store that lives in memory, for tests.
+func OpenInMemory(opts ...Option) (*Store, error) {
+	o := options{log: slog.New(slog.DiscardHandler), now: time.Now, chunkSize: DefaultChunkSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	return open(badgerOptions("", o.log).WithInMemory(true), "(in memory)", o)
+}
+
+// badgerOptions are the Badger settings of every store: Badger's log
+// routed to slog, and a small block cache (snapshot chunks live in the
+// value log, so the cache only holds keys and manifests).
+func badgerOptions(dir string, l *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithLogger(badgerLogger{l}).
+		WithMetricsEnabled(false).
+		WithBlockCacheSize(16 << 20).
+		WithNumCompactors(2)
+}
+
+func open(bo badger.Options, dir string, o options) (*Store, error) {
+	db, err := badger.Open(bo)
+	if err != nil {
+		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
+			return nil, fmt.Errorf("opening store %q: %w", dir, ErrLocked)
+		}
+		return nil, fmt.Errorf("opening store %q: %w", dir, err)
+	}
+	s := &Store{db: db, dir: dir, now: o.now, chunkSize: o.chunkSize, log: o.log, staging: map[uint64]bool{}}
+	if err := s.checkFormat(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening store %q: %w", dir, err)
+	}
+	if err := s.collectGarbage(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening store %q: %w", dir, err)
+	}
+	return s, nil
+}
+
+// Dir returns the store's directory.
+func (s *Store) Dir() string { return s.dir }
+
+// Close flushes the store and releases its directory lock.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("closing store %q: %w", s.dir, err)
+	}
+	return nil
+}
+
+func (s *Store) checkFormat() error {
+	var have int
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(formatKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			n, err := strconv.Atoi(string(v))
+			if err != nil {
+				return fmt.Errorf("%w: format marker %q", ErrCorrupt, v)
+			}
+			have = n
+			return nil
+		})
+	})
+	switch {
+	case err != nil:
+		return err
+	case have > storeFormat:
+		return fmt.Errorf("%w: the store has format %d, this rgraph reads %d", ErrFormat, have, storeFormat)
+	case have == storeFormat:
+		return nil
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(formatKey, []byte(strconv.Itoa(storeFormat)))
+	})
+}
+
+// ValidReleaseName reports why name cannot name a release, or nil: a name
+// is 1 to 200 bytes of UTF-8 without white space or control characters.
+func ValidReleaseName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty", ErrInvalidName)
+	case len(name) > 200:
+		return fmt.Errorf("%w: longer than 200 bytes", ErrInvalidName)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("%w: %q is not UTF-8", ErrInvalidName, name)
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) || unicode.IsControl(r) {
+			return fmt.Errorf("%w: %q contains white space or control characters", ErrInvalidName, name)
+		}
+	}
+	return nil
+}
+
+func manifestKey(name string) []byte { return append(slices.Clip(manifestPrefix), name...) }
+
+func snapshotPrefix(snap uint64) []byte {
+	return binary.BigEndian.AppendUint64(slices.Clip(chunkPrefix), snap)
+}
+
+func chunkKey(snap uint64, sec byte, i int) []byte {
+	k := append(snapshotPrefix(snap), sec)
+	return binary.BigEndian.AppendUint32(k, uint32(i))
+}
+
+// PutOptions configure [Store.Put].
+type PutOptions struct {
+	// Replace allows overwriting an existing release of the same name.
+	Replace bool
+	// Progress, when set, is called as chunks are written.
+	Progress func(Progress)
+}
+
+// Put stores snap as release name, atomically: the snapshot's chunks are
+// written first, under a fresh snapshot ID no manifest names, and then one
+// small transaction publishes the release's manifest. Until that commit
+// the release does not exist; after it, it exists whole. Replacing a
+// release swaps its manifest in that transaction and then deletes the old
+// chunks. An existing name without Replace gives an error wrapping
+// [ErrReleaseExists]; a bad name one wrapping [ErrInvalidName].
+func (s *Store) Put(ctx context.Context, name string, snap *Snapshot, opts PutOptions) (Release, error) {
+	if err := ValidReleaseName(name); err != nil {
+		return Release{}, err
+	}
+	if !opts.Replace {
+		if _, err := s.Get(name); err == nil {
+			return Release{}, fmt.Errorf("%w: %q", ErrReleaseExists, name)
+		} else if !errors.Is(err, ErrNotFound) {
+			return Release{}, err
+		}
+	}
+	if err := s.collectGarbage(); err != nil {
+		return Release{}, err
+	}
+	id, err := s.newSnapshotID()
+	if err != nil {
+		return Release{}, err
+	}
+	defer s.unstage(id)
+
+	m := manifest{Release: summarize(name, s.now(), snap), Snapshot: id, Sections: map[string]sectionInfo{}}
+	published := false
+	defer func() {
+		if !published {
+			// Best effort: whatever is left is garbage-collected on the
+			// next Open or Put.
+			if err := s.deleteSnapshot(id); err != nil {
+				s.log.Debug("deleting staged snapshot", "snapshot", id, "err", err)
+			}
+		}
+	}()
+	if err := s.writeSnapshot(ctx, id, snap, &m, opts.Progress); err != nil {
+		return Release{}, fmt.Errorf("writing release %q: %w", name, err)
+	}
+	if err := s.callHook("staged"); err != nil {
+		return Release{}, err
+	}
+
+	val, err := json.Marshal(&m)
+	if err != nil {
+		return Release{}, fmt.Errorf("encoding manifest: %w", err)
+	}
+	var old uint64
+	err = s.db.Update(func(txn *badger.Txn) error {
+		prev, err := getManifest(txn, name)
+		switch {
+		case err == nil && !opts.Replace:
+			return fmt.Errorf("%w: %q", ErrReleaseExists, name)
+		case err == nil:
+			old = prev.Snapshot
+		case !errors.Is(err, ErrNotFound):
+			return err
+		}
+		return txn.Set(manifestKey(name), val)
+	})
+	if err != nil {
+		if errors.Is(err, ErrReleaseExists) {
+			return Release{}, err
+		}
+		return Release{}, fmt.Errorf("publishing release %q: %w", name, err)
+	}
+	published = true
+	if err := s.db.Sync(); err != nil {
+		return Release{}, fmt.Errorf("publishing release %q: %w", name, err)
+	}
+	if err := s.callHook("published"); err != nil {
+		return Release{}, err
+	}
+	if old != 0 {
+		if err := s.deleteSnapshot(old); err != nil {
+			s.log.Debug("deleting replaced snapshot", "snapshot", old, "err", err)
+		}
+		s.reclaim()
+	}
+	return m.Release, nil
+}
+
+func (s *Store) callHook(stage string) error {
+	if s.hook == nil {
+		return nil
+	}
+	return s.hook(stage)
+}
+
+// summarize counts what a release holds.
+func summarize(name string, created time.Time, snap *Snapshot) Release {
+	g := snap.Graph
+	r := Release{Name: name, Created: created.UTC(), Edges: g.EdgeCount(), EdgesByKind: map[graph.Kind]int{},
+		Records: len(snap.Records), Inputs: snap.Inputs}
+	for v := range int32(g.Len()) {
+		if g.Info(v).Type == graph.Endpoint {
+			r.Endpoints++
+		} else {
+			r.Services++
+		}
+	}
+	for _, k := range g.CSR().Kinds {
+		r.EdgesByKind[k]++
+	}
+	return r
+}
+
+// newSnapshotID picks an unused random snapshot ID and marks it staging.
+func (s *Store) newSnapshotID() (uint64, error) {
+	for {
+		id := rand.Uint64()
+		if id == 0 {
+			continue
+		}
+		used := false
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: snapshotPrefix(id)})
+			defer it.Close()
+			it.Rewind()
+			used = it.Valid()
+			return nil
+		})
+		if err != nil {
+			return 0, err
+		}
+		s.mu.Lock()
+		if !used && !s.staging[id] {
+			s.staging[id] = true
+			s.mu.Unlock()
+			return id, nil
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (s *Store) unstage(id uint64) {
+	s.mu.Lock()
+	delete(s.staging, id)
+	s.mu.Unlock()
+}
+
+// writeSnapshot writes every section of snap as chunks under id, filling
+// in m.Sections and m.Release.Size, and makes them durable.
+func (s *Store) writeSnapshot(ctx context.Context, id uint64, snap *Snapshot, m *manifest, progress func(Progress)) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	var written int64
+	for _, sec := range sections {
+		cw := &chunkWriter{ctx: ctx, wb: wb, snap: id, sec: sec, size: s.chunkSize, onChunk: func(n int) {
+			written += int64(n)
+			if progress != nil {
+				progress(Progress{Phase: PhaseWrite, Bytes: written})
+			}
+		}}
+		if err := encodeSection(cw, sec, snap); err != nil {
+			return err
+		}
+		if err := cw.close(); err != nil {
+			return err
+		}
+		m.Sections[string(sec)] = sectionInfo{Chunks: cw.chunks, Size: cw.total, CRC: cw.crc}
+		m.Release.Size += cw.total
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	// The chunks must be on disk before a manifest can point at them.
+	return s.db.Sync()
+}
+
+// chunkWriter splits a section into chunks of size bytes and adds them to
+// a write batch. Every chunk is a fresh buffer: the batch keeps it.
+type chunkWriter struct {
+	ctx     context.Context
+	wb      *badger.WriteBatch
+	snap    uint64
+	sec     byte
+	size    int
+	buf     []byte
+	chunks  int
+	total   int64
+	crc     uint32
+	onChunk func(int)
+}
+
+func (w *chunkWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if w.buf == nil {
+			w.buf = make([]byte, 0, w.size)
+		}
+		k := min(len(p), w.size-len(w.buf))
+		w.buf = append(w.buf, p[:k]...)
+		p = p[k:]
+		if len(w.buf) == w.size {
+			if err := w.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (w *chunkWriter) flush() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
+	w.crc = crc32.Update(w.crc, crcTable, w.buf)
+	if err := w.wb.Set(chunkKey(w.snap, w.sec, w.chunks), w.buf); err != nil {
+		return err
+	}
+	w.chunks++
+	w.total += int64(len(w.buf))
+	w.onChunk(len(w.buf))
+	w.buf = nil
+	return nil
+}
+
+func (w *chunkWriter) close() error { return w.flush() }
+
+// deleteSnapshot deletes every chunk of snapshot id.
+func (s *Store) deleteSnapshot(id uint64) error {
+	keys, err := s.keys(snapshotPrefix(id))
+	if err != nil || len(keys) == 0 {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range keys {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
+	}
+	return wb.Flush()
+}
+
+// keys lists the keys under prefix.
+func (s *Store) keys(prefix []byte) ([][]byte, error) {
+	var out [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			out = append(out, it.Item().KeyCopy(nil))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// collectGarbage deletes chunks of snapshots that no manifest names and
+// that no Put of this process is writing: what an ingest that crashed or
+// was killed left behind.
+func (s *Store) collectGarbage() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	live := map[uint64]bool{}
+	var orphans [][]byte
+	err := s.db.View(func(txn *badger.Txn) error {
+		ms, err := manifests(txn)
+		if err != nil {
+			return err
+		}
+		for _, m := range ms {
+			live[m.Snapshot] = true
+		}
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: chunkPrefix})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().Key()
+			if len(k) < len(chunkPrefix)+8 {
+				continue
+			}
+			id := binary.BigEndian.Uint64(k[len(chunkPrefix):])
+			if !live[id] && !s.staging[id] {
+				orphans = append(orphans, it.Item().KeyCopy(nil))
+			}
+		}
+		return nil
+	})
+	if err != nil || len(orphans) == 0 {
+		return err
+	}
+	s.log.Debug("deleting chunks of unpublished snapshots", "chunks", len(orphans))
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, k := range orphans {
+		if err := wb.Delete(k); err != nil {
+			return err
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	s.reclaim()
+	return nil
+}
+
+// reclaim asks Badger to rewrite value-log files that deleted chunks left
+// mostly empty; best effort.
+func (s *Store) reclaim() {
+	for range 4 {
+		if err := s.db.RunValueLogGC(0.5); err != nil {
+			return
+		}
+	}
+}
+
+func getManifest(txn *badger.Txn, name string) (manifest, error) {
+	var m manifest
+	item, err := txn.Get(manifestKey(name))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return m, fmt.Errorf("%w: %q", ErrNotFound, name)
+	} else if err != nil {
+		return m, err
+	}
+	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &m) })
+	if err != nil {
+		return m, fmt.Errorf("%w: manifest of release %q: %w", ErrCorrupt, name, err)
+	}
+	return m, nil
+}
+
+func manifests(txn *badger.Txn) ([]manifest, error) {
+	var out []manifest
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: manifestPrefix, PrefetchValues: true, PrefetchSize: 64})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		var m manifest
+		err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) })
+		if err != nil {
+			return nil, fmt.Errorf("%w: manifest %q: %w", ErrCorrupt, it.Item().Key(), err)
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Releases lists the stored releases, newest first (ties by name).
+func (s *Store) Releases() ([]Release, error) {
+	var out []Release
+	err := s.db.View(func(txn *badger.Txn) error {
+		ms, err := manifests(txn)
+		for _, m := range ms {
+			out = append(out, m.Release)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing releases: %w", err)
+	}
+	slices.SortFunc(out, func(a, b Release) int {
+		if c := b.Created.Compare(a.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Name, b.Name)
+	})
+	return out, nil
+}
+
+// Get returns release name, or an error wrapping [ErrNotFound].
+func (s *Store) Get(name string) (Release, error) {
+	var m manifest
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		m, err = getManifest(txn, name)
+		return err
+	})
+	return m.Release, err
+}
+
+// Latest returns the newest release, or [ErrNoReleases].
+func (s *Store) Latest() (Release, error) {
+	rs, err := s.Releases()
+	if err != nil {
+		return Release{}, err
+	}
+	if len(rs) == 0 {
+		return Release{}, ErrNoReleases
+	}
+	return rs[0], nil
+}
+
+// Load reads release name's graph, or returns an error wrapping
+// [ErrNotFound] (unknown release) or [ErrCorrupt].
+func (s *Store) Load(name string) (*graph.Graph, error) {
+	var g *graph.Graph
+	err := s.db.View(func(txn *badger.Txn) error {
+		m, err := getManifest(txn, name)
+		if err != nil {
+			return err
+		}
+		secs := map[byte][]byte{}
+		for _, sec := range graphSections {
+			if secs[sec], err = readSection(txn, m, sec); err != nil {
+				return err
+			}
+		}
+		g, err = decodeGraph(secs, m.Release.Services+m.Release.Endpoints, m.Release.Edges)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading release: %w", err)
+	}
+	return g, nil
+}
+
+// Records returns the run and minimization records stored with release
+// name, sorted by ID.
+func (s *Store) Records(name string) ([]*collector.Record, error) {
+	var out []*collector.Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		m, err := getManifest(txn, name)
+		if err != nil {
+			return err
+		}
+		b, err := readSection(txn, m, secRecords)
+		if err != nil {
+			return err
+		}
+		out, err = decodeRecords(b)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading records: %w", err)
+	}
+	return out, nil
+}
+
+// Catalog returns the catalog stored with release name, or nil when it
+// was ingested without one.
+func (s *Store) Catalog(name string) (*collector.Catalog, error) {
+	var out *collector.Catalog
+	err := s.db.View(func(txn *badger.Txn) error {
+		m, err := getManifest(txn, name)
+		if err != nil {
+			return err
+		}
+		b, err := readSection(txn, m, secCatalog)
+		if err != nil {
+			return err
+		}
+		out, err = decodeCatalog(b)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading catalog: %w", err)
+	}
+	return out, nil
+}
+
+// Delete removes release name, or returns an error wrapping
+// [ErrNotFound]. The manifest goes first, in one transaction; the chunks
+// follow.
+func (s *Store) Delete(name string) error {
+	var id uint64
+	err := s.db.Update(func(txn *badger.Txn) error {
+		m, err := getManifest(txn, name)
+		if err != nil {
+			return err
+		}
+		id = m.Snapshot
+		return txn.Delete(manifestKey(name))
+	})
+	if err != nil {
+		return fmt.Errorf("deleting release: %w", err)
+	}
+	if err := s.deleteSnapshot(id); err != nil {
+		return fmt.Errorf("deleting release %q: %w", name, err)
+	}
+	s.reclaim()
+	return nil
+}
+
+// readSection reads and checks one section of a release's snapshot.
+func readSection(txn *badger.Txn, m manifest, sec byte) ([]byte, error) {
+	info, ok := m.Sections[string(sec)]
+	if !ok {
+		return nil, fmt.Errorf("%w: section %q missing", ErrCorrupt, sec)
+	}
+	buf := make([]byte, 0, info.Size)
+	for i := range info.Chunks {
+		item, err := txn.Get(chunkKey(m.Snapshot, sec, i))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil, fmt.Errorf("%w: chunk %d of section %q missing", ErrCorrupt, i, sec)
+		} else if err != nil {
+			return nil, err
+		}
+		if int64(len(buf))+item.ValueSize() > info.Size {
+			return nil, fmt.Errorf("%w: section %q longer than its manifest says", ErrCorrupt, sec)
+		}
+		if err := item.Value(func(v []byte) error { buf = append(buf, v...); return nil }); err != nil {
+			return nil, err
+		}
+	}
+	if int64(len(buf)) != info.Size || crc32.Checksum(buf, crcTable) != info.CRC {
+		return nil, fmt.Errorf("%w: section %q fails its checksum", ErrCorrupt, sec)
+	}
+	return buf, nil
+}
+
+// badgerLogger hands Badger's log lines to slog at debug level, so they
+// never reach a terminal unless debug logging is on.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.log("error", f, a) }
+func (b badgerLogger) Warningf(f string, a ...any) { b.log("warning", f, a) }
+func (b badgerLogger) Infof(f string, a ...any)    { b.log("info", f, a) }
+func (b badgerLogger) Debugf(f string, a ...any)   { b.log("debug", f, a) }
+
+func (b badgerLogger) log(level, f string, a []any) {
+	if !b.l.Enabled(context.Background(), slog.LevelDebug) {
+		return
+	}
+	b.l.Debug(strings.TrimSpace(fmt.Sprintf(f, a...)), "component", "badger", "level", level)
+}
