@@ -27,19 +27,19 @@ func TestFleet(t *testing.T) {
 	}
 	g := snap.Graph
 	want := []string{
-		"ca -> config observed",          // run-ca-1 did not recover
-		"cdn -> dns declared",            // legacy.tsv, default kind
-		"config -> ca hard",              // min-config candidate service:ca
+		"ca -> config observed",           // run-ca-1 did not recover
+		"cdn -> dns declared",             // legacy.tsv, default kind
+		"config -> ca hard",               // min-config candidate service:ca
 		"config -> discovery alternative", // candidate dns:*.svc.fleet.internal, owned by discovery
-		"config -> dns alternative",      // candidate 10.99.0.53:53/udp, an endpoint of dns
-		"config -> logd soft",            // candidate unix:/run/fleet/logd.sock
-		"discovery -> dns hard",          // legacy.tsv
-		"web -> 192.0.2.7:443/tcp soft",  // denied, no catalog owner: an endpoint node
-		"web -> cdn soft",                // legacy.tsv
-		"web -> config declared",         // allowed, covered by service:config
-		"web -> discovery soft",          // DNS question for db.svc.fleet.internal refused
-		"web -> dns declared",            // redirected UDP to the resolver, covered by service:dns
-		"web -> logd soft",               // unix socket denied
+		"config -> dns alternative",       // candidate 10.99.0.53:53/udp, an endpoint of dns
+		"config -> logd soft",             // candidate unix:/run/fleet/logd.sock
+		"discovery -> dns hard",           // legacy.tsv
+		"web -> 192.0.2.7:443/tcp soft",   // denied, no catalog owner: an endpoint node
+		"web -> cdn soft",                 // legacy.tsv
+		"web -> config declared",          // allowed, covered by service:config
+		"web -> discovery soft",           // DNS question for db.svc.fleet.internal refused
+		"web -> dns declared",             // redirected UDP to the resolver, covered by service:dns
+		"web -> logd soft",                // unix socket denied
 	}
 	if d := cmp.Diff(want, edgeList(g)); d != "" {
 		t.Errorf("edges (-want +got):\n%s", d)

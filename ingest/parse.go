@@ -259,4 +259,3 @@ func sniff(b []byte) Format {
 	}
 	return FormatEdges
 }
-
