@@ -16,10 +16,12 @@ import (
 // members, its witness cycle "a -> b -> c -> a" with the kind and evidence
 // of every edge, and the ranked cut suggestions.
 //
-// Components are shown largest first, then by first member. Plain records
+// Components are shown largest first, then by first member. A witness is
+// a proven shortest cycle unless graph.Cycles ran out of its search bound
+// (WitnessExact false), which the output says. Plain records
 // (one per line, tab-separated):
 //
-//	cycle    ID  SIZE  MEMBERS(comma-separated)  WITNESS
+//	cycle    ID  SIZE  MEMBERS(comma-separated)  WITNESS  shortest|bounded
 //	edge     ID  FROM  TO  KIND  EVIDENCE
 //	cut      ID  RANK  COST  exact|greedy  EDGES(from->to:kind, comma-separated)
 //	listed   ID  CYCLE-ID  CYCLE                  (bounded enumeration)
@@ -29,7 +31,7 @@ func Cycles(w io.Writer, t Terminal, comps []graph.Component) error {
 	p := newPrinter(w, t)
 	if !t.TTY {
 		for _, c := range comps {
-			p.record("cycle", c.ID, strconv.Itoa(len(c.Members)), strings.Join(c.Members, ","), cycleChain(c.Witness))
+			p.record("cycle", c.ID, strconv.Itoa(len(c.Members)), strings.Join(c.Members, ","), cycleChain(c.Witness), witnessSearch(c.WitnessExact))
 			for _, e := range c.Witness.Edges {
 				p.record("edge", c.ID, e.From, e.To, e.Kind.String(), evidenceAll(e.Evidence))
 			}
@@ -61,7 +63,11 @@ func Cycles(w io.Writer, t Terminal, comps []graph.Component) error {
 		p.line(p.s.title.Render("cycle "+strconv.Itoa(i+1)+" of "+strconv.Itoa(len(comps))) +
 			p.s.dim.Render(" · "+plural(len(c.Members), "service", "services")+" · id "+c.ID))
 		p.line("  members  " + strings.Join(c.Members, ", "))
-		p.line("  witness  " + p.s.bad.Render(cycleChain(c.Witness)))
+		witness := "  witness  " + p.s.bad.Render(cycleChain(c.Witness))
+		if !c.WitnessExact {
+			witness += p.s.dim.Render(" (shortest found within the search bound)")
+		}
+		p.line(witness)
 		p.edgeTable(4, c.Witness.Edges)
 		if len(c.Cuts) > 0 {
 			p.line("  to break it, cut")
@@ -97,6 +103,14 @@ func (p *printer) edgeTable(indent int, edges []graph.Edge) {
 		}
 		return p.s.r.NewStyle()
 	})
+}
+
+// witnessSearch says whether a witness is a proven shortest cycle.
+func witnessSearch(exact bool) string {
+	if exact {
+		return "shortest"
+	}
+	return "bounded"
 }
 
 func exactness(exact bool) string {

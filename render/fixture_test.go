@@ -75,15 +75,17 @@ func fleetEdge_(from, to string) graph.Edge {
 func fleetComponents() []graph.Component {
 	return []graph.Component{
 		{
-			ID:      "c-logd",
-			Members: []string{"logd"},
-			Witness: graph.Cycle{ID: "c-logd", Services: []string{"logd"}, Edges: []graph.Edge{fleetEdge_("logd", "logd")}},
-			Cuts:    []graph.Cut{{Edges: []graph.Edge{{From: "logd", To: "logd", Kind: graph.Hard}}, Cost: 3, Exact: true}},
+			ID:           "c-logd",
+			Members:      []string{"logd"},
+			WitnessExact: true,
+			Witness:      graph.Cycle{ID: "c-logd", Services: []string{"logd"}, Edges: []graph.Edge{fleetEdge_("logd", "logd")}},
+			Cuts:         []graph.Cut{{Edges: []graph.Edge{{From: "logd", To: "logd", Kind: graph.Hard}}, Cost: 3, Exact: true}},
 		},
 		{
-			ID:      "c-5f1e2a9b",
-			Members: []string{"scheduler", "ca", "coord"},
-			Witness: graph.Cycle{ID: "c-5f1e2a9b", Services: []string{"ca", "scheduler"}, Edges: []graph.Edge{fleetEdge_("ca", "scheduler"), fleetEdge_("scheduler", "ca")}},
+			ID:           "c-5f1e2a9b",
+			Members:      []string{"scheduler", "ca", "coord"},
+			WitnessExact: true,
+			Witness:      graph.Cycle{ID: "c-5f1e2a9b", Services: []string{"ca", "scheduler"}, Edges: []graph.Edge{fleetEdge_("ca", "scheduler"), fleetEdge_("scheduler", "ca")}},
 			Cuts: []graph.Cut{
 				{Edges: []graph.Edge{{From: "ca", To: "scheduler", Kind: graph.Hard}}, Cost: 3, Exact: true},
 				{Edges: []graph.Edge{{From: "coord", To: "ca", Kind: graph.Hard}, {From: "scheduler", To: "ca", Kind: graph.Hard}}, Cost: 6},
@@ -102,7 +104,7 @@ func fleetOrder() graph.Order {
 			{Index: 4, Services: []string{"api"}},
 		},
 		CriticalPath: graph.CriticalPath{
-			Services:  []string{"dns", "pkgstore", "scheduler", "discovery", "api"},
+			Services:  []string{"dns", "pkgstore", "ca", "coord", "scheduler", "discovery", "api"},
 			Duration:  27*time.Minute + 30*time.Second,
 			Defaulted: []string{"api"},
 		},

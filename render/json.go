@@ -127,6 +127,9 @@ type WaveDoc struct {
 	Index    int           `json:"index"`
 	Services []string      `json:"services"`
 	Groups   []graph.Group `json:"groups"`
+	// OverWidth marks a wave holding a jumpstart group larger than the
+	// width asked for (groups are never split).
+	OverWidth bool `json:"overWidth"`
 }
 
 // CriticalPathDoc is the critical path of an [OrderDoc], with its duration
@@ -149,7 +152,7 @@ func OrderJSON(w io.Writer, o graph.Order) error {
 		},
 	}
 	for i, wv := range o.Waves {
-		doc.Waves[i] = WaveDoc{Index: wv.Index, Services: wv.Services, Groups: wv.Groups}
+		doc.Waves[i] = WaveDoc{Index: wv.Index, Services: wv.Services, Groups: wv.Groups, OverWidth: wv.OverWidth}
 	}
 	return JSON(w, "order", doc)
 }

@@ -18,12 +18,13 @@ import (
 // Plain records (one per line, tab-separated), one per service:
 //
 //	wave      INDEX  SERVICE  GROUP-ID (empty unless in a jumpstart group)
-//	group     INDEX  GROUP-ID  MEMBERS(comma-separated)
-//	critical  DURATION  CHAIN(a -> b -> c)  DEFAULTED(comma-separated)
+//	group     INDEX  GROUP-ID  MEMBERS(comma-separated)  over-width|""
+//	critical  DURATION  CHAIN(a -> {b, c} -> d)  DEFAULTED(comma-separated)
 //
-// The critical path is written in the order given, which is recovery
-// order: first to recover first. DURATION is a Go duration ("4m30s"), empty
-// when unknown.
+// The critical path is written in recovery order, first to recover first,
+// with the members of a jumpstart group on it in braces. DURATION is a Go
+// duration ("4m30s"), empty when unknown. "over-width" marks a group larger
+// than the wave width asked for, which gets a wave of its own.
 func Order(w io.Writer, t Terminal, o graph.Order) error {
 	o = normalizedOrder(o)
 	p := newPrinter(w, t)
@@ -39,11 +40,15 @@ func Order(w io.Writer, t Terminal, o graph.Order) error {
 				p.record("wave", strconv.Itoa(wv.Index), s, groupOf[s])
 			}
 			for _, g := range wv.Groups {
-				p.record("group", strconv.Itoa(wv.Index), g.ID, strings.Join(g.Members, ","))
+				over := ""
+				if wv.OverWidth {
+					over = "over-width"
+				}
+				p.record("group", strconv.Itoa(wv.Index), g.ID, strings.Join(g.Members, ","), over)
 			}
 		}
 		if cp := o.CriticalPath; len(cp.Services) > 0 {
-			p.record("critical", formatDuration(cp.Duration, false), chain(cp.Services), strings.Join(cp.Defaulted, ","))
+			p.record("critical", formatDuration(cp.Duration, false), criticalChain(o), strings.Join(cp.Defaulted, ","))
 		}
 		return p.err
 	}
@@ -68,6 +73,9 @@ func Order(w io.Writer, t Terminal, o graph.Order) error {
 		for _, g := range wv.Groups {
 			js = append(js, "{"+strings.Join(g.Members, ", ")+"}")
 		}
+		if wv.OverWidth {
+			js = append(js, "(wider than asked: a group is never split)")
+		}
 		rows[i] = []string{strconv.Itoa(wv.Index), strconv.Itoa(len(wv.Services)), strings.Join(wv.Services, ", "), strings.Join(js, " ")}
 	}
 	p.table(0, []string{"WAVE", "N", "SERVICES", "JUMPSTART"}, rows, func(row, col int) lipgloss.Style {
@@ -87,7 +95,7 @@ func Order(w io.Writer, t Terminal, o graph.Order) error {
 			est += p.s.dim.Render(" (default time for " + strings.Join(cp.Defaulted, ", ") + ")")
 		}
 		p.line(p.s.title.Render("critical path ") + est)
-		p.line("  " + chain(cp.Services))
+		p.line("  " + criticalChain(o))
 	}
 	return p.err
 }
@@ -116,4 +124,33 @@ func normalizedOrder(o graph.Order) graph.Order {
 	o.CriticalPath.Services = append([]string{}, o.CriticalPath.Services...)
 	o.CriticalPath.Defaulted = sortedStrings(o.CriticalPath.Defaulted)
 	return o
+}
+
+// criticalChain writes the critical path as "a -> {b, c} -> d": members
+// of one jumpstart group, which recover together, in braces.
+func criticalChain(o graph.Order) string {
+	group := map[string]string{}
+	for _, wv := range o.Waves {
+		for _, g := range wv.Groups {
+			for _, m := range g.Members {
+				group[m] = g.ID
+			}
+		}
+	}
+	var parts []string
+	svc := o.CriticalPath.Services
+	for i := 0; i < len(svc); {
+		id, ok := group[svc[i]]
+		j := i + 1
+		for ok && j < len(svc) && group[svc[j]] == id {
+			j++
+		}
+		if j-i > 1 {
+			parts = append(parts, "{"+strings.Join(sortedStrings(svc[i:j]), ", ")+"}")
+		} else {
+			parts = append(parts, svc[i])
+		}
+		i = j
+	}
+	return strings.Join(parts, " -> ")
 }

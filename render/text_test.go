@@ -106,7 +106,7 @@ func TestPlainFieldsHaveNoTabs(t *testing.T) {
 		fields := strings.Split(l, "\t")
 		switch fields[0] {
 		case "cycle":
-			if len(fields) != 5 {
+			if len(fields) != 6 {
 				t.Errorf("cycle record has %d fields: %q", len(fields), l)
 			}
 		case "edge":
