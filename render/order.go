@@ -90,9 +90,16 @@ func Order(w io.Writer, t Terminal, o graph.Order) error {
 	}
 	if cp := o.CriticalPath; len(cp.Services) > 0 {
 		p.line("")
-		est := "≈ " + formatDuration(cp.Duration, true)
-		if len(cp.Defaulted) > 0 {
-			est += p.s.dim.Render(" (default time for " + strings.Join(cp.Defaulted, ", ") + ")")
+		var est string
+		switch {
+		case cp.Duration == 0:
+			est = p.s.dim.Render("(recovery times unknown)")
+		case len(cp.Defaulted) > 3:
+			est = "≈ " + cp.Duration.String() + p.s.dim.Render(" (default time for "+plural(len(cp.Defaulted), "service", "services")+")")
+		case len(cp.Defaulted) > 0:
+			est = "≈ " + cp.Duration.String() + p.s.dim.Render(" (default time for "+strings.Join(cp.Defaulted, ", ")+")")
+		default:
+			est = "≈ " + cp.Duration.String()
 		}
 		p.line(p.s.title.Render("critical path ") + est)
 		p.line("  " + criticalChain(o))
