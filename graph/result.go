@@ -125,4 +125,6 @@ type Growth struct {
 	Service string `json:"service"`
 	Old     int    `json:"old"`
 	New     int    `json:"new"`
+	// Estimated is true when Old and New are estimates (see [Diff]).
+	Estimated bool `json:"estimated,omitempty"`
 }

@@ -84,3 +84,78 @@ func Random(seed uint64, o RandomOptions) *graph.Graph {
 	}
 	return b.Build()
 }
+
+// Evolve returns a later release of g: about changes edges removed,
+// changes edges added (mostly towards services that are already needed,
+// some closing cycles), changes/2 kind changes, and changes/10 services
+// removed and added. The same seed gives the same release.
+func Evolve(g *graph.Graph, changes int, seed uint64) *graph.Graph {
+	r := rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d))
+	n := g.Len()
+	m := g.EdgeCount()
+	drop := map[int32]bool{}
+	for i := 0; i < changes/10 && n > 0; i++ {
+		drop[int32(r.IntN(n))] = true
+	}
+	removeEdge := map[int32]bool{}
+	rekind := map[int32]graph.Kind{}
+	for i := 0; i < changes && m > 0; i++ {
+		removeEdge[int32(r.IntN(m))] = true
+	}
+	for i := 0; i < changes/2 && m > 0; i++ {
+		rekind[int32(r.IntN(m))] = graph.AllKinds[r.IntN(len(graph.AllKinds))]
+	}
+	b := graph.NewBuilder(n+changes/10, m+changes)
+	for v := int32(0); v < int32(n); v++ {
+		if !drop[v] {
+			b.AddNode(g.Name(v), g.Info(v))
+		}
+	}
+	for u := int32(0); u < int32(n); u++ {
+		if drop[u] {
+			continue
+		}
+		lo, hi := g.OutRange(u)
+		for e := lo; e < hi; e++ {
+			v, k := g.EdgeTarget(e)
+			if drop[v] || removeEdge[e] {
+				continue
+			}
+			if nk, ok := rekind[e]; ok {
+				k = nk
+			}
+			b.AddEdge(g.Name(u), g.Name(v), k, g.Evidence(e)...)
+		}
+	}
+	pick := func() string {
+		// Half the time a target of an existing edge: popular services
+		// get more dependents.
+		if m > 0 && r.IntN(2) == 0 {
+			v, _ := g.EdgeTarget(int32(r.IntN(m)))
+			return g.Name(v)
+		}
+		return g.Name(int32(r.IntN(n)))
+	}
+	var added []string
+	for i := 0; i < changes/10; i++ {
+		name := fmt.Sprintf("%s~new%d", g.Name(int32(r.IntN(max(n, 1)))), i)
+		if n == 0 {
+			name = fmt.Sprintf("new%d", i)
+		}
+		b.AddNode(name, graph.NodeInfo{})
+		added = append(added, name)
+	}
+	for i := 0; i < changes && n > 0; i++ {
+		from := pick()
+		if len(added) > 0 && r.IntN(5) == 0 {
+			from = added[r.IntN(len(added))]
+		}
+		to := pick()
+		if from == to && r.IntN(4) != 0 {
+			continue
+		}
+		kinds := []graph.Kind{graph.Hard, graph.Hard, graph.Declared, graph.Soft}
+		b.AddEdge(from, to, kinds[r.IntN(len(kinds))], graph.Evidence{Source: fmt.Sprintf("evolve:%d", seed)})
+	}
+	return b.Build()
+}

@@ -1,0 +1,494 @@
+package graph
+
+import (
+	"cmp"
+	"math"
+	"slices"
+)
+
+// Defaults of [DiffOptions].
+const (
+	// DefaultClosureWork bounds the exact closure counting of [Diff], in
+	// edge visits.
+	DefaultClosureWork = 200_000_000
+	// ClosureSketchSize is k of the bottom-k sketches [Diff] estimates
+	// closure sizes with once the exact budget is spent: closures smaller
+	// than k are still exact, larger ones are estimated with a relative
+	// standard error of about 1/sqrt(k-2), 18%.
+	ClosureSketchSize = 32
+	// diffCycleWork bounds the extra new/resolved cycles Diff explains
+	// beyond one per component, in edge visits.
+	diffCycleWork = 50_000_000
+)
+
+// DiffOptions configures [Diff].
+type DiffOptions struct {
+	// Kinds selects the edges for cycles, waves and closures; 0 means
+	// DefaultKinds. Service and edge changes cover every kind.
+	Kinds KindSet
+	// ClosureWork bounds exact closure counting, in edge visits; 0 means
+	// DefaultClosureWork. Closures not counted within it are estimated
+	// (Growth.Estimated).
+	ClosureWork int
+}
+
+// Diff returns what changed from old to new:
+//
+//   - added and removed services, and added and removed edges of every
+//     kind, sorted by name, with the evidence of the graph they are in;
+//     edges in both with another kind are KindChanges;
+//   - new cycles: for every edge that new has and old has not (over
+//     opts.Kinds) and that lies in a cyclic component of new, a shortest
+//     cycle through it (BFS within the component). Such a cycle uses an
+//     edge old lacks, so it is not a cycle in old; every new cyclic edge
+//     is explained unless a work bound is hit, and then still every
+//     component that has one. Resolved cycles are the same from old to
+//     new. Both are sorted by ID;
+//   - services in both whose wave (see [RecoveryOrder], no MaxParallel)
+//     is later in new, by name;
+//   - services in both whose transitive closure (everything they need,
+//     themselves excluded) grew, by name.
+//
+// Closures can only grow for services that reach an edge new has and old
+// has not, so only those are counted: exactly, by BFS in both graphs,
+// until opts.ClosureWork edge visits are spent; the rest are estimated with
+// bottom-k sketches ([ClosureSketchSize]) over each condensation, using
+// the same hash of names in both graphs, so an unchanged closure always
+// has an unchanged estimate and closures below k stay exact. Estimated
+// entries have Growth.Estimated set.
+func Diff(old, new *Graph, opts DiffOptions) Delta {
+	d := Delta{
+		AddedServices: []string{}, RemovedServices: []string{},
+		AddedEdges: []Edge{}, RemovedEdges: []Edge{}, KindChanges: []KindChange{},
+		NewCycles: []Cycle{}, ResolvedCycles: []Cycle{},
+		LaterWave: []WaveShift{}, ClosureGrowth: []Growth{},
+	}
+	ks := opts.Kinds.orDefault()
+
+	// Services: both name lists are sorted.
+	o2n := make([]int32, old.Len())
+	n2o := make([]int32, new.Len())
+	for i, j := 0, 0; i < len(old.names) || j < len(new.names); {
+		switch {
+		case j == len(new.names) || i < len(old.names) && old.names[i] < new.names[j]:
+			o2n[i] = -1
+			d.RemovedServices = append(d.RemovedServices, old.names[i])
+			i++
+		case i == len(old.names) || new.names[j] < old.names[i]:
+			n2o[j] = -1
+			d.AddedServices = append(d.AddedServices, new.names[j])
+			j++
+		default:
+			o2n[i], n2o[j] = int32(j), int32(i)
+			i++
+			j++
+		}
+	}
+
+	// Edges, by source then target name. gained and lost are the edges that
+	// entered or left the analysed kinds: (source, graph edge index).
+	var gained, lost [][2]int32
+	edgeRows(old, new, n2o, func(u int32, e int32, isNew bool) {
+		if isNew {
+			d.AddedEdges = append(d.AddedEdges, new.EdgeOf(u, e))
+			if ks.Has(new.kinds[e]) {
+				gained = append(gained, [2]int32{u, e})
+			}
+		} else {
+			d.RemovedEdges = append(d.RemovedEdges, old.EdgeOf(u, e))
+			if ks.Has(old.kinds[e]) {
+				lost = append(lost, [2]int32{u, e})
+			}
+		}
+	}, func(uo, eo, un, en int32) {
+		ko, kn := old.kinds[eo], new.kinds[en]
+		if ko == kn {
+			return
+		}
+		d.KindChanges = append(d.KindChanges, KindChange{From: new.names[un], To: new.names[new.outDst[en]], Old: ko, New: kn})
+		switch {
+		case ks.Has(kn) && !ks.Has(ko):
+			gained = append(gained, [2]int32{un, en})
+		case ks.Has(ko) && !ks.Has(kn):
+			lost = append(lost, [2]int32{uo, eo})
+		}
+	})
+
+	oa, na := newAdj(old, ks), newAdj(new, ks)
+	os, ns := oa.scc(nil), na.scc(nil)
+	d.NewCycles = cyclesThrough(na, ns, gained)
+	d.ResolvedCycles = cyclesThrough(oa, os, lost)
+
+	// Waves.
+	ol, nl := levels(oa, os), levels(na, ns)
+	for j := range new.names {
+		if i := n2o[j]; i >= 0 {
+			if lo, ln := ol[os.comp[i]], nl[ns.comp[j]]; ln > lo {
+				d.LaterWave = append(d.LaterWave, WaveShift{Service: new.names[j], Old: int(lo), New: int(ln)})
+			}
+		}
+	}
+
+	d.ClosureGrowth = closureGrowth(oa, na, os, ns, n2o, gained, orDefault(opts.ClosureWork, DefaultClosureWork))
+	return d
+}
+
+// edgeRows walks the edges of old and new by source name, then target
+// name, calling only for an edge in one graph only and both for an edge in
+// both.
+func edgeRows(old, new *Graph, n2o []int32, only func(u, e int32, isNew bool), both func(uo, eo, un, en int32)) {
+	oldOnly := func(u int32) {
+		for e := old.outOff[u]; e < old.outOff[u+1]; e++ {
+			only(u, e, false)
+		}
+	}
+	i := int32(0)
+	for j := int32(0); j < int32(len(new.names)); j++ {
+		io := n2o[j]
+		if io < 0 {
+			for e := new.outOff[j]; e < new.outOff[j+1]; e++ {
+				only(j, e, true)
+			}
+			continue
+		}
+		for ; i < io; i++ { // removed services before this one
+			oldOnly(i)
+		}
+		eo, eoEnd := old.outOff[io], old.outOff[io+1]
+		en, enEnd := new.outOff[j], new.outOff[j+1]
+		for eo < eoEnd || en < enEnd {
+			var c int
+			switch {
+			case eo == eoEnd:
+				c = 1
+			case en == enEnd:
+				c = -1
+			default:
+				c = cmp.Compare(old.names[old.outDst[eo]], new.names[new.outDst[en]])
+			}
+			switch c {
+			case -1:
+				only(io, eo, false)
+				eo++
+			case 1:
+				only(j, en, true)
+				en++
+			default:
+				both(io, eo, j, en)
+				eo++
+				en++
+			}
+		}
+		i = io + 1
+	}
+	for ; i < int32(len(old.names)); i++ {
+		oldOnly(i)
+	}
+}
+
+// levels returns the wave of each component (see [RecoveryOrder]).
+func levels(a *adj, s *sccs) []int32 {
+	lv := make([]int32, s.count)
+	for c := int32(0); c < s.count; c++ {
+		for _, v := range s.members(c) {
+			for _, w := range a.dst[a.off[v]:a.off[v+1]] {
+				if d := s.comp[w]; d != c {
+					lv[c] = max(lv[c], lv[d]+1)
+				}
+			}
+		}
+	}
+	return lv
+}
+
+// cyclesThrough returns, for each edge (u, graph edge index) inside a
+// cyclic component of a, a shortest cycle through it, deduplicated and
+// sorted by ID. Beyond a work bound only the first edge of each component
+// is explained.
+func cyclesThrough(a *adj, s *sccs, edges [][2]int32) []Cycle {
+	out := []Cycle{}
+	if len(edges) == 0 {
+		return out
+	}
+	// adj position of each graph edge: search the row.
+	seen := map[string]bool{}
+	explained := map[int32]bool{}
+	stamp := make([]int32, a.n)
+	par := make([]int32, a.n) // adj position into the node
+	from := make([]int32, a.n)
+	gen := int32(0)
+	work := 0
+	var queue []int32
+	for _, ue := range edges {
+		u, v := ue[0], a.g.outDst[ue[1]]
+		c := s.comp[u]
+		if s.comp[v] != c {
+			continue
+		}
+		if work > diffCycleWork && explained[c] {
+			continue
+		}
+		p, ok := a.find(u, v)
+		if !ok {
+			continue
+		}
+		var cyc Cycle
+		if u == v {
+			cyc = Cycle{Services: []string{a.g.names[u]}, Edges: []Edge{a.edgeOf(u, p)}}
+		} else {
+			// BFS from v back to u inside the component.
+			gen++
+			stamp[v] = gen
+			queue = append(queue[:0], v)
+			found := false
+			for qi := 0; qi < len(queue) && !found; qi++ {
+				x := queue[qi]
+				for q := a.off[x]; q < a.off[x+1]; q++ {
+					work++
+					y := a.dst[q]
+					if stamp[y] == gen || s.comp[y] != c {
+						continue
+					}
+					stamp[y], par[y], from[y] = gen, q, x
+					if y == u {
+						found = true
+						break
+					}
+					queue = append(queue, y)
+				}
+			}
+			var nodes, pos []int32
+			for x := u; x != v; x = from[x] {
+				nodes, pos = append(nodes, from[x]), append(pos, par[x])
+			}
+			slices.Reverse(nodes)
+			slices.Reverse(pos)
+			nodes, pos = append([]int32{u}, nodes...), append([]int32{p}, pos...)
+			// nodes[i] -> nodes[i+1] by pos[i]; rotate to the smallest.
+			start := slices.Index(nodes, slices.Min(nodes))
+			cyc = Cycle{}
+			for i := range nodes {
+				k := (start + i) % len(nodes)
+				cyc.Services = append(cyc.Services, a.g.names[nodes[k]])
+				cyc.Edges = append(cyc.Edges, a.edgeOf(nodes[k], pos[k]))
+			}
+		}
+		explained[c] = true
+		cyc.ID = cycleIDRotated(cyc.Services)
+		if !seen[cyc.ID] {
+			seen[cyc.ID] = true
+			out = append(out, cyc)
+		}
+	}
+	slices.SortFunc(out, func(x, y Cycle) int { return cmp.Compare(x.ID, y.ID) })
+	return out
+}
+
+// closureGrowth counts closures of the services that can have grown (see
+// [Diff]).
+func closureGrowth(oa, na *adj, os, ns *sccs, n2o []int32, gained [][2]int32, budget int) []Growth {
+	out := []Growth{}
+	if len(gained) == 0 {
+		return out
+	}
+	// Candidates: services of both graphs that reach the tail of a gained
+	// edge in new.
+	r := na.reverse()
+	cand := make([]bool, na.n)
+	var q []int32
+	for _, ue := range gained {
+		if !cand[ue[0]] {
+			cand[ue[0]] = true
+			q = append(q, ue[0])
+		}
+	}
+	for qi := 0; qi < len(q); qi++ {
+		for _, x := range r.src[r.off[q[qi]]:r.off[q[qi]+1]] {
+			if !cand[x] {
+				cand[x] = true
+				q = append(q, x)
+			}
+		}
+	}
+	var list []int32 // new IDs, in name order
+	for v, c := range cand {
+		if c && n2o[v] >= 0 {
+			list = append(list, int32(v))
+		}
+	}
+	oc, nc := newCounter(oa), newCounter(na)
+	oldSize := make([]int, len(list))
+	newSize := make([]int, len(list))
+	exact := len(list)
+	for i, v := range list {
+		if oc.work+nc.work > budget {
+			exact = i
+			break
+		}
+		oldSize[i], newSize[i] = oc.count(n2o[v]), nc.count(v)
+	}
+	estimated := make([]bool, len(list))
+	if exact < len(list) {
+		rest := list[exact:]
+		oldRest := make([]int32, len(rest))
+		for i, v := range rest {
+			oldRest[i] = n2o[v]
+		}
+		oEst := sketchSizes(oa, os, oldRest)
+		nEst := sketchSizes(na, ns, rest)
+		for i := range rest {
+			oldSize[exact+i], newSize[exact+i] = oEst[i].size, nEst[i].size
+			estimated[exact+i] = oEst[i].estimated || nEst[i].estimated
+		}
+	}
+	for i, v := range list {
+		if newSize[i] > oldSize[i] {
+			out = append(out, Growth{Service: na.g.names[v], Old: oldSize[i], New: newSize[i], Estimated: estimated[i]})
+		}
+	}
+	return out
+}
+
+// counter counts closure sizes by BFS with generation stamps.
+type counter struct {
+	a     *adj
+	stamp []int32
+	gen   int32
+	queue []int32
+	work  int
+}
+
+func newCounter(a *adj) *counter { return &counter{a: a, stamp: make([]int32, a.n)} }
+
+// count returns how many nodes v reaches, itself excluded.
+func (c *counter) count(v int32) int {
+	a := c.a
+	c.gen++
+	c.queue = append(c.queue[:0], v)
+	c.stamp[v] = c.gen
+	n := 0
+	for qi := 0; qi < len(c.queue); qi++ {
+		u := c.queue[qi]
+		for _, w := range a.dst[a.off[u]:a.off[u+1]] {
+			c.work++
+			if c.stamp[w] != c.gen {
+				c.stamp[w] = c.gen
+				c.queue = append(c.queue, w)
+				n++
+			}
+		}
+	}
+	return n
+}
+
+type sketchSize struct {
+	size      int
+	estimated bool
+}
+
+// sketchSizes estimates the closure sizes of vs with bottom-k sketches
+// propagated over the condensation from what is needed to what needs it.
+// Only components below vs are sketched. A sketch holding fewer than k
+// hashes holds the whole closure, so its size is exact.
+func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
+	const k = ClosureSketchSize
+	// Components below vs.
+	below := make([]bool, s.count)
+	var q []int32
+	for _, v := range vs {
+		if c := s.comp[v]; !below[c] {
+			below[c] = true
+			q = append(q, c)
+		}
+	}
+	for qi := 0; qi < len(q); qi++ {
+		for _, v := range s.members(q[qi]) {
+			for _, w := range a.dst[a.off[v]:a.off[v+1]] {
+				if d := s.comp[w]; !below[d] {
+					below[d] = true
+					q = append(q, d)
+				}
+			}
+		}
+	}
+	hash := func(v int32) uint64 { return hashName(a.g.names[v]) }
+	sk := make([][]uint64, s.count)
+	var buf, merged []uint64
+	for c := int32(0); c < s.count; c++ {
+		if !below[c] {
+			continue
+		}
+		buf = buf[:0]
+		for _, v := range s.members(c) {
+			buf = append(buf, hash(v))
+		}
+		slices.Sort(buf)
+		buf = slices.Compact(buf)
+		if len(buf) > k {
+			buf = buf[:k]
+		}
+		for _, v := range s.members(c) {
+			for _, w := range a.dst[a.off[v]:a.off[v+1]] {
+				d := s.comp[w]
+				if d == c {
+					continue
+				}
+				merged = mergeBottomK(merged[:0], buf, sk[d], k)
+				buf, merged = merged, buf
+			}
+		}
+		sk[c] = slices.Clone(buf)
+	}
+	out := make([]sketchSize, len(vs))
+	for i, v := range vs {
+		c := s.comp[v]
+		h := sk[c]
+		if len(h) < k {
+			// Exact: the sketch holds the component and all below it.
+			out[i] = sketchSize{size: len(h) - 1}
+			continue
+		}
+		est := float64(k-1) / (float64(h[k-1]) / math.Exp2(64))
+		out[i] = sketchSize{size: int(math.Round(est)) - 1, estimated: true}
+	}
+	return out
+}
+
+// mergeBottomK merges two sorted hash lists into dst, without duplicates,
+// keeping the k smallest.
+func mergeBottomK(dst, x, y []uint64, k int) []uint64 {
+	i, j := 0, 0
+	for len(dst) < k && (i < len(x) || j < len(y)) {
+		var h uint64
+		switch {
+		case j == len(y) || i < len(x) && x[i] < y[j]:
+			h = x[i]
+			i++
+		case i == len(x) || y[j] < x[i]:
+			h = y[j]
+			j++
+		default:
+			h = x[i]
+			i++
+			j++
+		}
+		dst = append(dst, h)
+	}
+	return dst
+}
+
+// hashName is a fixed 64-bit hash of a name (FNV-1a, then the SplitMix64
+// finalizer to spread the bits), the same in every graph and every run.
+func hashName(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	h ^= h >> 31
+	return h
+}
