@@ -65,7 +65,7 @@ func TestCrashChild(t *testing.T) {
 func bigEdgeList(n int) string {
 	var b strings.Builder
 	for i := range n {
-		fmt.Fprintf(&b, "svc-%05d\tsvc-%05d\thard\n", i, (i*7+1)%n)
+		fmt.Fprintf(&b, "svc-%06d\tsvc-%06d\thard\n", i, (i*7+1)%n)
 	}
 	return b.String()
 }

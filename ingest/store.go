@@ -746,10 +746,14 @@ func readSection(txn *badger.Txn, m manifest, sec byte) ([]byte, error) {
 		} else if err != nil {
 			return nil, err
 		}
-		if int64(len(buf))+item.ValueSize() > info.Size {
-			return nil, fmt.Errorf("%w: section %q longer than its manifest says", ErrCorrupt, sec)
-		}
-		if err := item.Value(func(v []byte) error { buf = append(buf, v...); return nil }); err != nil {
+		err = item.Value(func(v []byte) error {
+			if int64(len(buf)+len(v)) > info.Size {
+				return fmt.Errorf("%w: section %q longer than its manifest says", ErrCorrupt, sec)
+			}
+			buf = append(buf, v...)
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 	}

@@ -358,3 +358,37 @@ func TestBadgerLogsAtDebug(t *testing.T) {
 		t.Errorf("with an info-level logger, %d records reached it, first %q", len(quiet.records), quiet.records[0].Message)
 	}
 }
+
+// TestLargeChunksOnDisk stores chunks above Badger's value threshold
+// (1 MiB), which live in the value log rather than the LSM tree, on disk,
+// and reads them back after reopening.
+func TestLargeChunksOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	quiet := WithLogger(slog.New(slog.DiscardHandler))
+	s, err := Open(dir, quiet, WithChunkSize(2<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := parseData(t, data("big.tsv", bigEdgeList(300_000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(context.Background(), "big", snap, PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(dir, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	g, err := s.Load("big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(snap.Graph.CSR(), g.CSR(), cmpopts.EquateEmpty()); d != "" {
+		t.Errorf("graph read back from the value log differs (-put +loaded):\n%s", d)
+	}
+}
