@@ -409,19 +409,32 @@ func (m *model) pickGroup(by GroupBy, limit int) GroupBy {
 	return GroupNone
 }
 
-// collapse replaces the services of each group by one node, keeping
-// members of cycles and focused services as nodes of their own when there
-// are few enough of them, and merges the edges between groups, counting
-// them.
+// maxKnot is the largest bootstrap cycle a collapsed drawing shows member
+// by member; a larger one becomes a single node of its own.
+const maxKnot = 12
+
+// collapse replaces the services of each group by one node and merges the
+// edges between groups, counting them. Members of small bootstrap cycles,
+// focused and changed services stay nodes of their own when there are few
+// enough of them; a large bootstrap cycle becomes one node.
 func (m *model) collapse(by GroupBy, limit int) {
 	by = m.pickGroup(by, limit)
 	if by == GroupNone {
 		m.note("%s: no owner, tier or wave gives a readable grouping", plural(len(m.nodes), "service", "services"))
 		return
 	}
-	special := 0
+	compSize := map[int]int{}
 	for _, nd := range m.nodes {
-		if nd.comp >= 0 || nd.focus || nd.change != same {
+		if nd.comp >= 0 {
+			compSize[nd.comp]++
+		}
+	}
+	isSpecial := func(nd *dnode) bool {
+		return nd.focus || nd.change != same || (nd.comp >= 0 && compSize[nd.comp] <= maxKnot)
+	}
+	special := 0
+	for i := range m.nodes {
+		if isSpecial(&m.nodes[i]) {
 			special++
 		}
 	}
@@ -431,27 +444,35 @@ func (m *model) collapse(by GroupBy, limit int) {
 	group := make([]int, len(m.nodes)) // new node index of each old node
 	var nodes []dnode
 	byKey := map[string]int{}
+	knots := 0
 	for i := range m.nodes {
 		nd := m.nodes[i]
-		if keepSpecial && (nd.comp >= 0 || nd.focus || nd.change != same) {
+		if keepSpecial && isSpecial(&nd) {
 			group[i] = len(nodes)
 			nodes = append(nodes, nd)
 			continue
 		}
-		k := groupKey(&nd, by)
-		title := by.String() + " " + k
-		if k == "" {
-			title = "no " + by.String()
+		title, w, comp := "", -1, -1
+		if nd.comp >= 0 && compSize[nd.comp] > maxKnot {
+			title, w, comp = "bootstrap cycle "+strconv.Itoa(nd.comp+1), nd.wave, nd.comp
+		} else {
+			k := groupKey(&nd, by)
+			title = by.String() + " " + k
+			if k == "" {
+				title = "no " + by.String()
+			}
+			if by == GroupWave {
+				w = nd.wave
+			}
 		}
 		gi, ok := byKey[title]
 		if !ok {
 			gi = len(nodes)
 			byKey[title] = gi
-			w := -1
-			if by == GroupWave {
-				w = nd.wave
+			nodes = append(nodes, dnode{id: "group: " + title, label: title, wave: w, comp: comp})
+			if comp >= 0 {
+				knots++
 			}
-			nodes = append(nodes, dnode{id: "group: " + title, label: title, wave: w, comp: -1})
 		}
 		g := &nodes[gi]
 		g.members++
@@ -470,6 +491,7 @@ func (m *model) collapse(by GroupBy, limit int) {
 			continue // inside a group
 		}
 		if nodes[u].members == 0 && nodes[v].members == 0 {
+			e.from, e.to = u, v
 			edges = append(edges, e) // between two services kept as they are
 			continue
 		}
@@ -486,12 +508,72 @@ func (m *model) collapse(by GroupBy, limit int) {
 		edges = append(edges, dedge{from: u, to: v, kind: e.kind, count: 1, change: e.change})
 	}
 	m.nodes, m.edges = nodes, edges
-	m.ranks = m.ranks && (by == GroupWave || keepSpecial)
-	msg := fmt.Sprintf("%d services collapsed into %s by %s", total, plural(len(byKey), "group", "groups"), by)
+	m.ranks = m.ranks && by == GroupWave
+	dropped := m.strongestLinks(groupLinks)
+	msg := fmt.Sprintf("%d services collapsed into %s by %s", total, plural(len(byKey)-knots, "group", "groups"), by)
+	if knots > 0 {
+		msg += fmt.Sprintf(" and %s of more than %d services", plural(knots, "bootstrap cycle", "bootstrap cycles"), maxKnot)
+	}
 	if keepSpecial && special > 0 {
-		msg += fmt.Sprintf("; %d in cycles or in focus drawn on their own", special)
+		msg += fmt.Sprintf("; %d in small cycles, in focus or changed drawn on their own", special)
 	}
 	m.note("%s", msg)
+	if dropped > 0 {
+		m.note("%s not drawn: only the %d strongest of each node are", plural(dropped, "weaker link between groups", "weaker links between groups"), groupLinks)
+	}
+}
+
+// groupLinks is how many collapsed edges each node of a collapsed drawing
+// keeps: with arbitrary ownership every team needs every other, and a
+// complete graph of groups is as unreadable as the services were.
+const groupLinks = 3
+
+// strongestLinks keeps, for each node, only its k collapsed out-edges that
+// stand for the most edges (ties: stronger kind, then target ID); edges
+// between two uncollapsed services are all kept. It returns how many
+// collapsed edges it dropped.
+func (m *model) strongestLinks(k int) int {
+	byFrom := map[int][]int{}
+	for i, e := range m.edges {
+		if e.count > 0 {
+			byFrom[e.from] = append(byFrom[e.from], i)
+		}
+	}
+	drop := map[int]bool{}
+	for _, idx := range byFrom {
+		if len(idx) <= k {
+			continue
+		}
+		slices.SortFunc(idx, func(a, b int) int {
+			ea, eb := m.edges[a], m.edges[b]
+			if c := cmp.Compare(eb.count, ea.count); c != 0 {
+				return c
+			}
+			if ea.kind != eb.kind {
+				if ea.kind.Outranks(eb.kind) {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Compare(m.nodes[ea.to].id, m.nodes[eb.to].id)
+		})
+		for _, i := range idx[k:] {
+			if m.edges[i].change == same {
+				drop[i] = true
+			}
+		}
+	}
+	if len(drop) == 0 {
+		return 0
+	}
+	kept := m.edges[:0]
+	for i, e := range m.edges {
+		if !drop[i] {
+			kept = append(kept, e)
+		}
+	}
+	m.edges = kept
+	return len(drop)
 }
 
 // reduce marks the edges that the transitive reduction of the condensation

@@ -140,7 +140,7 @@ func (m *model) nodeAttrs(nd *dnode) attrs {
 	lines := []string{nd.label}
 	if nd.members > 0 {
 		lines = append(lines, plural(nd.members, "service", "services"))
-		if nd.cyclic > 0 {
+		if nd.cyclic > 0 && nd.cyclic < nd.members {
 			lines = append(lines, strconv.Itoa(nd.cyclic)+" in cycles")
 		}
 	}
@@ -229,7 +229,9 @@ func (m *model) edgeAttrs(e *dedge) attrs {
 		a.q("fontcolor", colorChanged)
 	}
 	if e.count > 1 {
-		a.q("label", " "+strconv.Itoa(e.count))
+		// xlabel, not label: edge labels become nodes of the layout and
+		// make dense drawings slow to lay out.
+		a.q("xlabel", strconv.Itoa(e.count))
 		width = max(width, math.Min(1+math.Log2(float64(e.count)), 5))
 	}
 	if e.implied {
