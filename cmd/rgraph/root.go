@@ -59,6 +59,8 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 	})
 	root.AddCommand(
 		newVersionCmd(env),
+		newIngestCmd(env, g, nil),
+		newReleasesCmd(env, g, nil),
 	)
 	return root
 }
