@@ -20,20 +20,26 @@ import (
 // fill state says so, or when its fill and pen colors agree (arrowheads),
 // and outlined whenever its pen is visible. The page is cleared to white;
 // edges are stroked only.
+//
+// Every getter on a Job or its object is a call into WebAssembly, which
+// allocates; the page scale is therefore read once per page.
 type pngEngine struct {
 	*gvc.DefaultRenderEngine
-	dc *gg.Context
+	dc     *gg.Context
+	sx, sy float64 // page scale
 }
 
-func (r *pngEngine) x(job *gvc.Job, x float64) float64 { return job.Scale().X() * x }
-func (r *pngEngine) y(job *gvc.Job, y float64) float64 { return job.Scale().Y() * -y }
+func (r *pngEngine) x(_ *gvc.Job, x float64) float64 { return r.sx * x }
+func (r *pngEngine) y(_ *gvc.Job, y float64) float64 { return r.sy * -y }
 
 func (r *pngEngine) BeginPage(ctx context.Context, job *gvc.Job) error {
 	dc := gg.NewContext(int(job.Width()), int(job.Height()))
 	dc.SetColor(color.White)
 	dc.Clear()
+	scale := job.Scale()
+	r.sx, r.sy = scale.X(), scale.Y()
 	t := job.Translation()
-	dc.Translate(job.Scale().X()*t.X(), job.Scale().Y()*-t.Y())
+	dc.Translate(r.sx*t.X(), r.sy*-t.Y())
 	r.dc = dc
 	return nil
 }
@@ -59,11 +65,17 @@ func rgba(c *gvc.Color) (color.NRGBA, bool) {
 func (r *pngEngine) paint(job *gvc.Job, fillable bool) {
 	o := job.Object()
 	pen, penOK := rgba(o.PenColor())
-	fill, fillOK := rgba(o.FillColor())
-	doFill := fillable && fillOK && (o.Fill() != gvc.FillNone || (penOK && pen == fill))
-	doStroke := penOK && o.Pen() != gvc.PenNone
+	penType := o.Pen()
+	doStroke := penOK && penType != gvc.PenNone
+	doFill := false
+	if fillable {
+		fill, fillOK := rgba(o.FillColor())
+		doFill = fillOK && (o.Fill() != gvc.FillNone || (penOK && pen == fill))
+		if doFill {
+			r.dc.SetColor(fill)
+		}
+	}
 	if doFill {
-		r.dc.SetColor(fill)
 		if doStroke {
 			r.dc.FillPreserve()
 		} else {
@@ -71,22 +83,20 @@ func (r *pngEngine) paint(job *gvc.Job, fillable bool) {
 		}
 	}
 	if doStroke {
-		r.setPen(job)
+		r.setPen(o.PenWidth(), penType)
 		r.dc.SetColor(pen)
 		r.dc.Stroke()
 	}
 	r.dc.ClearPath()
 }
 
-func (r *pngEngine) setPen(job *gvc.Job) {
-	o := job.Object()
-	s := job.Scale().X()
-	w := o.PenWidth()
+func (r *pngEngine) setPen(w float64, pen gvc.PenType) {
+	s := r.sx
 	if w <= 0 {
 		w = 1
 	}
 	r.dc.SetLineWidth(w * s)
-	switch o.Pen() {
+	switch pen {
 	case gvc.PenDashed:
 		r.dc.SetDash(5*s, 2*s)
 	case gvc.PenDotted:
@@ -150,7 +160,7 @@ func (r *pngEngine) TextSpan(ctx context.Context, job *gvc.Job, p *gvc.PointFloa
 		return nil
 	}
 	f := span.Font()
-	face, err := goFace(f.Name(), f.Size()*job.Scale().X())
+	face, err := goFace(f.Name(), f.Size()*r.sx)
 	if err != nil {
 		return err
 	}
