@@ -12,18 +12,10 @@ type adj struct {
 	eid []int32 // graph edge index of each position; nil means identity
 }
 
-// orDefault returns ks, or DefaultKinds when ks is empty.
-func (ks KindSet) orDefault() KindSet {
-	if ks == 0 {
-		return DefaultKinds
-	}
-	return ks
-}
-
 // newAdj returns the adjacency of g restricted to the kinds in ks
 // (DefaultKinds when ks is 0).
 func newAdj(g *Graph, ks KindSet) *adj {
-	ks = ks.orDefault()
+	ks = ks.OrDefault()
 	n := int32(len(g.names))
 	keep := 0
 	for _, k := range g.kinds {

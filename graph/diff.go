@@ -63,7 +63,7 @@ func Diff(old, new *Graph, opts DiffOptions) Delta {
 		NewCycles: []Cycle{}, ResolvedCycles: []Cycle{},
 		LaterWave: []WaveShift{}, ClosureGrowth: []Growth{},
 	}
-	ks := opts.Kinds.orDefault()
+	ks := opts.Kinds.OrDefault()
 
 	// Services: both name lists are sorted.
 	o2n := make([]int32, old.Len())

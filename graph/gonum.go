@@ -29,7 +29,7 @@ var _ gonum.Directed = (*Directed)(nil)
 // Directed returns g as a gonum graph.Directed over the kinds in kinds
 // (DefaultKinds when 0).
 func (g *Graph) Directed(kinds KindSet) *Directed {
-	kinds = kinds.orDefault()
+	kinds = kinds.OrDefault()
 	all := true
 	for _, k := range g.kinds {
 		if !kinds.Has(k) {

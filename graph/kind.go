@@ -89,6 +89,15 @@ func Kinds(ks ...Kind) KindSet {
 	return s
 }
 
+// OrDefault returns s, or DefaultKinds when s is empty: the kinds an
+// analysis given s uses.
+func (s KindSet) OrDefault() KindSet {
+	if s == 0 {
+		return DefaultKinds
+	}
+	return s
+}
+
 // Has reports whether k is in the set.
 func (s KindSet) Has(k Kind) bool { return s&(1<<k) != 0 }
 

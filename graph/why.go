@@ -39,7 +39,7 @@ func Why(g *Graph, from, to string, opts WhyOptions) ([]Path, error) {
 	w.init()
 	first := w.bfs(w.src)
 	if first == nil {
-		return nil, &NoPathError{From: from, To: to, Kinds: opts.Kinds.orDefault()}
+		return nil, &NoPathError{From: from, To: to, Kinds: opts.Kinds.OrDefault()}
 	}
 	paths := [][]int32{first}
 	if opts.All {
