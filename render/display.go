@@ -42,10 +42,6 @@ func (g GroupBy) String() string {
 // simplifies itself (see [DOTOptions.Large]).
 const DefaultLarge = 200
 
-// maxReduce bounds the transitive reduction: its reachability sets take
-// n²/8 bytes for n components.
-const maxReduce = 10000
-
 // change is how a node or edge differs between two releases.
 type change uint8
 
@@ -576,56 +572,31 @@ func (m *model) strongestLinks(k int) int {
 	return len(drop)
 }
 
-// reduce marks the edges that the transitive reduction of the condensation
-// removes as implied: an edge between two components is implied when
-// another path connects them. Edges inside a component (cycle edges) and
-// changed edges are never implied. Implied edges are kept in the model and
-// drawn faintly when show is true, left out otherwise.
+// reduce applies [graph.TransitiveReduction] to the drawing: an edge
+// between two components is implied when another chain connects them.
+// Edges inside a component (cycle edges) and changed edges are never
+// implied. Implied edges are drawn faintly when show is true and left out
+// otherwise.
 func (m *model) reduce(show bool) {
-	comp, nc := m.scc()
-	if nc > maxReduce {
-		m.note("too many components (%d) for a transitive reduction", nc)
+	if len(m.edges) == 0 {
 		return
 	}
-	// Condensation edges and each component's successors.
-	succ := make([][]int, nc)
-	seen := map[[2]int]bool{}
+	b := graph.NewBuilder(len(m.nodes), len(m.edges))
+	for i := range m.nodes {
+		b.AddNode(m.nodes[i].id, graph.NodeInfo{})
+	}
 	for _, e := range m.edges {
-		c, d := comp[e.from], comp[e.to]
-		if c != d && !seen[[2]int{c, d}] {
-			seen[[2]int{c, d}] = true
-			succ[c] = append(succ[c], d)
-		}
+		b.AddEdge(m.nodes[e.from].id, m.nodes[e.to].id, e.kind)
 	}
-	// Components are numbered in reverse topological order: successors
-	// have smaller numbers, so reach can be filled bottom up.
-	words := (nc + 63) / 64
-	reach := make([]uint64, nc*words)
-	row := func(c int) []uint64 { return reach[c*words : (c+1)*words] }
-	for c := 0; c < nc; c++ {
-		r := row(c)
-		for _, d := range succ[c] {
-			r[d/64] |= 1 << (d % 64)
-			for i, w := range row(d) {
-				r[i] |= w
-			}
-		}
-	}
-	redundant := map[[2]int]bool{}
-	for c := 0; c < nc; c++ {
-		for _, d := range succ[c] {
-			for _, x := range succ[c] {
-				if x != d && row(x)[d/64]&(1<<(d%64)) != 0 {
-					redundant[[2]int{c, d}] = true
-					break
-				}
-			}
-		}
+	r := graph.TransitiveReduction(b.Build(), graph.AllKindsSet)
+	id := func(i int) int32 {
+		v, _ := r.ID(m.nodes[i].id)
+		return v
 	}
 	n := 0
 	kept := m.edges[:0]
 	for _, e := range m.edges {
-		if e.change == same && redundant[[2]int{comp[e.from], comp[e.to]}] {
+		if _, ok := r.Edge(id(e.from), id(e.to)); !ok && e.change == same {
 			n++
 			if !show {
 				continue
@@ -643,71 +614,6 @@ func (m *model) reduce(show bool) {
 	} else {
 		m.note("%s implied by longer chains not drawn (transitive reduction)", plural(n, "edge", "edges"))
 	}
-}
-
-// scc numbers the strongly connected components of the model's edges in
-// reverse topological order (iterative Tarjan) and returns each node's
-// component and the count.
-func (m *model) scc() ([]int, int) {
-	n := len(m.nodes)
-	out := m.adjacency()
-	index := make([]int, n)
-	low := make([]int, n)
-	comp := make([]int, n)
-	onStack := make([]bool, n)
-	for i := range comp {
-		comp[i] = -1
-	}
-	var stack []int
-	next, count := 1, 0
-	type frame struct{ v, i int }
-	for root := 0; root < n; root++ {
-		if index[root] != 0 {
-			continue
-		}
-		calls := []frame{{root, 0}}
-		index[root], low[root] = next, next
-		next++
-		stack = append(stack, root)
-		onStack[root] = true
-		for len(calls) > 0 {
-			f := &calls[len(calls)-1]
-			v := f.v
-			if f.i < len(out[v]) {
-				w := m.edges[out[v][f.i]].to
-				f.i++
-				switch {
-				case index[w] == 0:
-					index[w], low[w] = next, next
-					next++
-					stack = append(stack, w)
-					onStack[w] = true
-					calls = append(calls, frame{w, 0})
-				case onStack[w]:
-					low[v] = min(low[v], index[w])
-				}
-				continue
-			}
-			calls = calls[:len(calls)-1]
-			if len(calls) > 0 {
-				p := calls[len(calls)-1].v
-				low[p] = min(low[p], low[v])
-			}
-			if low[v] == index[v] {
-				for {
-					w := stack[len(stack)-1]
-					stack = stack[:len(stack)-1]
-					onStack[w] = false
-					comp[w] = count
-					if w == v {
-						break
-					}
-				}
-				count++
-			}
-		}
-	}
-	return comp, count
 }
 
 // sorted returns the model's node order by ID and its edges sorted by

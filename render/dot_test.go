@@ -208,7 +208,7 @@ func reachable(n int, edges [][2]int) map[[2]int]bool {
 	return r
 }
 
-// TestReduceRandom checks the display reduction against brute force on
+// TestReduceRandom checks the drawing's reduction against brute force on
 // random graphs with cycles: reachability is unchanged, cycle edges are
 // kept, and no kept edge between components can be dropped without
 // changing reachability.
@@ -232,7 +232,20 @@ func TestReduceRandom(t *testing.T) {
 			m.edges = append(m.edges, dedge{from: e[0], to: e[1], kind: graph.Hard})
 		}
 		want := reachable(n, all)
-		comp, _ := m.scc()
+		b := graph.NewBuilder(n, len(all))
+		for i := 0; i < n; i++ {
+			b.AddNode(fmt.Sprint(i), graph.NodeInfo{})
+		}
+		for _, e := range all {
+			b.AddEdge(fmt.Sprint(e[0]), fmt.Sprint(e[1]), graph.Hard)
+		}
+		g := b.Build()
+		cond := graph.Condense(g, graph.AllKindsSet)
+		comp := make([]int32, n)
+		for i := range comp {
+			v, _ := g.ID(fmt.Sprint(i))
+			comp[i] = cond.Comp[v]
+		}
 		m.reduce(false)
 		var kept [][2]int
 		for _, e := range m.edges {
@@ -253,10 +266,10 @@ func TestReduceRandom(t *testing.T) {
 		}
 		// Minimal on the condensation: dropping all kept edges between one
 		// pair of components loses reachability.
-		pairs := map[[2]int]bool{}
+		pairs := map[[2]int32]bool{}
 		for _, e := range kept {
 			if c, d := comp[e[0]], comp[e[1]]; c != d {
-				pairs[[2]int{c, d}] = true
+				pairs[[2]int32{c, d}] = true
 			}
 		}
 		for p := range pairs {
