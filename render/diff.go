@@ -21,6 +21,11 @@ type DiffReport struct {
 	// Accepted is how many findings a baseline accepted; the verdict
 	// mentions them. 0 when no baseline was used.
 	Accepted int
+	// Gated is true when a CI gate was asked for (--fail-on). Failing then
+	// holds the findings that fail it (after the baseline), and the
+	// verdict's mark follows the gate instead of the default rule.
+	Gated   bool
+	Failing []graph.Finding
 }
 
 // verdict sums up a diff for a reviewer: the findings that make a release
@@ -62,6 +67,14 @@ func (r DiffReport) verdict() verdict {
 	add(&v.problems, len(newHard(d)), "new hard dependency", "new hard dependencies")
 	add(&v.problems, len(d.LaterWave), "service pushed to a later wave", "services pushed to a later wave")
 	v.worse = len(v.problems) > 0
+	if r.Gated {
+		v.worse = len(r.Failing) > 0
+		if v.worse {
+			v.notes = append(v.notes, "the gate fails on "+plural(len(r.Failing), "finding", "findings"))
+		} else {
+			v.notes = append(v.notes, "the gate passes")
+		}
+	}
 	add(&v.notes, len(d.ResolvedCycles), "cycle resolved", "cycles resolved")
 	add(&v.notes, len(d.RemovedEdges), "edge removed", "edges removed")
 	other := 0
@@ -79,12 +92,7 @@ func (r DiffReport) verdict() verdict {
 
 // text is the verdict as one sentence without the mark.
 func (v verdict) text() string {
-	var s string
-	if v.worse {
-		s = strings.Join(v.problems, ", ")
-	} else {
-		s = "no new cycles, hard dependencies or later waves"
-	}
+	s := v.headline()
 	if len(v.notes) > 0 {
 		s += "; " + strings.Join(v.notes, ", ")
 	}
@@ -143,8 +151,9 @@ func sortedCycles(cs []graph.Cycle) []graph.Cycle {
 //	edge     added|removed  FROM  TO  KIND  EVIDENCE
 //	kind     FROM  TO  OLD  NEW
 //	wave     SERVICE  OLD  NEW
-//	closure  SERVICE  OLD  NEW
+//	closure  SERVICE  OLD  NEW  exact|estimated
 //	service  added|removed  NAME
+//	failing  CATEGORY  KEY  MESSAGE      (with a gate: findings that fail it)
 func Diff(w io.Writer, t Terminal, r DiffReport) error {
 	d := normalizedDelta(r.Delta)
 	v := r.verdict()
@@ -174,13 +183,16 @@ func Diff(w io.Writer, t Terminal, r DiffReport) error {
 			p.record("wave", s.Service, strconv.Itoa(s.Old), strconv.Itoa(s.New))
 		}
 		for _, g := range d.ClosureGrowth {
-			p.record("closure", g.Service, strconv.Itoa(g.Old), strconv.Itoa(g.New))
+			p.record("closure", g.Service, strconv.Itoa(g.Old), strconv.Itoa(g.New), estimated(g.Estimated))
 		}
 		for _, s := range d.AddedServices {
 			p.record("service", "added", s)
 		}
 		for _, s := range d.RemovedServices {
 			p.record("service", "removed", s)
+		}
+		for _, f := range r.Failing {
+			p.record("failing", string(f.Category), f.Key, f.Message)
 		}
 		return p.err
 	}
@@ -256,9 +268,25 @@ func Diff(w io.Writer, t Terminal, r DiffReport) error {
 	if section("Transitive needs grew", len(d.ClosureGrowth)) {
 		rows := make([][]string, len(d.ClosureGrowth))
 		for i, g := range d.ClosureGrowth {
-			rows[i] = []string{g.Service, strconv.Itoa(g.Old), strconv.Itoa(g.New), "+" + strconv.Itoa(g.New-g.Old)}
+			approx := ""
+			if g.Estimated {
+				approx = "≈"
+			}
+			rows[i] = []string{g.Service, approx + strconv.Itoa(g.Old), approx + strconv.Itoa(g.New), "+" + strconv.Itoa(g.New-g.Old)}
 		}
 		p.table(2, []string{"SERVICE", "WAS", "NOW", "GROWTH"}, rows, nil)
 	}
+	if section("Failing the gate", len(r.Failing)) {
+		for _, f := range r.Failing {
+			p.line("  " + p.s.bad.Render(string(f.Category)) + "  " + f.Message)
+		}
+	}
 	return p.err
+}
+
+func estimated(e bool) string {
+	if e {
+		return "estimated"
+	}
+	return "exact"
 }

@@ -138,7 +138,7 @@ func fleetDiff() DiffReport {
 			},
 			ResolvedCycles: []graph.Cycle{{ID: "c-0a7c", Services: []string{"config", "discovery"}, Edges: []graph.Edge{{From: "config", To: "discovery", Kind: graph.Hard}, {From: "discovery", To: "config", Kind: graph.Declared}}}},
 			LaterWave:      []graph.WaveShift{{Service: "discovery", Old: 2, New: 3}, {Service: "api", Old: 3, New: 4}},
-			ClosureGrowth:  []graph.Growth{{Service: "api", Old: 6, New: 8}},
+			ClosureGrowth:  []graph.Growth{{Service: "api", Old: 6, New: 8}, {Service: "discovery", Old: 1200, New: 1350, Estimated: true}},
 		},
 	}
 }

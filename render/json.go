@@ -2,10 +2,12 @@ package render
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/rgraph/rgraph/graph"
 )
@@ -188,11 +190,15 @@ type DiffDoc struct {
 	Worse    bool   `json:"worse"`
 	Verdict  string `json:"verdict"`
 	Accepted int    `json:"accepted"`
+	// Gated says whether a CI gate was asked for; Failing lists the
+	// findings that fail it, sorted by category and key.
+	Gated   bool            `json:"gated"`
+	Failing []graph.Finding `json:"failing"`
 	graph.Delta
 }
 
 // DiffJSON writes r as a "diff" document: old, new, worse, verdict,
-// accepted, then the fields of [graph.Delta] (addedServices,
+// accepted, gated, failing, then the fields of [graph.Delta] (addedServices,
 // removedServices, addedEdges and removedEdges as objects with from, to,
 // kind and evidence, kindChanges, newCycles, resolvedCycles, laterWave,
 // closureGrowth), every list present and sorted.
@@ -205,5 +211,10 @@ func DiffJSON(w io.Writer, r DiffReport) error {
 	for i := range d.ResolvedCycles {
 		d.ResolvedCycles[i] = normalizedCycle(d.ResolvedCycles[i])
 	}
-	return JSON(w, "diff", DiffDoc{Old: r.Old, New: r.New, Worse: v.worse, Verdict: v.text(), Accepted: r.Accepted, Delta: d})
+	failing := append([]graph.Finding{}, r.Failing...)
+	slices.SortStableFunc(failing, func(a, b graph.Finding) int {
+		return cmp.Or(cmp.Compare(slices.Index(graph.Categories, a.Category), slices.Index(graph.Categories, b.Category)), cmp.Compare(a.Key, b.Key))
+	})
+	return JSON(w, "diff", DiffDoc{Old: r.Old, New: r.New, Worse: v.worse, Verdict: v.text(), Accepted: r.Accepted,
+		Gated: r.Gated, Failing: failing, Delta: d})
 }

@@ -37,6 +37,14 @@ func DiffMarkdown(w io.Writer, r DiffReport) error {
 	}
 	p("\n")
 
+	if len(r.Failing) > 0 {
+		p("\n#### Failing the gate (%d)\n\n", len(r.Failing))
+		items := make([]string, len(r.Failing))
+		for i, f := range r.Failing {
+			items[i] = mdCode(string(f.Category)) + " " + mdText(f.Message)
+		}
+		mdList(p, items)
+	}
 	if len(d.NewCycles) > 0 {
 		p("\n#### New bootstrap cycles (%d)\n\n", len(d.NewCycles))
 		for i, c := range d.NewCycles {
@@ -120,7 +128,11 @@ func DiffMarkdown(w io.Writer, r DiffReport) error {
 		other = append(other, mdCode(s)+" added")
 	}
 	for _, g := range d.ClosureGrowth {
-		other = append(other, fmt.Sprintf("%s transitively needs %d services, was %d", mdCode(g.Service), g.New, g.Old))
+		approx := ""
+		if g.Estimated {
+			approx = "about "
+		}
+		other = append(other, fmt.Sprintf("%s transitively needs %s%d services, was %s%d", mdCode(g.Service), approx, g.New, approx, g.Old))
 	}
 	if len(other) > 0 {
 		p("\n<details><summary>Other changes (%d)</summary>\n\n", len(other))
@@ -132,7 +144,7 @@ func DiffMarkdown(w io.Writer, r DiffReport) error {
 
 // headline is the verdict's main clause.
 func (v verdict) headline() string {
-	if v.worse {
+	if len(v.problems) > 0 {
 		return strings.Join(v.problems, ", ")
 	}
 	return "no new cycles, hard dependencies or later waves"

@@ -19,6 +19,18 @@ func TestDiffMarkdown(t *testing.T) {
 			RemovedEdges: []graph.Edge{{From: "x", To: "y", Kind: graph.Soft}},
 		}}},
 		{"nothing", DiffReport{Old: "a", New: "a"}},
+		{"gate", func() DiffReport {
+			r := fleetDiff()
+			r.Gated = true
+			r.Failing = graph.Select(graph.Findings(r.Delta), []graph.Category{graph.CategoryNewCycle})
+			r.Accepted = 1
+			return r
+		}()},
+		{"gate-passes", func() DiffReport {
+			r := fleetDiff()
+			r.Gated = true
+			return r
+		}()},
 		{"hostile-names", DiffReport{Old: "r`1", New: "<b>", Delta: graph.Delta{
 			AddedEdges: []graph.Edge{{From: "a|b", To: "`c`", Kind: graph.Hard, Evidence: []graph.Evidence{{Source: "*run* [x](y) <img>"}}}},
 		}}},
