@@ -6,8 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"math/rand/v2"
-	"os"
+		"os"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
@@ -18,10 +17,11 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/graph/graphtest"
 )
 
 // Fleet-scale benchmarks: go test -run '^$' -bench . ./ingest/ -benchtime 1x
+// The fleets are graphtest.FleetEdges (seed 1) written as TSV edge lists.
 // Each size has sub-benchmarks side by side:
 //
 //	tsv         TSV file -> store: parse, build, encode, write, publish
@@ -44,7 +44,8 @@ func BenchmarkIngest(b *testing.B) {
 	quiet := WithLogger(slog.New(slog.DiscardHandler))
 	for _, sz := range benchSizes {
 		b.Run(sz.name, func(b *testing.B) {
-			tsv := fleetFile(b, sz.services, sz.edges)
+			fl := fleet(b, sz.services, sz.edges)
+			tsv := fl.tsv
 
 			b.Run("tsv", func(b *testing.B) {
 				var disk int64
@@ -83,21 +84,16 @@ func BenchmarkIngest(b *testing.B) {
 			})
 
 			b.Run("raw-badger", func(b *testing.B) {
-				src, dst := fleetEdges(sz.services, sz.edges)
 				var disk int64
 				peak := peakMeter(b)
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					dir := b.TempDir()
 					peak.reset()
-					rawWrite(b, dir, src, dst)
+					rawWrite(b, dir, fl.arrays)
 					peak.sample()
 					b.StopTimer()
 					disk = diskUsage(b, dir)
-					if i == b.N-1 {
-						b.StopTimer()
-						rawScan(b, dir, sz.edges) // warm once, then timed below
-					}
 					os.RemoveAll(dir)
 					b.StartTimer()
 				}
@@ -108,9 +104,7 @@ func BenchmarkIngest(b *testing.B) {
 
 			b.Run("raw-scan", func(b *testing.B) {
 				dir := b.TempDir()
-				src, dst := fleetEdges(sz.services, sz.edges)
-				rawWrite(b, dir, src, dst)
-				src, dst = nil, nil
+				rawWrite(b, dir, fl.arrays)
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					rawScan(b, dir, sz.edges)
@@ -162,27 +156,28 @@ func BenchmarkIngest(b *testing.B) {
 	}
 }
 
-// rawWrite writes one Badger key per edge, "from\x00to" -> kind, with a
-// WriteBatch, as a store without a snapshot encoding would; keys are cut
+// rawWrite writes one Badger key per edge, "e/from\x00to" -> kind, with
+// a WriteBatch, as a store without a snapshot encoding would; keys are cut
 // from large blocks so allocation does not dominate.
-func rawWrite(b *testing.B, dir string, src, dst []int32) {
+func rawWrite(b *testing.B, dir string, f *graphtest.FleetArrays) {
 	db, err := badger.Open(badgerOptions(dir, slog.New(slog.DiscardHandler)))
 	if err != nil {
 		b.Fatal(err)
 	}
 	wb := db.NewWriteBatch()
 	var block []byte
-	for i := range src {
-		if cap(block)-len(block) < 64 {
+	for i := range f.Src {
+		from, to := f.Names[f.Src[i]], f.Names[f.Dst[i]]
+		if cap(block)-len(block) < len(from)+len(to)+3 {
 			block = make([]byte, 0, 1<<20)
 		}
 		start := len(block)
 		block = append(block, "e/"...)
-		block = appendName(block, src[i])
+		block = append(block, from...)
 		block = append(block, 0)
-		block = appendName(block, dst[i])
+		block = append(block, to...)
 		key := block[start:len(block):len(block)]
-		if err := wb.Set(key, kindValues[i%len(kindValues):][:1]); err != nil {
+		if err := wb.Set(key, []byte{byte(f.Kinds[i])}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -193,8 +188,6 @@ func rawWrite(b *testing.B, dir string, src, dst []int32) {
 		b.Fatal(err)
 	}
 }
-
-var kindValues = []byte{byte(graph.Hard), byte(graph.Declared), byte(graph.Soft)}
 
 // rawScan opens the raw store and reads every edge key back.
 func rawScan(b *testing.B, dir string, edges int) {
@@ -218,90 +211,45 @@ func rawScan(b *testing.B, dir string, edges int) {
 		b.Fatal(err)
 	}
 	db.Close()
-	if n < edges/2 {
+	if n != edges {
 		b.Fatalf("scanned %d keys for %d edges", n, edges)
 	}
 }
 
-func appendName(b []byte, v int32) []byte {
-	b = append(b, "svc-"...)
-	s := strconv.Itoa(int(v))
-	for range 7 - len(s) {
-		b = append(b, '0')
-	}
-	return append(b, s...)
+type fleetData struct {
+	arrays *graphtest.FleetArrays
+	tsv    string
 }
 
-// fleetEdges generates a synthetic fleet deterministically: services in
-// ten tiers, each needing services of lower tiers, with one edge in a
-// hundred pointing anywhere (which makes bootstrap cycles).
-func fleetEdges(services, edges int) (src, dst []int32) {
-	r := rand.New(rand.NewPCG(uint64(services), uint64(edges)))
-	src, dst = make([]int32, edges), make([]int32, edges)
-	tier := services / 10
-	for i := range edges {
-		u := r.IntN(services)
-		var v int
-		if u < tier || r.IntN(100) == 0 {
-			v = r.IntN(services)
-		} else {
-			v = r.IntN(u / tier * tier) // a lower tier
-		}
-		src[i], dst[i] = int32(u), int32(v)
-	}
-	return src, dst
-}
+var fleets sync.Map // "services/edges" -> *fleetData
 
-var kindNames = []string{"hard", "hard", "hard", "hard", "declared", "declared", "declared", "soft", "soft", "observed", "alternative"}
-
-var fleetFiles sync.Map // "services/edges" -> path
-
-// fleetFile writes the fleet as a TSV edge list, sorted by source as an
-// export would be, once per process.
-func fleetFile(b *testing.B, services, edges int) string {
+// fleet generates the synthetic fleet of graphtest.FleetEdges (seed 1) and
+// writes it as a TSV edge list sorted by source, as an export would list
+// it, once per process.
+func fleet(b *testing.B, services, edges int) *fleetData {
 	key := fmt.Sprintf("%d/%d", services, edges)
-	if p, ok := fleetFiles.Load(key); ok {
-		return p.(string)
+	if f, ok := fleets.Load(key); ok {
+		return f.(*fleetData)
 	}
+	arrays := graphtest.FleetEdges(services, edges, 1)
 	dir, err := os.MkdirTemp("", "rgraph-bench-")
 	if err != nil {
 		b.Fatal(err)
 	}
 	path := filepath.Join(dir, "fleet.tsv")
-	src, dst := fleetEdges(services, edges)
-	// Group by source with a counting sort, as an export would list them.
-	off := make([]int32, services+1)
-	for _, s := range src {
-		off[s+1]++
-	}
-	for i := range services {
-		off[i+1] += off[i]
-	}
-	pos := append([]int32(nil), off[:services]...)
-	sorted := make([]int32, edges)
-	kinds := make([]uint8, edges)
-	for i, s := range src {
-		sorted[pos[s]] = dst[i]
-		kinds[pos[s]] = uint8(i % len(kindNames))
-		pos[s]++
-	}
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
 	}
 	w := bufio.NewWriterSize(f, 1<<20)
 	fmt.Fprintf(w, "# synthetic fleet: %d services, %d edges\n", services, edges)
-	var line []byte
-	for u := range services {
-		for e := off[u]; e < off[u+1]; e++ {
-			line = appendName(line[:0], int32(u))
-			line = append(line, '\t')
-			line = appendName(line, sorted[e])
-			line = append(line, '\t')
-			line = append(line, kindNames[kinds[e]]...)
-			line = append(line, '\n')
-			w.Write(line)
-		}
+	for i := range arrays.Src {
+		w.WriteString(arrays.Names[arrays.Src[i]])
+		w.WriteByte('\t')
+		w.WriteString(arrays.Names[arrays.Dst[i]])
+		w.WriteByte('\t')
+		w.WriteString(arrays.Kinds[i].String())
+		w.WriteByte('\n')
 	}
 	if err := w.Flush(); err != nil {
 		b.Fatal(err)
@@ -309,8 +257,9 @@ func fleetFile(b *testing.B, services, edges int) string {
 	if err := f.Close(); err != nil {
 		b.Fatal(err)
 	}
-	fleetFiles.Store(key, path)
-	return path
+	fd := &fleetData{&arrays, path}
+	fleets.Store(key, fd)
+	return fd
 }
 
 // diskUsage is the space dir takes on disk (allocated blocks, as du
@@ -331,12 +280,13 @@ func diskUsage(b *testing.B, dir string) int64 {
 	return n
 }
 
-// peak measures the process's peak resident set size (VmHWM) around an
-// operation, resetting it through /proc/self/clear_refs first. On systems
-// without those files it reports nothing.
+// peak measures how much memory an operation adds at its peak: the
+// process's peak resident set (VmHWM, reset through /proc/self/clear_refs
+// after a GC) minus its resident set at the reset, as graph's benchmarks
+// report it. On systems without those files it reports nothing.
 type peak struct {
-	max int64
-	ok  bool
+	base, max int64
+	ok        bool
 }
 
 func peakMeter(b *testing.B) *peak {
@@ -351,27 +301,34 @@ func (p *peak) reset() {
 	debug.FreeOSMemory()
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		p.ok = false
+		return
 	}
+	p.base = procStatus("VmRSS:")
 }
 
 func (p *peak) sample() {
-	if !p.ok {
-		return
-	}
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			p.max = max(p.max, kb<<10)
-		}
+	if p.ok {
+		p.max = max(p.max, procStatus("VmHWM:")-p.base)
 	}
 }
 
 func (p *peak) report(b *testing.B) {
-	if p.ok && p.max > 0 {
-		b.ReportMetric(float64(p.max)/(1<<20), "peak-RSS-MB")
+	if p.ok {
+		b.ReportMetric(float64(p.max)/(1<<20), "peak-MB")
 	}
+}
+
+// procStatus returns a /proc/self/status field in bytes.
+func procStatus(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
 }
