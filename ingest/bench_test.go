@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-		"os"
+	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
