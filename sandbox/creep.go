@@ -1,0 +1,52 @@
+package sandbox
+
+import "github.com/rgraph/rgraph/collector"
+
+// Outside returns the attempts that rules do not allow: what a run tried
+// beyond an allowlist, for the creep gate of `rgraph run --check`. DNS
+// questions are judged by name (the resolver they were sent to counts as
+// allowed when rules allow it); the port-53 connects the recorder
+// redirected to the DNS stub are judged by their questions, not on their
+// own. Raw sockets are always outside.
+func Outside(attempts []collector.Attempt, rules collector.Rules) []collector.Attempt {
+	var out []collector.Attempt
+	for _, a := range attempts {
+		if !allowedBy(a, rules) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func allowedBy(a collector.Attempt, r collector.Rules) bool {
+	switch a.Protocol {
+	case collector.Unix:
+		return r.AllowsUnix(a.Path)
+	case collector.DNS:
+		resolver := a.Address.IsValid() &&
+			(r.AllowsAddr(collector.UDP, a.Address, a.Port) || r.AllowsAddr(collector.TCP, a.Address, a.Port))
+		return r.AllowsQuestion(a.DNSName, resolver)
+	case collector.TCP, collector.UDP:
+		if a.Verdict == collector.Redirected {
+			return true
+		}
+		return r.AllowsAddr(a.Protocol, a.Address, a.Port)
+	}
+	return r.All
+}
+
+// mergeRecordings combines the recordings of several recorders of one
+// run: attempts concatenated and merged, losses added up, complete only
+// when all are.
+func mergeRecordings(rs ...collector.Recording) collector.Recording {
+	out := collector.Recording{Collection: collector.Collection{Complete: true}}
+	var attempts []collector.Attempt
+	for _, r := range rs {
+		attempts = append(attempts, r.Attempts...)
+		out.Collection.Complete = out.Collection.Complete && r.Collection.Complete
+		out.Collection.Lost += r.Collection.Lost
+		out.Collection.NotRecorded = append(out.Collection.NotRecorded, r.Collection.NotRecorded...)
+	}
+	out.Attempts = collector.SortAttempts(attempts)
+	return out
+}

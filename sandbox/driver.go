@@ -1,0 +1,183 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/rgraph/rgraph/collector"
+)
+
+// Spec is everything a driver needs to build one sandbox: a plain value
+// that can be printed and compared. [Driver.Start] turns it into a live
+// [Sandbox].
+type Spec struct {
+	// ID names the run and every object created for it; empty lets the
+	// driver choose one.
+	ID string
+	// Rules is what the sandbox lets through; everything else is denied,
+	// loopback included.
+	Rules collector.Rules
+	// Fault is how denied attempts fail.
+	Fault    collector.FaultMode
+	Upstream Upstream
+	Resolver Resolver
+	// Env is the environment of every command, KEY=VALUE.
+	Env []string
+	// Files are written into the working directory before anything runs.
+	Files []File
+}
+
+// Where says in which part of the sandbox a command runs.
+type Where int
+
+const (
+	// InRunbook runs under the recorder and the allowlist: what the
+	// command attempts is the service's first hops.
+	InRunbook Where = iota
+	// InValidation runs in the same network namespace but outside the
+	// recorder, so health checks of the service under test are neither
+	// denied nor counted as its dependencies.
+	InValidation
+)
+
+// Command is a shell command to run in a sandbox with sh -c.
+type Command struct {
+	// Name labels the command's log.
+	Name  string
+	Shell string
+	Where Where
+}
+
+// ExecResult is how a command ended.
+type ExecResult struct {
+	// ExitCode is the exit status of sh, or -1 when it was killed.
+	ExitCode int
+	// Output is the tail of the combined stdout and stderr.
+	Output string
+	// TimedOut is true when ctx expired before the command ended; it was
+	// then killed with its process group.
+	TimedOut bool
+	Duration time.Duration
+}
+
+// Kept says how to enter a sandbox left behind with [Sandbox.Keep].
+type Kept struct {
+	ID string
+	// Enter is a shell command that starts a shell inside the sandbox.
+	Enter string
+	// Notes describe what the kept sandbox no longer does.
+	Notes []string
+}
+
+// Driver builds sandboxes. The netns driver ([NetNS]) is the default; a
+// KVM microVM driver can implement the same interface.
+type Driver interface {
+	// Name is what --driver selects and records carry.
+	Name() string
+	// Start builds a sandbox for spec. Errors wrap [ErrPermission] or
+	// [ErrUnsupported] when privileges or kernel features are missing.
+	Start(ctx context.Context, spec Spec) (Sandbox, error)
+}
+
+// Sandbox is one live sealed environment. Close (or Keep) must be called.
+type Sandbox interface {
+	// ID is the run ID every object of the sandbox is named after.
+	ID() string
+	// WorkDir is the commands' working directory ($RGRAPH_WORKDIR).
+	WorkDir() string
+	// Exec runs cmd and waits for it. ctx bounds it: when ctx ends the
+	// command's process group is killed. The error is non-nil only when
+	// the command could not be run at all.
+	Exec(ctx context.Context, cmd Command) (ExecResult, error)
+	// Probe makes a health check from inside the sandbox's network, outside
+	// the recorder; nil means healthy.
+	Probe(ctx context.Context, p Probe) error
+	// Recording returns what the recorder saw so far.
+	Recording() (collector.Recording, error)
+	// Keep stops recording and leaves the sandbox in place for debugging;
+	// [GC] with Kept removes it later.
+	Keep() (Kept, error)
+	// Close kills every process and removes every object of the sandbox.
+	// It is safe to call more than once and after Keep (then a no-op).
+	Close() error
+}
+
+// Reaper is implemented by drivers that can find and remove what killed
+// runs left behind.
+type Reaper interface {
+	Reap(ctx context.Context, opts GCOptions) ([]Leftover, error)
+}
+
+// GCOptions select what [GC] removes.
+type GCOptions struct {
+	// Kept also removes sandboxes left on purpose with --keep.
+	Kept bool
+	// DryRun lists what would be removed without removing it.
+	DryRun bool
+}
+
+// Leftover is one object of a dead or kept run that GC found.
+type Leftover struct {
+	RunID string
+	// Kind is "run", "netns", "cgroup", "mount", "subnet", "veth" or "dir".
+	Kind string
+	// Name is the object's path or interface name.
+	Name string
+	// Kept is true for objects of a run left with --keep.
+	Kept bool
+	// Err is set when removing the object failed.
+	Err error
+}
+
+func (l Leftover) String() string {
+	s := fmt.Sprintf("%s\t%s\t%s", l.RunID, l.Kind, l.Name)
+	if l.Err != nil {
+		s += "\t" + l.Err.Error()
+	}
+	return s
+}
+
+// DriverNames lists the drivers [DriverByName] knows.
+func DriverNames() []string { return []string{"netns"} }
+
+// DriverByName returns the driver called name: "netns" (or "") for
+// [NetNS]. An unknown name wraps [ErrUnknownDriver].
+func DriverByName(name string) (Driver, error) {
+	switch name {
+	case "", "netns":
+		return NetNS(), nil
+	}
+	return nil, fmt.Errorf("%w %q (known: netns)", ErrUnknownDriver, name)
+}
+
+// GC removes what killed runs of the default driver left behind
+// (namespaces, cgroups, mounts, address leases, run directories) and, with
+// opts.Kept, sandboxes kept on purpose. Runs whose owner is alive are
+// never touched. It returns what it found.
+func GC(ctx context.Context, opts GCOptions) ([]Leftover, error) {
+	d, ok := NetNS().(Reaper)
+	if !ok {
+		return nil, nil
+	}
+	return d.Reap(ctx, opts)
+}
+
+// Addresses the netns driver uses; they are constants so records and
+// docs can name them.
+var (
+	// RunNet is where each run's /30 between the sandbox and the upstream
+	// comes from.
+	RunNet = netip.MustParsePrefix("10.98.0.0/16")
+	// BlackholeAddr is the IPv4 address denied destinations are rewritten
+	// to in blackhole mode; inside the sandbox it is routed to a dummy
+	// device that drops everything.
+	BlackholeAddr = netip.MustParseAddr("10.98.255.254")
+	// BlackholeAddr6 is the IPv6 counterpart of BlackholeAddr.
+	BlackholeAddr6 = netip.MustParseAddr("fd72:6772:6170:6800::1")
+	// StubAddr and StubAddr6 are where the DNS stub listens inside the
+	// sandbox; the recorder redirects every port-53 attempt there.
+	StubAddr  = netip.MustParseAddrPort("127.0.0.53:10053")
+	StubAddr6 = netip.MustParseAddrPort("[::1]:10053")
+)

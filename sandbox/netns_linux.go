@@ -1,0 +1,423 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/collector"
+)
+
+// recorder records and enforces one sandbox: the eBPF probe on its
+// runbook cgroup and the DNS stub in its network namespace.
+type recorder interface {
+	Recording() (collector.Recording, error)
+	Close() error
+}
+
+// recorderSetup is what a recorder needs to start.
+type recorderSetup struct {
+	spec Spec
+	// cgroup is the runbook cgroup directory the probe attaches to.
+	cgroup string
+	// inNetNS runs f on a thread inside the sandbox's network namespace;
+	// sockets f creates live there.
+	inNetNS func(f func() error) error
+}
+
+// netnsDriver is the default driver: a network namespace, a mount
+// namespace for resolv.conf, and a cgroup per run.
+type netnsDriver struct {
+	newRecorder func(recorderSetup) (recorder, error)
+}
+
+// NetNS returns the network-namespace driver, rgraph's default. Each
+// sandbox gets a fresh network namespace (loopback up, recorded and
+// denied like everything else unless allowed), a veth pair to the
+// upstream namespace with a /30 out of [RunNet], a dummy device that
+// swallows [BlackholeAddr], a mount namespace whose /etc/resolv.conf is
+// the scenario's, a cgroup v2 directory rgraph/ID with a runbook leaf
+// (recorded and enforced by collector/probe) and a validate leaf (not
+// recorded), and the DNS stub listening on [StubAddr]. Commands run as
+// root without CAP_NET_RAW.
+//
+// It needs root (or CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF), a cgroup v2
+// hierarchy and Linux 6.7 or later for unix-socket recording.
+func NetNS() Driver { return &netnsDriver{newRecorder: startRecorder} }
+
+func (d *netnsDriver) Name() string { return "netns" }
+
+// netnsSandbox is one live sandbox of the netns driver.
+type netnsSandbox struct {
+	rs     *runState
+	spec   Spec
+	l      *launcher
+	nsFD   int
+	cgDir  string
+	cgRun  int // descriptor of cgDir/runbook
+	cgVal  int // descriptor of cgDir/validate
+	work   string
+	logs   string
+	plan   netPlan
+	rec    recorder
+	mu     sync.Mutex
+	closed bool
+	kept   bool
+}
+
+// Start builds a sandbox; see [NetNS].
+func (d *netnsDriver) Start(ctx context.Context, spec Spec) (_ Sandbox, err error) {
+	rs, err := newRun(spec.ID)
+	if err != nil {
+		return nil, err
+	}
+	spec.ID = rs.id
+	s := &netnsSandbox{rs: rs, spec: spec, nsFD: -1, cgRun: -1, cgVal: -1}
+	defer func() {
+		if err != nil {
+			if cerr := s.Close(); cerr != nil {
+				err = fmt.Errorf("%w (and tearing down: %v)", err, cerr)
+			}
+		}
+	}()
+	step := func(what string, f func() error) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := f(); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+
+	base, err := cgroupBase()
+	if err != nil {
+		return nil, err
+	}
+	s.cgDir = filepath.Join(base, rs.id)
+	rs.meta.Cgroup = s.cgDir
+	rs.meta.Upstream = spec.Upstream.NetNS
+	if err := rs.save(); err != nil {
+		return nil, err
+	}
+	if err := step("creating cgroups", func() error {
+		if err := os.MkdirAll(base, 0o755); err != nil {
+			return permErr(err)
+		}
+		fd, err := mkCgroup(s.cgDir)
+		if err != nil {
+			return err
+		}
+		unix.Close(fd)
+		if s.cgRun, err = mkCgroup(filepath.Join(s.cgDir, "runbook")); err != nil {
+			return err
+		}
+		s.cgVal, err = mkCgroup(filepath.Join(s.cgDir, "validate"))
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("leasing addresses", rs.leaseSubnet); err != nil {
+		return nil, err
+	}
+	up, sb := subnetAddrs(rs.meta.Subnet)
+	s.plan = netPlan{veth: vethName(rs.id), upstream: up, sandbox: sb, routes: spec.Upstream.Routes}
+
+	resolv := filepath.Join(rs.dir, "resolv.conf")
+	if err := step("preparing files", func() error {
+		if err := os.WriteFile(resolv, spec.Resolver.ResolvConf(readHostResolvConf()), 0o644); err != nil {
+			return err
+		}
+		s.work, s.logs = filepath.Join(rs.dir, "work"), filepath.Join(rs.dir, "logs")
+		if err := os.Mkdir(s.logs, 0o755); err != nil {
+			return err
+		}
+		return writeFiles(s.work, spec.Files)
+	}); err != nil {
+		return nil, err
+	}
+
+	if err := step("creating namespaces", func() error {
+		var err error
+		s.l, s.nsFD, err = startLauncher(launcherSetup{netnsPath: netnsPath(rs.id), resolvConf: resolv})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("wiring the network", func() error {
+		upFD, err := openUpstream(spec.Upstream.NetNS)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(upFD)
+		var h *netlink.Handle
+		s.l.do(func() { h, err = netlink.NewHandle(unix.NETLINK_ROUTE) })
+		if err != nil {
+			return fmt.Errorf("opening netlink in the sandbox: %w", err)
+		}
+		defer h.Close()
+		return setupNetwork(h, upFD, s.plan)
+	}); err != nil {
+		return nil, err
+	}
+	if err := step("attaching the recorder", func() error {
+		var err error
+		s.rec, err = d.newRecorder(recorderSetup{
+			spec:    spec,
+			cgroup:  filepath.Join(s.cgDir, "runbook"),
+			inNetNS: func(f func() error) error { return inNetNS(s.nsFD, f) },
+		})
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func writeFiles(dir string, files []File) error {
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range files {
+		p := filepath.Join(dir, f.Path)
+		if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
+			return fmt.Errorf("file %q is outside the working directory", f.Path)
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(p, f.Content, f.Mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *netnsSandbox) ID() string      { return s.rs.id }
+func (s *netnsSandbox) WorkDir() string { return s.work }
+
+// Exec implements [Sandbox].
+func (s *netnsSandbox) Exec(ctx context.Context, c Command) (ExecResult, error) {
+	s.mu.Lock()
+	closed := s.closed || s.kept
+	s.mu.Unlock()
+	if closed {
+		return ExecResult{ExitCode: -1}, errors.New("sandbox is closed")
+	}
+	logPath := filepath.Join(s.logs, logName(c.Name))
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return ExecResult{ExitCode: -1}, fmt.Errorf("creating log: %w", err)
+	}
+	cgfd := s.cgRun
+	if c.Where == InValidation {
+		cgfd = s.cgVal
+	}
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Shell)
+	cmd.Dir = s.work
+	cmd.Env = append(append([]string(nil), s.spec.Env...), "RGRAPH_RUN_ID="+s.rs.id, "RGRAPH_WORKDIR="+s.work)
+	cmd.Stdout, cmd.Stderr = f, f
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, UseCgroupFD: true, CgroupFD: cgfd}
+	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
+	start := time.Now()
+	s.l.do(func() { err = cmd.Start() })
+	f.Close()
+	if err != nil {
+		return ExecResult{ExitCode: -1}, fmt.Errorf("starting sh: %w", err)
+	}
+	waitErr := cmd.Wait()
+	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), TimedOut: ctx.Err() != nil}
+	if waitErr != nil && res.ExitCode == 0 {
+		res.ExitCode = -1
+	}
+	res.Output = readTail(logPath, outputLimit)
+	return res, nil
+}
+
+func logName(name string) string {
+	clean := strings.Map(func(r rune) rune {
+		if r == '/' || r == 0 || r == ' ' {
+			return '_'
+		}
+		return r
+	}, name)
+	return clean + ".log"
+}
+
+func readTail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > int64(n) {
+		_, _ = f.Seek(st.Size()-int64(n)-200, io.SeekStart)
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, int64(n)+200))
+	return tail(b, n)
+}
+
+// Probe implements [Sandbox]: the check is made by rgraph from a thread
+// inside the sandbox's network namespace, so neither the probe nor the
+// allowlist sees it.
+func (s *netnsSandbox) Probe(ctx context.Context, p Probe) error {
+	switch p.Kind {
+	case ProbeTCP:
+		c, err := s.dial(ctx, "tcp", p.Target)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	case ProbeUnix:
+		c, err := s.dial(ctx, "unix", p.Target)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	case ProbeHTTP:
+		client := &http.Client{Transport: &http.Transport{DialContext: s.dial, DisableKeepAlives: true}}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.Target, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+		if resp.StatusCode/100 != 2 {
+			return fmt.Errorf("GET %s: %s: %s", p.Target, resp.Status, strings.TrimSpace(string(body)))
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown probe kind %q", p.Kind)
+}
+
+func (s *netnsSandbox) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	// Names would be resolved from threads outside the namespace; probes
+	// carry addresses (see ParseProbe), and localhost is loopback.
+	if rest, ok := strings.CutPrefix(address, "localhost:"); ok {
+		address = "127.0.0.1:" + rest
+	}
+	var c net.Conn
+	err := inNetNS(s.nsFD, func() error {
+		var err error
+		c, err = (&net.Dialer{}).DialContext(ctx, network, address)
+		return err
+	})
+	return c, err
+}
+
+// Recording implements [Sandbox].
+func (s *netnsSandbox) Recording() (collector.Recording, error) {
+	if s.rec == nil {
+		return collector.Recording{}, errors.New("no recorder")
+	}
+	return s.rec.Recording()
+}
+
+// Keep implements [Sandbox]: the recorder is detached (it lives in this
+// process), the mount namespace is pinned, and the run is marked kept so
+// that only `rgraph sandbox gc --kept` removes it.
+func (s *netnsSandbox) Keep() (Kept, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.kept {
+		return Kept{}, errors.New("sandbox is closed")
+	}
+	mnt := filepath.Join(s.rs.dir, "mnt")
+	if err := bindFile(fmt.Sprintf("/proc/%d/task/%d/ns/mnt", os.Getpid(), s.l.tid), mnt); err != nil {
+		return Kept{}, fmt.Errorf("pinning the mount namespace: %w", err)
+	}
+	enter := filepath.Join(s.rs.dir, "enter")
+	script := fmt.Sprintf(`#!/bin/sh
+# Enter the kept rgraph sandbox %[1]s: its network namespace, its
+# resolv.conf and its runbook cgroup (no longer recorded or enforced).
+echo $$ > %[2]s/runbook/cgroup.procs || exit 1
+exec nsenter --net=%[3]s --mount=%[4]s --wd=%[5]s -- "${@:-/bin/sh}"
+`, s.rs.id, s.cgDir, netnsPath(s.rs.id), mnt, s.work)
+	if err := os.WriteFile(enter, []byte(script), 0o755); err != nil {
+		return Kept{}, err
+	}
+	k := Kept{
+		ID:    s.rs.id,
+		Enter: enter,
+		Notes: []string{
+			"network only: ip netns exec " + netnsPrefx + s.rs.id + " sh",
+			"logs and working directory: " + s.rs.dir,
+			"no longer recorded or enforced: the probe and the DNS stub lived in rgraph",
+			"remove it with: rgraph sandbox gc --kept",
+		},
+	}
+	if s.rec != nil {
+		_ = s.rec.Close()
+		s.rec = nil
+	}
+	s.l.stop()
+	s.rs.meta.Kept = &k
+	if err := s.rs.save(); err != nil {
+		return Kept{}, err
+	}
+	s.closeFDs()
+	s.rs.release()
+	s.kept = true
+	return k, nil
+}
+
+func (s *netnsSandbox) closeFDs() {
+	for _, fd := range []*int{&s.nsFD, &s.cgRun, &s.cgVal} {
+		if *fd >= 0 {
+			unix.Close(*fd)
+			*fd = -1
+		}
+	}
+}
+
+// Close implements [Sandbox]: processes first (cgroup.kill), then the
+// recorder, the namespaces, the veth pair, the address lease and the run
+// directory.
+func (s *netnsSandbox) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.kept {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	if s.cgDir != "" {
+		errs = append(errs, killCgroup(s.cgDir))
+	}
+	if s.rec != nil {
+		errs = append(errs, s.rec.Close())
+	}
+	if s.l != nil {
+		s.l.stop()
+	}
+	s.closeFDs()
+	if _, err := deleteVeth(s.spec.Upstream.NetNS, vethName(s.rs.id), false); err != nil {
+		errs = append(errs, err)
+	}
+	if exists(netnsPath(s.rs.id)) {
+		errs = append(errs, unmountFile(netnsPath(s.rs.id)))
+	}
+	if s.rs.meta.Subnet >= 0 {
+		errs = append(errs, ignoreNotExist(os.Remove(filepath.Join(subnetsDir(), fmt.Sprint(s.rs.meta.Subnet)))))
+	}
+	errs = append(errs, os.RemoveAll(s.rs.dir))
+	s.rs.release()
+	return errors.Join(errs...)
+}
