@@ -1,0 +1,390 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// The production fleet runs in its own network namespace, each service
+// on its 10.99.0.x address (on a dummy device, or on loopback where the
+// kernel has no dummy driver), and in its own cgroup so that `prod down`
+// can stop everything at once. logd's socket is at a fixed path on the
+// host file system, so one production fleet can be up per machine.
+const (
+	defaultNetNS = "fleet-prod"
+	defaultDir   = "/run/rgraph-fleet"
+)
+
+// prodOrder is the order prod up starts the services in: each one's
+// hard dependencies are up before it. The ca is started with the
+// break-glass --bootstrap, which cuts the ca -> scheduler -> coord -> ca
+// cycle.
+var prodOrder = []string{"dns", "logd", "ca", "coord", "config", "pkgstore", "scheduler", "discovery", "web"}
+
+// prodState is written to DIR/prod.json while the fleet is up.
+type prodState struct {
+	NetNS  string    `json:"netns"`
+	Dir    string    `json:"dir"`
+	Cgroup string    `json:"cgroup"`
+	Up     time.Time `json:"up"`
+}
+
+func prod(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("want up, down or status")
+	}
+	fs := flag.NewFlagSet("prod "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	netns := fs.String("netns", defaultNetNS, "network namespace of the production fleet")
+	dir := fs.String("dir", defaultDir, "state directory (logd's socket lives here)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *dir != defaultDir {
+		return fmt.Errorf("--dir must be %s: the catalog names logd's socket there", defaultDir)
+	}
+	switch args[0] {
+	case "up":
+		return prodUp(ctx, *netns, *dir, stdout)
+	case "down":
+		return prodDown(*dir, stdout)
+	case "status":
+		st, err := readProdState(*dir)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "up since %s in netns %s\n", st.Up.Format(time.RFC3339), st.NetNS)
+		return nil
+	}
+	return fmt.Errorf("unknown prod command %q (want up, down or status)", args[0])
+}
+
+func readProdState(dir string) (prodState, error) {
+	var st prodState
+	b, err := os.ReadFile(filepath.Join(dir, "prod.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return st, errors.New("the production fleet is not up")
+	}
+	if err != nil {
+		return st, err
+	}
+	return st, json.Unmarshal(b, &st)
+}
+
+// lockDir takes dir/prod.lock, so two prod commands never interleave.
+func lockDir(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "prod.lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+func prodUp(ctx context.Context, netns, dir string, stdout io.Writer) (err error) {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if st, err := readProdState(dir); err == nil {
+		if _, serr := os.Stat(filepath.Join("/run/netns", st.NetNS)); serr == nil {
+			return fmt.Errorf("the production fleet is already up in netns %s (fleet prod down first)", st.NetNS)
+		}
+		teardown(st) // left over from a crash
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cg, err := cgroupDir(netns)
+	if err != nil {
+		return err
+	}
+	st := prodState{NetNS: netns, Dir: dir, Cgroup: cg, Up: time.Now().UTC()}
+	defer func() {
+		if err != nil {
+			teardown(st)
+		}
+	}()
+	if err := os.MkdirAll(cg, 0o755); err != nil {
+		return fmt.Errorf("creating cgroup: %w", err)
+	}
+	cgfd, err := unix.Open(cg, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(cgfd)
+
+	// One thread enters the new namespace and starts every service from
+	// there, so they are born inside it. It is never unlocked: it ends
+	// with its goroutine.
+	type job struct {
+		cmd  *exec.Cmd
+		done chan error
+	}
+	jobs := make(chan job)
+	ready := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		ready <- enterProdNetNS(netns)
+		for j := range jobs {
+			j.done <- j.cmd.Start()
+		}
+	}()
+	defer close(jobs)
+	if err := <-ready; err != nil {
+		return err
+	}
+	for _, name := range prodOrder {
+		args := []string{"serve", name, "--listen", roles[name].prod, "--state", filepath.Join(dir, "state", name)}
+		switch name {
+		case "ca":
+			args = append(args, "--bootstrap")
+		case "discovery":
+			args = append(args, "--dns-listen", discoveryDNSAddr)
+		case "web":
+			args = append(args, "--resolver", dnsAddr)
+		}
+		if err := os.MkdirAll(filepath.Join(dir, "state", name), 0o755); err != nil {
+			return err
+		}
+		logf, err := os.Create(filepath.Join(dir, name+".log"))
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(exe, args...)
+		cmd.Stdout, cmd.Stderr = logf, logf
+		cmd.Dir = filepath.Join(dir, "state", name)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, UseCgroupFD: true, CgroupFD: cgfd}
+		j := job{cmd, make(chan error)}
+		jobs <- j
+		err = <-j.done
+		logf.Close()
+		if err != nil {
+			return fmt.Errorf("starting %s: %w", name, err)
+		}
+		go cmd.Wait()
+		if err := waitHealthy(ctx, netns, name, dir); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%-9s up on %s\n", name, roles[name].prod)
+	}
+	b, _ := json.MarshalIndent(st, "", "  ")
+	return os.WriteFile(filepath.Join(dir, "prod.json"), b, 0o644)
+}
+
+// enterProdNetNS creates the named network namespace on the calling
+// (locked) thread, pins it under /run/netns, and gives it the fleet's
+// addresses.
+func enterProdNetNS(name string) error {
+	if err := os.MkdirAll("/run/netns", 0o755); err != nil {
+		return err
+	}
+	p := filepath.Join("/run/netns", name)
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
+	if err != nil {
+		return fmt.Errorf("creating netns %s: %w", name, err)
+	}
+	f.Close()
+	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+		return fmt.Errorf("creating netns %s: %w", name, err)
+	}
+	self := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
+	if err := unix.Mount(self, p, "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("pinning netns %s: %w", name, err)
+	}
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return err
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return err
+	}
+	dev := netlink.Link(&netlink.Dummy{LinkAttrs: netlink.LinkAttrs{Name: "fleet0"}})
+	if err := h.LinkAdd(dev); err != nil {
+		dev = lo // no dummy driver in this kernel
+	} else if err := h.LinkSetUp(dev); err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, name := range prodOrder {
+		host, _, err := net.SplitHostPort(roles[name].prod)
+		if err != nil || seen[host] {
+			continue
+		}
+		seen[host] = true
+		a, err := netlink.ParseAddr(host + "/32")
+		if err != nil {
+			return err
+		}
+		if err := h.AddrAdd(dev, a); err != nil {
+			return fmt.Errorf("adding %s: %w", host, err)
+		}
+	}
+	return nil
+}
+
+// waitHealthy polls a production service from inside its namespace.
+func waitHealthy(ctx context.Context, netns, name, dir string) error {
+	deadline := time.Now().Add(10 * time.Second)
+	var last error
+	// Every connection of the check is made from inside the namespace.
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		var c net.Conn
+		err := inNetNS(netns, func() error {
+			var err error
+			c, err = dialer.DialContext(ctx, network, addr)
+			return err
+		})
+		return c, err
+	}
+	for time.Now().Before(deadline) {
+		last = inNetNS(netns, func() error {
+			_, err := checkRole(ctx, dial, name, roles[name].prod, logdSocket)
+			return err
+		})
+		if last == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("%s did not become healthy: %v (see %s)\n%s", name, last, filepath.Join(dir, name+".log"), tailFile(filepath.Join(dir, name+".log")))
+}
+
+func tailFile(p string) string {
+	f, err := os.Open(p)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var lines []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+	}
+	return strings.Join(lines[max(0, len(lines)-10):], "\n")
+}
+
+// inNetNS runs f on a thread in the named namespace; the thread ends
+// afterwards.
+func inNetNS(name string, f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		fd, err := unix.Open(filepath.Join("/run/netns", name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			errc <- err
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
+}
+
+func prodDown(dir string, stdout io.Writer) error {
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := readProdState(dir)
+	if err != nil {
+		return err
+	}
+	if err := teardown(st); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "production fleet in netns %s is down\n", st.NetNS)
+	return nil
+}
+
+// teardown kills the fleet's processes and removes its namespace, cgroup,
+// socket and state file.
+func teardown(st prodState) error {
+	var errs []error
+	if st.Cgroup != "" {
+		if err := os.WriteFile(filepath.Join(st.Cgroup, "cgroup.kill"), []byte("1"), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		for i := 0; i < 500; i++ {
+			err := unix.Rmdir(st.Cgroup)
+			if err == nil || errors.Is(err, unix.ENOENT) {
+				break
+			}
+			if i == 499 {
+				errs = append(errs, fmt.Errorf("removing cgroup %s: %w", st.Cgroup, err))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	if st.NetNS != "" {
+		p := filepath.Join("/run/netns", st.NetNS)
+		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, err)
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	os.Remove(logdSocket)
+	if st.Dir != "" {
+		os.Remove(filepath.Join(st.Dir, "prod.json"))
+		os.RemoveAll(filepath.Join(st.Dir, "state"))
+	}
+	return errors.Join(errs...)
+}
+
+// cgroupDir is the fleet's cgroup: rgraph-fleet/NETNS under the cgroup
+// v2 mount.
+func cgroupDir(netns string) (string, error) {
+	b, err := os.ReadFile("/proc/thread-self/mountinfo")
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		if ok && strings.HasPrefix(post, "cgroup2 ") {
+			if f := strings.Fields(pre); len(f) >= 5 {
+				return filepath.Join(f[4], "rgraph-fleet", netns), nil
+			}
+		}
+	}
+	return "", errors.New("no cgroup v2 hierarchy is mounted")
+}
