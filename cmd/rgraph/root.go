@@ -61,6 +61,8 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newVersionCmd(env),
 		newIngestCmd(env, g, nil),
 		newReleasesCmd(env, g, nil),
+		newRunCmd(env, g, nil),
+		newSandboxCmd(env, g, nil),
 	)
 	return root
 }

@@ -1,0 +1,421 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/sandbox"
+)
+
+// runOptions are the parsed flags of rgraph run and what it needs.
+type runOptions struct {
+	Scenario      string
+	Record        string
+	Fault         string
+	Timeout       time.Duration
+	Keep          bool
+	Driver        string
+	UpstreamNetNS string
+	Allow         []string
+	Check         bool
+	Ingest        bool
+	Release       string
+	Output        string
+	Verbose       bool
+	Quiet         bool
+
+	Env       *Env
+	OpenStore func() (*ingest.Store, error)
+	// Run runs the scenario; tests replace it.
+	Run func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error)
+}
+
+func newRunCmd(env *Env, g *globalOptions, runF func(context.Context, *runOptions) error) *cobra.Command {
+	registerPrivilegeSentinels(sandbox.ErrPermission, sandbox.ErrUnsupported)
+	opts := &runOptions{Env: env, OpenStore: storeOpener(env, g), Run: sandbox.Run}
+	cmd := &cobra.Command{
+		Use:   "run SCENARIO",
+		Short: "Run a recovery scenario in a sealed sandbox",
+		Long: `Run builds a sealed sandbox (its own network namespace, cgroup and resolver,
+with everything denied, loopback included, except the scenario's allowlist),
+runs the scenario's runbook and validation inside it, records every attempt
+with eBPF, and tears the sandbox down again, also on Ctrl-C.
+
+The exit status is the verdict: 0 recovered, 5 not recovered, 6 with --check
+when the run attempted anything outside the scenario's committed allowlist
+(each new attempt is named), 4 without the privileges a sandbox needs.
+The scenario format is in docs/scenarios.md; the run record written by
+--record in docs/records.md.`,
+		Example: `  rgraph run testdata/fleet/scenarios/web.yaml
+  rgraph run --check --record web.json scenarios/web.yaml
+  rgraph run --fault blackhole --timeout 30s scenarios/coord.yaml
+  rgraph run --allow service:coord --allow unix:/run/logd.sock scenarios/config.yaml
+  rgraph run --keep scenarios/ca.yaml    # then enter it as printed`,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Scenario = args[0]
+			opts.Quiet = g.Quiet
+			switch {
+			case opts.Fault != "" && opts.Fault != string(collector.FaultReject) && opts.Fault != string(collector.FaultBlackhole):
+				return usageErrorf("--fault: want reject or blackhole, got %q", opts.Fault)
+			case opts.Timeout < 0:
+				return usageErrorf("--timeout must be positive")
+			case opts.Ingest && opts.Release == "":
+				return usageErrorf("--ingest needs --release NAME")
+			case opts.Release != "":
+				if err := ingest.ValidReleaseName(opts.Release); err != nil {
+					return usageErrorf("--release: %v", err)
+				}
+			}
+			for _, a := range opts.Allow {
+				if _, err := collector.ParseCapability(a); err != nil {
+					return usageErrorf("--allow %q: %v", a, err)
+				}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.Record, "record", "", "write the run record (JSON) to `FILE`")
+	f.StringVar(&opts.Fault, "fault", "", "how denied attempts fail: reject|blackhole (default: the scenario's)")
+	f.DurationVar(&opts.Timeout, "timeout", 0, "bound the runbook and validation (default: the scenario's)")
+	f.BoolVar(&opts.Keep, "keep", false, "leave the sandbox in place and print how to enter it")
+	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.DriverNames()...)
+	f.StringVar(&opts.UpstreamNetNS, "upstream-netns", "", "network namespace the sandbox leaks back to (default: the scenario's; host for rgraph's own)")
+	f.StringArrayVar(&opts.Allow, "allow", nil, "replace the allowlist with these capabilities (repeatable; see docs/scenarios.md)")
+	f.BoolVar(&opts.Check, "check", false, "exit 6 when the run attempted anything outside the committed allowlist")
+	f.BoolVar(&opts.Ingest, "ingest", false, "add the record to the store's release given by --release")
+	f.StringVar(&opts.Release, "release", "", "release label for the record (and the release --ingest adds it to)")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "report progress on stderr even when it is not a terminal")
+	addOutputFlag(cmd, &opts.Output, "text", "json")
+	return cmd
+}
+
+func runRun(ctx context.Context, opts *runOptions) error {
+	sc, err := sandbox.LoadScenario(opts.Scenario)
+	if err != nil {
+		return err
+	}
+	committed, err := sc.Catalog.Expand(sc.Allow)
+	if err != nil {
+		return fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	driver, err := sandbox.DriverByName(opts.Driver)
+	if err != nil {
+		return usageErrorf("--driver: %v", err)
+	}
+	so := sandbox.Options{
+		Fault:         collector.FaultMode(opts.Fault),
+		Timeout:       opts.Timeout,
+		UpstreamNetNS: opts.UpstreamNetNS,
+		Release:       opts.Release,
+		Driver:        driver,
+		Keep:          opts.Keep,
+	}
+	if len(opts.Allow) > 0 {
+		al := collector.Allowlist{}
+		for _, a := range opts.Allow {
+			c, _ := collector.ParseCapability(a) // validated with the flags
+			al = append(al, c)
+		}
+		so.Allow = &al
+	}
+	rep := &runReporter{env: opts.Env, progress: !opts.Quiet && (opts.Verbose || opts.Env.ErrTTY)}
+	so.Progress = rep.event
+
+	rec, err := opts.Run(ctx, sc, so)
+	if err != nil {
+		return err
+	}
+	creep := sandbox.Outside(rec.Attempts, committed)
+	if opts.Record != "" {
+		if err := collector.WriteFile(opts.Record, rec); err != nil {
+			return err
+		}
+	}
+	if opts.Ingest {
+		if err := ingestRecord(ctx, opts, sc, rec); err != nil {
+			return fmt.Errorf("run %s finished, but adding its record to release %q failed: %w", rec.ID, opts.Release, err)
+		}
+	}
+	if opts.Output == "json" {
+		if err := collector.Encode(opts.Env.Out, rec); err != nil {
+			return err
+		}
+	} else {
+		writeRunSummary(opts.Env.Out, sc, rec, committed, creep, opts.Check, rep.kept)
+	}
+	switch {
+	case !rec.Outcome.Recovered:
+		return withCode(exitNotRecovered, nil)
+	case opts.Check && len(creep) > 0:
+		return withCode(exitCreep, nil)
+	}
+	return nil
+}
+
+// runReporter prints progress on stderr and remembers what the summary
+// needs from the events.
+type runReporter struct {
+	env      *Env
+	progress bool
+	kept     *sandbox.Kept
+}
+
+func (r *runReporter) event(e sandbox.Event) {
+	if e.Kind == sandbox.EventKept {
+		k := e.Kept
+		r.kept = &k
+	}
+	if e.Kind == sandbox.EventWarning {
+		fmt.Fprintf(r.env.ErrOut, "rgraph: warning: %v\n", e.Err)
+		return
+	}
+	if !r.progress {
+		return
+	}
+	w := r.env.ErrOut
+	switch e.Kind {
+	case sandbox.EventReaped:
+		runs := map[string]bool{}
+		for _, l := range e.Leftovers {
+			runs[l.RunID] = true
+		}
+		fmt.Fprintf(w, "rgraph: reaped the leftovers of %d dead run(s)\n", len(runs))
+	case sandbox.EventSetup:
+		fmt.Fprintf(w, "rgraph: sandbox %s ready in %v\n", e.RunID, round(e.Duration))
+	case sandbox.EventStepStart:
+		fmt.Fprintf(w, "rgraph: step %d/%d %s\n", e.Index, e.Total, e.Name)
+	case sandbox.EventStepDone:
+		fmt.Fprintf(w, "rgraph: step %d/%d %s: %s in %v\n", e.Index, e.Total, e.Name, stepStatus(e.Result), round(e.Result.Duration.Std()))
+	case sandbox.EventValidating:
+		if e.Try == 1 {
+			fmt.Fprintf(w, "rgraph: validating\n")
+		}
+	case sandbox.EventValidated:
+		fmt.Fprintf(w, "rgraph: validation %s after %d tries\n", stepStatus(e.Result), e.Result.Tries)
+	case sandbox.EventTeardown:
+		fmt.Fprintf(w, "rgraph: sandbox %s removed in %v\n", e.RunID, round(e.Duration))
+	}
+}
+
+func stepStatus(s collector.StepResult) string {
+	switch {
+	case s.TimedOut:
+		return "timed out"
+	case s.ExitCode == 0:
+		return "ok"
+	case s.ExitCode < 0:
+		return "killed"
+	}
+	return fmt.Sprintf("exit %d", s.ExitCode)
+}
+
+func round(d time.Duration) time.Duration {
+	switch {
+	case d > 10*time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d > time.Second:
+		return d.Round(10 * time.Millisecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}
+
+// writeRunSummary prints what a run did: steps, validation, attempts
+// with the service each one reaches, creep, and the verdict last.
+func writeRunSummary(out io.Writer, sc *sandbox.Scenario, rec *collector.Record, committed collector.Rules, creep []collector.Attempt, check bool, kept *sandbox.Kept) {
+	fmt.Fprintf(out, "scenario %s (service %s), run %s, driver %s, fault %s\n", rec.Scenario, rec.Service, rec.ID, rec.Driver, rec.FaultMode)
+	allow := rec.Allowlist.String()
+	if allow == "" {
+		allow = "nothing"
+	}
+	fmt.Fprintf(out, "allowed: %s\n\n", allow)
+
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tSTATUS\tTIME\tCOMMAND")
+	for _, s := range rec.Outcome.Steps {
+		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", s.Name, stepStatus(s), round(s.Duration.Std()), oneLine(s.Command))
+	}
+	v := rec.Outcome.Validation
+	status := stepStatus(v)
+	if v.Tries == 0 {
+		status = "not run"
+	} else if v.Tries > 1 {
+		status += fmt.Sprintf(" (%d tries)", v.Tries)
+	}
+	fmt.Fprintf(tw, "validation\t%s\t%v\t%s\n", status, round(v.Duration.Std()), oneLine(v.Command))
+	tw.Flush()
+	if !rec.Outcome.Recovered && strings.TrimSpace(v.Output) != "" {
+		fmt.Fprintf(out, "\nvalidation output:\n%s\n", indent(lastLines(v.Output, 8)))
+	}
+
+	fmt.Fprintf(out, "\nattempts (%d):\n", len(rec.Attempts))
+	if len(rec.Attempts) > 0 {
+		tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  VERDICT\tDESTINATION\tSERVICE\tPROCESS\tCOUNT\tFAILURE")
+		for _, a := range rec.Attempts {
+			svc, ok := sc.Catalog.Resolve(a)
+			if !ok {
+				svc = "-"
+			}
+			dest := a.Endpoint()
+			if a.Protocol == collector.DNS {
+				dest += " " + a.DNSType
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", a.Verdict, dest, svc, a.Process.Comm, a.Count, dash(a.Failure))
+		}
+		tw.Flush()
+	}
+	if c := rec.Collection; !c.Complete || len(c.NotRecorded) > 0 {
+		fmt.Fprintf(out, "\nrecording incomplete: %d lost", c.Lost)
+		for _, n := range c.NotRecorded {
+			fmt.Fprintf(out, "; not recorded: %s", n)
+		}
+		fmt.Fprintln(out)
+	}
+	if check {
+		if len(creep) == 0 {
+			fmt.Fprintln(out, "\ncheck: nothing attempted outside the committed allowlist")
+		} else {
+			fmt.Fprintf(out, "\ncheck: %d attempt(s) outside the committed allowlist:\n", len(creep))
+			for _, a := range creep {
+				svc, ok := sc.Catalog.Resolve(a)
+				hint := "not in the catalog"
+				if ok {
+					hint = "service:" + svc
+				}
+				dest := a.Endpoint()
+				if a.Protocol == collector.DNS {
+					dest += " " + a.DNSType
+				}
+				fmt.Fprintf(out, "  new: %s by %s (%s)\n", dest, a.Process.Comm, hint)
+			}
+		}
+	}
+	if kept != nil {
+		fmt.Fprintf(out, "\nkept sandbox %s; enter it with:\n  %s\n", kept.ID, kept.Enter)
+		for _, n := range kept.Notes {
+			fmt.Fprintf(out, "  %s\n", n)
+		}
+	}
+	verdict := "RECOVERED"
+	if !rec.Outcome.Recovered {
+		verdict = "NOT RECOVERED"
+	}
+	fmt.Fprintf(out, "\n%s in %v", verdict, round(rec.Outcome.Duration.Std()))
+	if rec.Outcome.Error != "" {
+		fmt.Fprintf(out, ": %s", rec.Outcome.Error)
+	}
+	fmt.Fprintln(out)
+}
+
+// ingestRecord adds rec to release opts.Release: a new release with the
+// scenario's catalog and rec, or the existing release re-ingested with
+// its records and catalog plus rec.
+func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, rec *collector.Record) error {
+	var buf bytes.Buffer
+	if err := collector.Encode(&buf, rec); err != nil {
+		return err
+	}
+	inputs := []ingest.Input{{Name: "run " + rec.ID, Data: buf.Bytes(), Format: ingest.FormatJSON}}
+	return withStore(opts.OpenStore, func(s *ingest.Store) error {
+		replace := false
+		catalog := sc.Catalog
+		rel, err := s.Get(opts.Release)
+		switch {
+		case err == nil:
+			if rel.EdgesByKind[graph.Declared] > 0 {
+				return fmt.Errorf("release %q holds declared edges from edge lists, which a re-ingest from its records would drop; re-ingest it with rgraph ingest", opts.Release)
+			}
+			old, err := s.Records(opts.Release)
+			if err != nil {
+				return err
+			}
+			for _, r := range old {
+				var b bytes.Buffer
+				if err := collector.Encode(&b, r); err != nil {
+					return err
+				}
+				inputs = append(inputs, ingest.Input{Name: "record " + r.ID, Data: b.Bytes(), Format: ingest.FormatJSON})
+			}
+			if c, err := s.Catalog(opts.Release); err != nil {
+				return err
+			} else if c != nil {
+				catalog = c
+			}
+			replace = true
+		case !errors.Is(err, ingest.ErrNotFound):
+			return err
+		}
+		if catalog != nil {
+			var b bytes.Buffer
+			if err := encodeCatalog(&b, catalog); err != nil {
+				return err
+			}
+			inputs = append([]ingest.Input{{Name: "catalog", Data: b.Bytes(), Format: ingest.FormatCatalog}}, inputs...)
+		}
+		sum, err := s.Ingest(ctx, opts.Release, inputs, ingest.IngestOptions{Replace: replace})
+		if err != nil {
+			return err
+		}
+		if !opts.Quiet {
+			fmt.Fprintf(opts.Env.ErrOut, "rgraph: %s\n", ingestLine(sum))
+		}
+		return nil
+	})
+}
+
+// registerPrivilegeSentinels adds errs to the sentinels that mean exit 4,
+// once each.
+func registerPrivilegeSentinels(errs ...error) {
+	for _, e := range errs {
+		if !slices.Contains(privilegeSentinels, e) {
+			privilegeSentinels = append(privilegeSentinels, e)
+		}
+	}
+}
+
+// encodeCatalog writes c as a JSON catalog document, which ingest reads.
+func encodeCatalog(w io.Writer, c *collector.Catalog) error {
+	return json.NewEncoder(w).Encode(c)
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i] + " …"
+	}
+	return s
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
