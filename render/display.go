@@ -498,6 +498,9 @@ func (m *model) collapse(by GroupBy, limit int) {
 			if e.kind.Outranks(me.kind) {
 				me.kind = e.kind
 			}
+			if me.change == same {
+				me.change = e.change
+			}
 			continue
 		}
 		merged[k] = len(edges)

@@ -142,3 +142,30 @@ func fleetDiff() DiffReport {
 		},
 	}
 }
+
+// fleetGraphOld is the release before fleetGraph: no coord -> ca, no logd,
+// scheduler -> pkgstore only soft, config and discovery needing each
+// other, and an ntp service config needed.
+func fleetGraphOld() *graph.Graph {
+	b := graph.NewBuilder(0, 0)
+	new := fleetGraph()
+	for v := int32(0); v < int32(new.Len()); v++ {
+		if name := new.Name(v); name != "logd" {
+			b.AddNode(name, new.Info(v))
+		}
+	}
+	for _, e := range fleetEdges {
+		switch {
+		case e.from == "coord" && e.to == "ca", e.from == "logd" || e.to == "logd":
+			continue
+		case e.from == "scheduler" && e.to == "pkgstore":
+			b.AddEdge(e.from, e.to, graph.Soft)
+			continue
+		}
+		b.AddEdge(e.from, e.to, e.kind, e.ev...)
+	}
+	b.AddEdge("config", "discovery", graph.Hard)
+	b.AddEdge("discovery", "config", graph.Declared)
+	b.AddEdge("config", "ntp", graph.Hard)
+	return b.Build()
+}
