@@ -3,6 +3,7 @@ package ingest
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/rgraph/rgraph/graph"
 )
@@ -23,8 +24,8 @@ const (
 type builder struct {
 	ids   map[string]int32
 	names []string
-	info  []graph.NodeInfo
 	seen  []uint8
+	info  map[int32]graph.NodeInfo // only nodes with any: catalog services, measured ones
 
 	src, dst []int32
 	kind     []graph.Kind
@@ -32,7 +33,7 @@ type builder struct {
 }
 
 func newBuilder() *builder {
-	return &builder{ids: map[string]int32{}}
+	return &builder{ids: map[string]int32{}, info: map[int32]graph.NodeInfo{}}
 }
 
 // internBytes returns the ID of the node named name, adding it if new
@@ -58,19 +59,23 @@ func (b *builder) add(name string, seen uint8) int32 {
 	id := int32(len(b.names))
 	b.ids[name] = id
 	b.names = append(b.names, name)
-	b.info = append(b.info, graph.NodeInfo{})
 	b.seen = append(b.seen, seen)
 	return id
 }
 
 // setInfo sets what is known about node id; zero fields keep known values.
-func (b *builder) setInfo(id int32, owner, tier string) {
+func (b *builder) setInfo(id int32, owner, tier string, recoveryTime time.Duration) {
+	in := b.info[id]
 	if owner != "" {
-		b.info[id].Owner = owner
+		in.Owner = owner
 	}
 	if tier != "" {
-		b.info[id].Tier = tier
+		in.Tier = tier
 	}
+	if recoveryTime != 0 {
+		in.RecoveryTime = recoveryTime
+	}
+	b.info[id] = in
 }
 
 // addEdge adds u -> v with kind k and optional evidence.
@@ -92,7 +97,7 @@ func (b *builder) build() (*graph.Graph, error) {
 	n := len(b.names)
 
 	// Renumber nodes in name order, unless they already are.
-	names, info := b.names, b.info
+	names := b.names
 	var newID []int32
 	if !slices.IsSorted(b.names) {
 		order := make([]int32, n)
@@ -102,18 +107,9 @@ func (b *builder) build() (*graph.Graph, error) {
 		slices.SortFunc(order, func(x, y int32) int { return strings.Compare(b.names[x], b.names[y]) })
 		newID = make([]int32, n)
 		names = make([]string, n)
-		info = make([]graph.NodeInfo, n)
 		for nid, old := range order {
 			newID[old] = int32(nid)
 			names[nid] = b.names[old]
-			info[nid] = b.info[old]
-		}
-		for i, s := range b.seen {
-			info[newID[i]].Type = nodeType(s)
-		}
-	} else {
-		for i, s := range b.seen {
-			info[i].Type = nodeType(s)
 		}
 	}
 	id := func(v int32) int32 {
@@ -122,6 +118,14 @@ func (b *builder) build() (*graph.Graph, error) {
 		}
 		return newID[v]
 	}
+	info := make([]graph.NodeInfo, n)
+	for v, in := range b.info {
+		info[id(v)] = in
+	}
+	for v, s := range b.seen {
+		info[id(int32(v))].Type = nodeType(s)
+	}
+	b.names, b.seen, b.info, b.ids = nil, nil, nil, nil
 
 	// Counting sort of edges by source; from remembers each edge's input
 	// position when evidence has to follow it.

@@ -63,8 +63,7 @@ func (m *mapper) addCatalog() {
 		return
 	}
 	for _, s := range m.cat.Services {
-		id := m.b.intern(s.Name, seenService)
-		m.b.setInfo(id, s.Owner, s.Tier)
+		m.b.setInfo(m.b.intern(s.Name, seenService), s.Owner, s.Tier, 0)
 	}
 }
 
@@ -157,13 +156,13 @@ func (m *mapper) node(name string, endpoint bool) int32 {
 func (m *mapper) finish() {
 	if m.cat != nil {
 		for _, s := range m.cat.Services {
-			if _, measured := m.latest[s.Name]; !measured && s.RecoveryTime > 0 {
-				m.b.info[m.b.intern(s.Name, seenService)].RecoveryTime = s.RecoveryTime.Std()
+			if _, measured := m.latest[s.Name]; !measured {
+				m.b.setInfo(m.b.intern(s.Name, seenService), "", "", s.RecoveryTime.Std())
 			}
 		}
 	}
 	for name, rt := range m.latest {
-		m.b.info[m.b.intern(name, seenService)].RecoveryTime = rt.duration
+		m.b.setInfo(m.b.intern(name, seenService), "", "", rt.duration)
 	}
 }
 
