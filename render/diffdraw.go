@@ -39,7 +39,7 @@ func fromDiff(old, new *graph.Graph, r DiffReport, opt DOTOptions) *model {
 	}
 	waves := waveOf(opt.Order)
 	focus := setOf(opt.Focus)
-	m := &model{title: opt.Title, ranks: opt.Order != nil}
+	m := &model{title: opt.Title, ranks: opt.Order != nil, links: opt.Links}
 
 	index := map[string]int{}
 	addNode := func(g *graph.Graph, v int32, ch change) {

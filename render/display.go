@@ -87,7 +87,8 @@ type model struct {
 	nodes []dnode
 	edges []dedge
 	notes []string
-	ranks bool // draw waves as ranks
+	ranks bool                        // draw waves as ranks
+	links func(service string) string // node URLs, nil for none
 }
 
 func (m *model) note(format string, args ...any) {
@@ -176,7 +177,7 @@ func fromGraph(g *graph.Graph, opt DOTOptions) *model {
 	ci := newCycleInfo(opt.Components, opt.Order)
 	waves := waveOf(opt.Order)
 	focus := setOf(opt.Focus)
-	m := &model{title: opt.Title, ranks: opt.Order != nil}
+	m := &model{title: opt.Title, ranks: opt.Order != nil, links: opt.Links}
 	idx := make([]int, g.Len())
 	for v := range idx {
 		idx[v] = -1

@@ -46,6 +46,10 @@ type DOTOptions struct {
 	// drawing collapses each group into one node instead. Default:
 	// GroupNone, no clusters, and large drawings choose a key themselves.
 	GroupBy GroupBy
+	// Links, when set, returns the URL a service's node links to in SVG
+	// output ("" for none), such as its runbook page. Groups and
+	// endpoints never link. Default: no links.
+	Links func(service string) string
 	// Large is the node count above which the drawing simplifies itself:
 	// endpoints are contracted, implied edges left out, and groups
 	// collapsed into single nodes (members of cycles and focused services
@@ -183,6 +187,12 @@ func (m *model) nodeAttrs(nd *dnode) attrs {
 		a.add("penwidth", "2.5")
 	}
 	a.q("tooltip", nd.tooltip())
+	if m.links != nil && nd.members == 0 && !nd.endpoint {
+		if url := m.links(nd.id); url != "" {
+			a.q("URL", url)
+			a.q("target", "_top")
+		}
+	}
 	return a
 }
 
