@@ -63,6 +63,11 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newReleasesCmd(env, g, nil),
 		newRunCmd(env, g, nil),
 		newSandboxCmd(env, g, nil),
+		newCyclesCmd(env, g, nil),
+		newOrderCmd(env, g, nil),
+		newWhyCmd(env, g, nil),
+		newDiffCmd(env, g, nil),
+		newDrawCmd(env, g, nil),
 	)
 	return root
 }

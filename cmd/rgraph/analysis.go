@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render"
+)
+
+// analysisFlags are the flags every analysis verb shares.
+type analysisFlags struct {
+	Release string
+	Kinds   string
+}
+
+func addAnalysisFlags(cmd *cobra.Command, f *analysisFlags) {
+	cmd.Flags().StringVar(&f.Release, "release", "", "release to analyse (default: the newest)")
+	cmd.Flags().StringVar(&f.Kinds, "kinds", graph.DefaultKinds.String(),
+		"edge kinds to follow, comma-separated: hard, soft, declared, alternative, observed, or all")
+	_ = cmd.RegisterFlagCompletionFunc("kinds", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"hard", "soft", "declared", "alternative", "observed", "all"}, cobra.ShellCompDirectiveNoFileComp
+	})
+}
+
+// kindSet parses --kinds; a bad value is a usage error.
+func (f *analysisFlags) kindSet() (graph.KindSet, error) {
+	ks, err := graph.ParseKinds(f.Kinds)
+	if err != nil {
+		return 0, usageErrorf("--kinds: %v", err)
+	}
+	return ks, nil
+}
+
+// terminal is how text output looks on env's stdout: styled tables on a
+// terminal, plain tab-separated lines when piped or with NO_COLOR.
+func terminal(env *Env) render.Terminal {
+	styled := env.Color()
+	return render.Terminal{TTY: styled, Color: styled, Width: env.Width}
+}
+
+// writeDrawing writes a DOT drawing as dot, svg or png to w.
+func writeDrawing(ctx context.Context, w io.Writer, format string, draw func(io.Writer) error) error {
+	var dot bytes.Buffer
+	if err := draw(&dot); err != nil {
+		return fmt.Errorf("drawing: %w", err)
+	}
+	switch format {
+	case "svg":
+		return render.SVG(ctx, w, dot.Bytes())
+	case "png":
+		return render.PNG(ctx, w, dot.Bytes())
+	}
+	_, err := w.Write(dot.Bytes())
+	return err
+}
+
+// analysisInput is a release loaded for analysis.
+type analysisInput struct {
+	Graph   *graph.Graph
+	Release ingest.Release
+	Kinds   graph.KindSet
+}
+
+// loadForAnalysis parses the shared flags and loads the release.
+func loadForAnalysis(f *analysisFlags, open func() (*ingest.Store, error)) (analysisInput, error) {
+	ks, err := f.kindSet()
+	if err != nil {
+		return analysisInput{}, err
+	}
+	g, rel, err := loadRelease(open, f.Release)
+	if err != nil {
+		return analysisInput{}, err
+	}
+	return analysisInput{Graph: g, Release: rel, Kinds: ks}, nil
+}

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render"
+)
+
+// diffOptions are the parsed flags of rgraph diff and what it needs.
+type diffOptions struct {
+	Old, New      string
+	Kinds         string
+	Baseline      string
+	FailOn        string
+	WriteBaseline string
+	Output        string
+
+	Env       *Env
+	OpenStore func() (*ingest.Store, error)
+}
+
+func newDiffCmd(env *Env, g *globalOptions, runF func(context.Context, *diffOptions) error) *cobra.Command {
+	opts := &diffOptions{Env: env, OpenStore: storeOpener(env, g)}
+	cats := make([]string, len(graph.Categories))
+	for i, c := range graph.Categories {
+		cats[i] = string(c)
+	}
+	cmd := &cobra.Command{
+		Use:   "diff OLD NEW",
+		Short: "What crept in between two releases (a CI gate)",
+		Long: `Diff compares two releases: added and removed services and edges, edges
+whose kind changed, new and resolved bootstrap cycles (by canonical cycle
+ID), services pushed to a later recovery wave, and services whose
+transitive needs grew.
+
+As a CI gate, --fail-on selects the categories of findings that make rgraph
+exit with status 3: ` + strings.Join(cats, ", ") + ` (or all).
+A baseline file (--baseline) lists accepted findings by key, each with a
+reason and an optional expiry date; accepted findings are reported as such
+and never fail the gate, expired entries become expired-baseline findings.
+--write-baseline writes the open findings as a baseline to start from.`,
+		Example: `  rgraph diff 2026-10 2026-11
+  rgraph diff 2026-10 2026-11 --fail-on new-cycle,new-hard-edge --baseline rgraph-baseline.yaml
+  rgraph diff 2026-10 2026-11 -o md > comment.md
+  rgraph diff 2026-10 2026-11 -o html > diff.html`,
+		Args: argsUsage(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Old, opts.New = args[0], args[1]
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return diffRun(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Kinds, "kinds", graph.DefaultKinds.String(), "edge kinds for cycles, waves and closures")
+	cmd.Flags().StringVar(&opts.Baseline, "baseline", "", "file of accepted findings (YAML or JSON)")
+	cmd.Flags().StringVar(&opts.FailOn, "fail-on", "", "categories of findings that fail the gate (exit 3), comma-separated, or all")
+	cmd.Flags().StringVar(&opts.WriteBaseline, "write-baseline", "", "write the open findings to this file as a baseline")
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return append(cats, "all"), cobra.ShellCompDirectiveNoFileComp
+	})
+	addOutputFlag(cmd, &opts.Output, "text", "json", "md", "html", "dot", "svg")
+	return cmd
+}
+
+func diffRun(ctx context.Context, opts *diffOptions) error {
+	kinds, err := graph.ParseKinds(opts.Kinds)
+	if err != nil {
+		return usageErrorf("--kinds: %v", err)
+	}
+	var failOn []graph.Category
+	if opts.FailOn != "" {
+		if failOn, err = graph.ParseCategories(opts.FailOn); err != nil {
+			return usageErrorf("--fail-on: %v", err)
+		}
+	}
+	var baseline *graph.Baseline
+	if opts.Baseline != "" {
+		if baseline, err = graph.LoadBaseline(opts.Baseline); err != nil {
+			return err
+		}
+	}
+	var oldG, newG *graph.Graph
+	err = withStore(opts.OpenStore, func(s *ingest.Store) error {
+		var err error
+		if oldG, err = s.Load(opts.Old); err != nil {
+			return err
+		}
+		newG, err = s.Load(opts.New)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+
+	delta := graph.Diff(oldG, newG, graph.DiffOptions{Kinds: kinds})
+	findings := graph.Findings(delta)
+	open, accepted, expired := graph.ApplyBaseline(findings, baseline, opts.Env.Now())
+	open = append(open, graph.ExpiredFindings(expired)...)
+	report := render.DiffReport{
+		Old: opts.Old, New: opts.New,
+		Delta:    graph.FilterDelta(delta, accepted),
+		Accepted: len(accepted),
+		Gated:    failOn != nil,
+		Failing:  graph.Select(open, failOn),
+	}
+	if opts.WriteBaseline != "" {
+		if err := writeBaselineFile(opts.WriteBaseline, open, opts.New); err != nil {
+			return err
+		}
+	}
+
+	env := opts.Env
+	switch opts.Output {
+	case "json":
+		err = render.DiffJSON(env.Out, report)
+	case "md":
+		err = render.DiffMarkdown(env.Out, report)
+	case "html":
+		err = render.DiffHTML(ctx, env.Out, oldG, newG, report, render.DOTOptions{Kinds: kinds})
+	case "dot", "svg":
+		err = writeDrawing(ctx, env.Out, opts.Output, func(w io.Writer) error {
+			return render.DiffDOT(w, oldG, newG, report, render.DOTOptions{Kinds: kinds})
+		})
+	default:
+		err = render.Diff(env.Out, terminal(env), report)
+	}
+	if err != nil {
+		return err
+	}
+	if report.Gated && len(report.Failing) > 0 {
+		return withCode(exitFindings, fmt.Errorf("%d finding(s) fail the gate (--fail-on %s)", len(report.Failing), opts.FailOn))
+	}
+	return nil
+}
+
+// writeBaselineFile writes findings as baseline entries to path, each with
+// a reason to be edited by whoever accepts them.
+func writeBaselineFile(path string, findings []graph.Finding, release string) error {
+	entries := make([]graph.BaselineEntry, 0, len(findings))
+	for _, f := range findings {
+		if f.Category == graph.CategoryExpiredBaseline {
+			continue
+		}
+		entries = append(entries, graph.BaselineEntry{Key: f.Key, Reason: fmt.Sprintf("accepted as of release %s: %s", release, f.Message)})
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("writing baseline: %w", err)
+	}
+	if err := graph.WriteBaseline(f, entries); err != nil {
+		f.Close()
+		return fmt.Errorf("writing baseline %s: %w", path, err)
+	}
+	return f.Close()
+}

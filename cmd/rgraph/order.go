@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render"
+)
+
+// orderOptions are the parsed flags of rgraph order and what it needs.
+type orderOptions struct {
+	analysisFlags
+	Targets         []string
+	Down            []string
+	MaxParallel     int
+	DefaultDuration time.Duration
+	Output          string
+
+	Env       *Env
+	OpenStore func() (*ingest.Store, error)
+}
+
+func newOrderCmd(env *Env, g *globalOptions, runF func(context.Context, *orderOptions) error) *cobra.Command {
+	opts := &orderOptions{Env: env, OpenStore: storeOpener(env, g)}
+	cmd := &cobra.Command{
+		Use:   "order",
+		Short: "Recovery sequence in parallel waves, with the critical path",
+		Long: `Order plans recovery from empty hardware as waves of services that can
+recover in parallel. Wave 0 holds what needs nothing; a service's wave is
+one more than the latest wave among what it needs. Services that need each
+other (a bootstrap cycle) are placed together in one wave as a jumpstart
+group, flagged: they need a manual bootstrap step.
+
+The critical path is the chain of needs with the longest total recovery
+time, from measured runs, the catalog's estimates, or --default-duration.`,
+		Example: `  rgraph order
+  rgraph order --target web
+  rgraph order --down config,web --max-parallel 2
+  rgraph order -o json | jq '.waves[].services'`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.MaxParallel < 0 {
+				return usageErrorf("--max-parallel must not be negative")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return orderRun(cmd.Context(), opts)
+		},
+	}
+	addAnalysisFlags(cmd, &opts.analysisFlags)
+	cmd.Flags().StringSliceVar(&opts.Targets, "target", nil, "plan only what this service transitively needs (repeatable)")
+	cmd.Flags().StringSliceVar(&opts.Down, "down", nil, "services that are down: recover only these and what they need (comma-separated)")
+	cmd.Flags().IntVar(&opts.MaxParallel, "max-parallel", 0, "no wave wider than this many services (0: unlimited)")
+	cmd.Flags().DurationVar(&opts.DefaultDuration, "default-duration", time.Minute, "recovery time assumed for services with no measured or estimated time")
+	addOutputFlag(cmd, &opts.Output, "text", "json", "dot", "svg", "png")
+	return cmd
+}
+
+func orderRun(ctx context.Context, opts *orderOptions) error {
+	in, err := loadForAnalysis(&opts.analysisFlags, opts.OpenStore)
+	if err != nil {
+		return err
+	}
+	o, err := graph.RecoveryOrder(in.Graph, graph.OrderOptions{
+		Kinds:           in.Kinds,
+		Targets:         append(append([]string(nil), opts.Targets...), opts.Down...),
+		MaxParallel:     opts.MaxParallel,
+		DefaultDuration: opts.DefaultDuration,
+	})
+	if err != nil {
+		return fmt.Errorf("release %s: %w", in.Release.Name, err)
+	}
+	env := opts.Env
+	switch opts.Output {
+	case "json":
+		return render.OrderJSON(env.Out, o)
+	case "dot", "svg", "png":
+		g := in.Graph
+		if targets := append(append([]string(nil), opts.Targets...), opts.Down...); len(targets) > 0 {
+			if g, err = graph.Subgraph(g, targets, true); err != nil {
+				return err
+			}
+		}
+		return writeDrawing(ctx, env.Out, opts.Output, func(w io.Writer) error {
+			return render.DOT(w, g, render.DOTOptions{
+				Title: fmt.Sprintf("recovery order of %s", in.Release.Name),
+				Kinds: in.Kinds,
+				Order: &o,
+				Focus: append(append([]string(nil), opts.Targets...), opts.Down...),
+			})
+		})
+	}
+	return render.Order(env.Out, terminal(env), o)
+}
