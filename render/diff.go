@@ -2,6 +2,7 @@ package render
 
 import (
 	"cmp"
+	"fmt"
 	"io"
 	"slices"
 	"strconv"
@@ -37,22 +38,86 @@ type verdict struct {
 	notes    []string
 }
 
-// newHard returns the added hard edges and the edges whose kind became
-// hard, sorted.
-func newHard(d graph.Delta) []graph.Edge {
-	var out []graph.Edge
+// hardDep is a new hard dependency: an added hard edge, with its
+// evidence, or an edge whose kind became hard (Was is the old kind).
+type hardDep struct {
+	graph.Edge
+	Was graph.Kind // 0 for an added edge
+}
+
+// newHard returns the new hard dependencies of d, sorted.
+func newHard(d graph.Delta) []hardDep {
+	var out []hardDep
 	for _, e := range d.AddedEdges {
 		if e.Kind == graph.Hard {
-			out = append(out, e)
+			out = append(out, hardDep{Edge: e})
 		}
 	}
 	for _, k := range d.KindChanges {
 		if k.New == graph.Hard {
-			out = append(out, graph.Edge{From: k.From, To: k.To, Kind: graph.Hard})
+			out = append(out, hardDep{Edge: graph.Edge{From: k.From, To: k.To, Kind: graph.Hard}, Was: k.Old})
 		}
 	}
-	sortEdges(out)
+	slices.SortStableFunc(out, func(a, b hardDep) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
+	})
 	return out
+}
+
+// note is the evidence of a new hard dependency as one line, with the
+// kind it had before when it changed.
+func (h hardDep) note() string {
+	var parts []string
+	if h.Was != 0 {
+		parts = append(parts, "was "+h.Was.String())
+	}
+	if len(h.Evidence) > 0 {
+		parts = append(parts, evidenceAll(h.Evidence))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// changeLists words the improvements and the remaining changes of d as
+// sentences, with names formatted by code: what the Markdown and HTML
+// reports list under "Resolved" and "Other changes".
+func changeLists(d graph.Delta, code func(string) string) (resolved, other []string) {
+	chain := func(c graph.Cycle) string {
+		names := append(append([]string(nil), c.Services...), first(c.Services))
+		for i, n := range names {
+			names[i] = code(n)
+		}
+		return strings.Join(names, " → ")
+	}
+	for _, c := range d.ResolvedCycles {
+		resolved = append(resolved, "cycle "+chain(c)+" broken")
+	}
+	for _, e := range d.RemovedEdges {
+		resolved = append(resolved, code(e.From)+" no longer needs "+code(e.To)+" ("+e.Kind.String()+")")
+	}
+	for _, s := range d.RemovedServices {
+		resolved = append(resolved, code(s)+" removed")
+	}
+	for _, e := range d.AddedEdges {
+		if e.Kind != graph.Hard {
+			other = append(other, code(e.From)+" now needs "+code(e.To)+" ("+e.Kind.String()+")")
+		}
+	}
+	for _, k := range d.KindChanges {
+		if k.New != graph.Hard {
+			other = append(other, code(k.From)+" → "+code(k.To)+" changed from "+k.Old.String()+" to "+k.New.String())
+		}
+	}
+	for _, s := range d.AddedServices {
+		other = append(other, code(s)+" added")
+	}
+	for _, g := range d.ClosureGrowth {
+		approx := ""
+		if g.Estimated {
+			approx = "about "
+		}
+		other = append(other, fmt.Sprintf("%s transitively needs %s%d services, was %s%d", code(g.Service), approx, g.New, approx, g.Old))
+	}
+	return resolved, other
 }
 
 func (r DiffReport) verdict() verdict {
@@ -217,14 +282,11 @@ func Diff(w io.Writer, t Terminal, r DiffReport) error {
 		}
 	}
 	if hard := newHard(d); section("New hard dependencies", len(hard)) {
-		withEvidence := make([]graph.Edge, len(hard))
-		for i, e := range hard {
-			withEvidence[i] = e
-			if j := slices.IndexFunc(d.AddedEdges, func(a graph.Edge) bool { return a.From == e.From && a.To == e.To }); j >= 0 {
-				withEvidence[i].Evidence = d.AddedEdges[j].Evidence
-			}
+		edges := make([]graph.Edge, len(hard))
+		for i, h := range hard {
+			edges[i] = h.Edge
 		}
-		p.edgeTable(2, withEvidence)
+		p.edgeTable(2, edges)
 	}
 	if section("Pushed to a later wave", len(d.LaterWave)) {
 		rows := make([][]string, len(d.LaterWave))

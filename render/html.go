@@ -167,60 +167,9 @@ func DiffHTML(ctx context.Context, w io.Writer, old, new *graph.Graph, r DiffRep
 		}
 		page.NewCycles = append(page.NewCycles, dc)
 	}
-	was := map[[2]string]graph.Kind{}
-	for _, k := range d.KindChanges {
-		was[[2]string{k.From, k.To}] = k.Old
+	for _, h := range newHard(d) {
+		page.Hard = append(page.Hard, diffEdge{h.From, h.To, "hard", h.note()})
 	}
-	ev := map[[2]string][]graph.Evidence{}
-	for _, e := range d.AddedEdges {
-		ev[[2]string{e.From, e.To}] = e.Evidence
-	}
-	for _, e := range newHard(d) {
-		k := [2]string{e.From, e.To}
-		text := evidenceAll(ev[k])
-		if old, ok := was[k]; ok {
-			text = strings.Join(nonEmpty("was "+old.String(), text), "; ")
-		}
-		page.Hard = append(page.Hard, diffEdge{e.From, e.To, "hard", text})
-	}
-	for _, c := range d.ResolvedCycles {
-		page.Resolved = append(page.Resolved, "cycle "+cycleChain(c)+" broken")
-	}
-	for _, e := range d.RemovedEdges {
-		page.Resolved = append(page.Resolved, e.From+" no longer needs "+e.To+" ("+e.Kind.String()+")")
-	}
-	for _, s := range d.RemovedServices {
-		page.Resolved = append(page.Resolved, s+" removed")
-	}
-	for _, e := range d.AddedEdges {
-		if e.Kind != graph.Hard {
-			page.Other = append(page.Other, e.From+" now needs "+e.To+" ("+e.Kind.String()+")")
-		}
-	}
-	for _, k := range d.KindChanges {
-		if k.New != graph.Hard {
-			page.Other = append(page.Other, k.From+" → "+k.To+" changed from "+k.Old.String()+" to "+k.New.String())
-		}
-	}
-	for _, s := range d.AddedServices {
-		page.Other = append(page.Other, s+" added")
-	}
-	for _, g := range d.ClosureGrowth {
-		approx := ""
-		if g.Estimated {
-			approx = "about "
-		}
-		page.Other = append(page.Other, fmt.Sprintf("%s transitively needs %s%d services, was %s%d", g.Service, approx, g.New, approx, g.Old))
-	}
+	page.Resolved, page.Other = changeLists(d, func(s string) string { return s })
 	return diffTmpl.Execute(w, page)
-}
-
-func nonEmpty(s ...string) []string {
-	var out []string
-	for _, x := range s {
-		if x != "" {
-			out = append(out, x)
-		}
-	}
-	return out
 }

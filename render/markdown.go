@@ -61,31 +61,16 @@ func DiffMarkdown(w io.Writer, r DiffReport) error {
 	if hard := newHard(d); len(hard) > 0 {
 		p("\n#### New hard dependencies (%d)\n\n", len(hard))
 		p("| Service | Now needs | Evidence |\n|---|---|---|\n")
-		was := map[[2]string]graph.Kind{}
-		for _, k := range d.KindChanges {
-			was[[2]string{k.From, k.To}] = k.Old
-		}
-		ev := map[[2]string][]graph.Evidence{}
-		for _, e := range d.AddedEdges {
-			ev[[2]string{e.From, e.To}] = e.Evidence
-		}
-		for i, e := range hard {
+		for i, h := range hard {
 			if i == mdLimit {
 				p("| … | and %d more | |\n", len(hard)-mdLimit)
 				break
 			}
-			k := [2]string{e.From, e.To}
-			var cell []string
-			if old, ok := was[k]; ok {
-				cell = append(cell, "was "+old.String())
+			note := mdText(h.note())
+			if note == "" {
+				note = "–"
 			}
-			if len(ev[k]) > 0 {
-				cell = append(cell, mdText(evidenceAll(ev[k])))
-			}
-			if len(cell) == 0 {
-				cell = append(cell, "–")
-			}
-			p("| %s | %s | %s |\n", mdCodeCell(e.From), mdCodeCell(e.To), strings.Join(cell, "; "))
+			p("| %s | %s | %s |\n", mdCodeCell(h.From), mdCodeCell(h.To), note)
 		}
 	}
 	if len(d.LaterWave) > 0 {
@@ -99,40 +84,10 @@ func DiffMarkdown(w io.Writer, r DiffReport) error {
 			p("| %s | %d | %d |\n", mdCodeCell(s.Service), s.Old, s.New)
 		}
 	}
-	var resolved []string
-	for _, c := range d.ResolvedCycles {
-		resolved = append(resolved, "cycle "+mdChain(append(append([]string(nil), c.Services...), first(c.Services)))+" broken")
-	}
-	for _, e := range d.RemovedEdges {
-		resolved = append(resolved, mdCode(e.From)+" no longer needs "+mdCode(e.To)+" ("+e.Kind.String()+")")
-	}
-	for _, s := range d.RemovedServices {
-		resolved = append(resolved, mdCode(s)+" removed")
-	}
+	resolved, other := changeLists(d, mdCode)
 	if len(resolved) > 0 {
 		p("\n#### Resolved (%d)\n\n", len(resolved))
 		mdList(p, resolved)
-	}
-	var other []string
-	for _, e := range d.AddedEdges {
-		if e.Kind != graph.Hard {
-			other = append(other, mdCode(e.From)+" now needs "+mdCode(e.To)+" ("+e.Kind.String()+")"+mdEvidence(e.Evidence))
-		}
-	}
-	for _, k := range d.KindChanges {
-		if k.New != graph.Hard {
-			other = append(other, mdCode(k.From)+" → "+mdCode(k.To)+" changed from "+k.Old.String()+" to "+k.New.String())
-		}
-	}
-	for _, s := range d.AddedServices {
-		other = append(other, mdCode(s)+" added")
-	}
-	for _, g := range d.ClosureGrowth {
-		approx := ""
-		if g.Estimated {
-			approx = "about "
-		}
-		other = append(other, fmt.Sprintf("%s transitively needs %s%d services, was %s%d", mdCode(g.Service), approx, g.New, approx, g.Old))
 	}
 	if len(other) > 0 {
 		p("\n<details><summary>Other changes (%d)</summary>\n\n", len(other))
