@@ -1,56 +1,36 @@
 package graph
 
-// adj is the out-adjacency the algorithms run on: the graph's compressed
-// rows with only the edges whose kind is in a [KindSet]. When every edge
-// qualifies it shares the graph's arrays; otherwise it holds a filtered
-// copy. Rows stay sorted by target.
+// adj is the view of a graph the algorithms run on: the graph's own
+// compressed rows, with edges whose kind is not in a [KindSet] skipped in
+// place (no copy is made). Positions in the rows are graph edge indices.
 type adj struct {
-	g   *Graph
-	n   int32
-	off []int32 // len n+1
-	dst []int32
-	eid []int32 // graph edge index of each position; nil means identity
+	g     *Graph
+	n     int32
+	off   []int32 // len n+1
+	dst   []int32
+	kinds []Kind
+	ks    KindSet
+	all   bool // every edge of g qualifies: no need to look at kinds
 }
 
-// newAdj returns the adjacency of g restricted to the kinds in ks
+// newAdj returns the view of g restricted to the kinds in ks
 // (DefaultKinds when ks is 0).
 func newAdj(g *Graph, ks KindSet) *adj {
 	ks = ks.OrDefault()
-	n := int32(len(g.names))
-	keep := 0
+	all := true
 	for _, k := range g.kinds {
-		if ks.Has(k) {
-			keep++
+		if !ks.Has(k) {
+			all = false
+			break
 		}
 	}
-	if keep == len(g.kinds) {
-		return &adj{g: g, n: n, off: g.outOff, dst: g.outDst}
-	}
-	off := make([]int32, n+1)
-	dst := make([]int32, 0, keep)
-	eid := make([]int32, 0, keep)
-	for v := int32(0); v < n; v++ {
-		off[v] = int32(len(dst))
-		for e := g.outOff[v]; e < g.outOff[v+1]; e++ {
-			if ks.Has(g.kinds[e]) {
-				dst = append(dst, g.outDst[e])
-				eid = append(eid, e)
-			}
-		}
-	}
-	off[n] = int32(len(dst))
-	return &adj{g: g, n: n, off: off, dst: dst, eid: eid}
+	return &adj{g: g, n: int32(len(g.names)), off: g.outOff, dst: g.outDst, kinds: g.kinds, ks: ks, all: all}
 }
 
-// edge returns the graph edge index of position p.
-func (a *adj) edge(p int32) int32 {
-	if a.eid == nil {
-		return p
-	}
-	return a.eid[p]
-}
+// ok reports whether the edge at position p is in the view.
+func (a *adj) ok(p int32) bool { return a.all || a.ks.Has(a.kinds[p]) }
 
-// find returns the position of edge u -> v, if present.
+// find returns the position of edge u -> v, if it is in the view.
 func (a *adj) find(u, v int32) (int32, bool) {
 	lo, hi := a.off[u], a.off[u+1]
 	for lo < hi {
@@ -61,39 +41,43 @@ func (a *adj) find(u, v int32) (int32, bool) {
 			hi = m
 		}
 	}
-	return lo, lo < a.off[u+1] && a.dst[lo] == v
+	return lo, lo < a.off[u+1] && a.dst[lo] == v && a.ok(lo)
 }
 
 // edgeOf returns the edge at position p, leaving u, as an [Edge].
-func (a *adj) edgeOf(u, p int32) Edge { return a.g.EdgeOf(u, a.edge(p)) }
+func (a *adj) edgeOf(u, p int32) Edge { return a.g.EdgeOf(u, p) }
 
-// radj is a reverse adjacency: the sources of each node's in-edges, sorted.
+// radj is a reverse view: the sources of each node's in-edges, sorted.
 type radj struct {
 	off []int32
 	src []int32
-	pos []int32 // position in the forward adj of each in-edge
 }
 
 // reverse builds the reverse of a.
 func (a *adj) reverse() *radj {
 	n := a.n
 	off := make([]int32, n+1)
-	for _, d := range a.dst {
-		off[d+1]++
+	m := int32(0)
+	for p, d := range a.dst {
+		if a.ok(int32(p)) {
+			off[d+1]++
+			m++
+		}
 	}
 	for i := int32(0); i < n; i++ {
 		off[i+1] += off[i]
 	}
 	fill := make([]int32, n)
 	copy(fill, off[:n])
-	src := make([]int32, len(a.dst))
-	pos := make([]int32, len(a.dst))
+	src := make([]int32, m)
 	for u := int32(0); u < n; u++ {
 		for p := a.off[u]; p < a.off[u+1]; p++ {
-			d := a.dst[p]
-			src[fill[d]], pos[fill[d]] = u, p
-			fill[d]++
+			if a.ok(p) {
+				d := a.dst[p]
+				src[fill[d]] = u
+				fill[d]++
+			}
 		}
 	}
-	return &radj{off: off, src: src, pos: pos}
+	return &radj{off: off, src: src}
 }

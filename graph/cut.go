@@ -67,15 +67,28 @@ func (s *sub) cuts(opts CycleOptions) []Cut {
 	g := s.a.g
 	f := &fas{s: s, w: make([]float64, s.m()), pruned: true}
 	for e := range s.dst {
-		f.w[e] = opts.weight(g.kinds[s.a.edge(s.pos[e])])
+		f.w[e] = opts.weight(g.kinds[s.pos[e]])
 	}
 	for _, p := range s.loops {
-		f.selfW += opts.weight(g.kinds[s.a.edge(p)])
+		f.selfW += opts.weight(g.kinds[p])
 	}
 	exactMax := orDefault(opts.ExactCutMaxEdges, DefaultExactCutMaxEdges)
 	f.exact = exactMax > 0 && int(s.m()) <= exactMax
 	if s.m() == 0 { // a single service that needs itself
 		return []Cut{s.cutOf(nil, f.selfW, true)}
+	}
+	if s.m() == s.k() {
+		// A simple cycle: each single edge is a minimal cut.
+		edges := make([]int32, s.m())
+		for e := range edges {
+			edges[e] = int32(e)
+		}
+		slices.SortStableFunc(edges, func(x, y int32) int { return cmp.Compare(f.w[x], f.w[y]) })
+		cuts := make([]Cut, 0, min(maxCuts, len(edges)))
+		for _, e := range edges[:min(maxCuts, len(edges))] {
+			cuts = append(cuts, s.cutOf([]int32{e}, f.w[e]+f.selfW, f.w[e] == f.w[edges[0]]))
+		}
+		return cuts
 	}
 	f.buildIn()
 

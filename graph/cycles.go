@@ -166,6 +166,9 @@ func newSub(a *adj, members []int32, sc *scratch) *sub {
 	for i, v := range members {
 		s.off[i] = int32(len(s.dst))
 		for p := a.off[v]; p < a.off[v+1]; p++ {
+			if !a.ok(p) {
+				continue
+			}
 			w := sc.loc[a.dst[p]]
 			switch {
 			case w < 0:

@@ -291,7 +291,7 @@ func TestCutsGreedyAndBranchAndBound(t *testing.T) {
 				}
 				name := fmt.Sprintf("seed%d/exact<=%d", seed, exactMax)
 				var dummy int
-				if exactMax < 0 {
+				if exactMax < 0 && countEdges(d, idx) > len(idx) { // a simple cycle is trivially exact
 					for _, cut := range c.Cuts {
 						if cut.Exact {
 							t.Fatalf("%s: cut marked exact with exact solving disabled", name)

@@ -191,8 +191,8 @@ func levels(a *adj, s *sccs) []int32 {
 	lv := make([]int32, s.count)
 	for c := int32(0); c < s.count; c++ {
 		for _, v := range s.members(c) {
-			for _, w := range a.dst[a.off[v]:a.off[v+1]] {
-				if d := s.comp[w]; d != c {
+			for p := a.off[v]; p < a.off[v+1]; p++ {
+				if d := s.comp[a.dst[p]]; d != c && a.ok(p) {
 					lv[c] = max(lv[c], lv[d]+1)
 				}
 			}
@@ -246,7 +246,7 @@ func cyclesThrough(a *adj, s *sccs, edges [][2]int32) []Cycle {
 				for q := a.off[x]; q < a.off[x+1]; q++ {
 					work++
 					y := a.dst[q]
-					if stamp[y] == gen || s.comp[y] != c {
+					if stamp[y] == gen || s.comp[y] != c || !a.ok(q) {
 						continue
 					}
 					stamp[y], par[y], from[y] = gen, q, x
@@ -369,9 +369,9 @@ func (c *counter) count(v int32) int {
 	n := 0
 	for qi := 0; qi < len(c.queue); qi++ {
 		u := c.queue[qi]
-		for _, w := range a.dst[a.off[u]:a.off[u+1]] {
+		for p := a.off[u]; p < a.off[u+1]; p++ {
 			c.work++
-			if c.stamp[w] != c.gen {
+			if w := a.dst[p]; c.stamp[w] != c.gen && a.ok(p) {
 				c.stamp[w] = c.gen
 				c.queue = append(c.queue, w)
 				n++
@@ -403,8 +403,8 @@ func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
 	}
 	for qi := 0; qi < len(q); qi++ {
 		for _, v := range s.members(q[qi]) {
-			for _, w := range a.dst[a.off[v]:a.off[v+1]] {
-				if d := s.comp[w]; !below[d] {
+			for p := a.off[v]; p < a.off[v+1]; p++ {
+				if d := s.comp[a.dst[p]]; !below[d] && a.ok(p) {
 					below[d] = true
 					q = append(q, d)
 				}
@@ -428,9 +428,9 @@ func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
 			buf = buf[:k]
 		}
 		for _, v := range s.members(c) {
-			for _, w := range a.dst[a.off[v]:a.off[v+1]] {
-				d := s.comp[w]
-				if d == c {
+			for p := a.off[v]; p < a.off[v+1]; p++ {
+				d := s.comp[a.dst[p]]
+				if d == c || !a.ok(p) {
 					continue
 				}
 				merged = mergeBottomK(merged[:0], buf, sk[d], k)

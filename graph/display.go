@@ -6,31 +6,31 @@ import "slices"
 // kind is in kinds (DefaultKinds when 0), with their evidence. O(V+E).
 func Filter(g *Graph, kinds KindSet) *Graph {
 	a := newAdj(g, kinds)
-	if a.eid == nil {
+	if a.all {
 		return g // every edge qualifies; g is immutable
 	}
-	return fromAdj(a, g.names, g.info, nil)
+	return fromAdj(a, nil, nil)
 }
 
-// fromAdj builds a graph from an adjacency over g's nodes, keeping only
-// nodes with keep[v] (all when keep is nil) and renumbering them.
-func fromAdj(a *adj, names []string, info []NodeInfo, keep []bool) *Graph {
+// fromAdj builds a graph from the edges of a's view that keepEdge accepts
+// (all when nil), on the nodes with keepNode[v] (all when nil), renumbered.
+func fromAdj(a *adj, keepNode []bool, keepEdge func(v, p int32) bool) *Graph {
 	g := a.g
 	newID := make([]int32, a.n)
 	var nn []string
 	var ni []NodeInfo
-	if keep == nil {
+	if keepNode == nil {
 		for v := range newID {
 			newID[v] = int32(v)
 		}
-		nn, ni = names, info
+		nn, ni = g.names, g.info
 	} else {
 		for v := range newID {
 			newID[v] = -1
-			if keep[v] {
+			if keepNode[v] {
 				newID[v] = int32(len(nn))
-				nn = append(nn, names[v])
-				ni = append(ni, info[v])
+				nn = append(nn, g.names[v])
+				ni = append(ni, g.info[v])
 			}
 		}
 	}
@@ -46,18 +46,17 @@ func fromAdj(a *adj, names []string, info []NodeInfo, keep []bool) *Graph {
 		off[nv] = int32(len(dst))
 		for p := a.off[v]; p < a.off[v+1]; p++ {
 			w := newID[a.dst[p]]
-			if w < 0 {
+			if w < 0 || !a.ok(p) || (keepEdge != nil && !keepEdge(v, p)) {
 				continue
 			}
-			e := a.edge(p)
-			if x := g.evidence[e]; x != nil {
+			if x := g.evidence[p]; x != nil {
 				if ev == nil {
 					ev = map[int32][]Evidence{}
 				}
 				ev[int32(len(dst))] = x
 			}
 			dst = append(dst, w)
-			kinds = append(kinds, g.kinds[e])
+			kinds = append(kinds, g.kinds[p])
 		}
 	}
 	off[len(nn)] = int32(len(dst))
@@ -76,19 +75,20 @@ func Subgraph(g *Graph, names []string, withDeps bool) (*Graph, error) {
 	if err != nil {
 		return nil, err
 	}
+	a := newAdj(g, AllKindsSet)
 	keep := make([]bool, g.Len())
 	for _, v := range ids {
 		keep[v] = true
 	}
 	if withDeps {
-		bfs(g.outOff, g.outDst, ids, keep)
+		a.mark(ids, keep)
 	}
-	return fromAdj(&adj{g: g, n: int32(g.Len()), off: g.outOff, dst: g.outDst}, g.names, g.info, keep), nil
+	return fromAdj(a, keep, nil), nil
 }
 
-// bfs marks in seen everything reachable from roots over the rows off/dst
-// (roots are marked too).
-func bfs(off, dst []int32, roots []int32, seen []bool) {
+// mark marks in seen everything reachable from roots in the view (roots
+// are marked too).
+func (a *adj) mark(roots []int32, seen []bool) {
 	q := make([]int32, 0, len(roots))
 	for _, r := range roots {
 		seen[r] = true
@@ -96,7 +96,24 @@ func bfs(off, dst []int32, roots []int32, seen []bool) {
 	}
 	for qi := 0; qi < len(q); qi++ {
 		u := q[qi]
-		for _, v := range dst[off[u]:off[u+1]] {
+		for p := a.off[u]; p < a.off[u+1]; p++ {
+			if v := a.dst[p]; !seen[v] && a.ok(p) {
+				seen[v] = true
+				q = append(q, v)
+			}
+		}
+	}
+}
+
+// mark marks in seen everything that reaches roots (roots included).
+func (r *radj) mark(roots []int32, seen []bool) {
+	q := make([]int32, 0, len(roots))
+	for _, x := range roots {
+		seen[x] = true
+		q = append(q, x)
+	}
+	for qi := 0; qi < len(q); qi++ {
+		for _, v := range r.src[r.off[q[qi]]:r.off[q[qi]+1]] {
 			if !seen[v] {
 				seen[v] = true
 				q = append(q, v)
@@ -115,7 +132,7 @@ func Closure(g *Graph, kinds KindSet, names []string) ([]string, error) {
 	}
 	a := newAdj(g, kinds)
 	seen := make([]bool, a.n)
-	bfs(a.off, a.dst, ids, seen)
+	a.mark(ids, seen)
 	return marked(g, seen), nil
 }
 
@@ -129,7 +146,7 @@ func Dependents(g *Graph, kinds KindSet, names []string) ([]string, error) {
 	}
 	r := newAdj(g, kinds).reverse()
 	seen := make([]bool, g.Len())
-	bfs(r.off, r.src, ids, seen)
+	r.mark(ids, seen)
 	return marked(g, seen), nil
 }
 
@@ -193,21 +210,9 @@ func TransitiveReduction(g *Graph, kinds KindSet) *Graph {
 	keptOff[nc] = int32(len(kept))
 
 	// Keep graph edges inside components and along kept component edges.
-	off := make([]int32, a.n+1)
-	dst := make([]int32, 0, len(a.dst))
-	eid := make([]int32, 0, len(a.dst))
-	for v := int32(0); v < a.n; v++ {
-		off[v] = int32(len(dst))
-		cv := s.comp[v]
-		row := kept[keptOff[cv]:keptOff[cv+1]]
-		for p := a.off[v]; p < a.off[v+1]; p++ {
-			cw := s.comp[a.dst[p]]
-			if _, ok := slices.BinarySearch(row, cw); cw == cv || ok {
-				dst = append(dst, a.dst[p])
-				eid = append(eid, a.edge(p))
-			}
-		}
-	}
-	off[a.n] = int32(len(dst))
-	return fromAdj(&adj{g: g, n: a.n, off: off, dst: dst, eid: eid}, g.names, g.info, nil)
+	return fromAdj(a, nil, func(v, p int32) bool {
+		cv, cw := s.comp[v], s.comp[a.dst[p]]
+		_, ok := slices.BinarySearch(kept[keptOff[cv]:keptOff[cv+1]], cw)
+		return cv == cw || ok
+	})
 }

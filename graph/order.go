@@ -58,20 +58,17 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 	}
 	a := newAdj(g, opts.Kinds)
 	s := a.scc(roots)
-	cd := condense(a, s)
-	nc := int32(cd.Len())
-
-	// Levels: what a unit needs has a smaller number, so one pass suffices.
-	level := make([]int32, nc)
+	nc := s.count
+	// The smallest member of each component breaks ties by name.
+	first := make([]int32, nc)
 	for c := int32(0); c < nc; c++ {
-		for _, d := range cd.Needs(c) {
-			level[c] = max(level[c], level[d]+1)
-		}
+		first[c] = slices.Min(s.members(c))
 	}
+	level, cp := criticalPath(a, s, first, opts.DefaultDuration)
 	wave := level
 	var over []bool
 	if opts.MaxParallel > 0 {
-		wave, over = schedule(cd, opts.MaxParallel)
+		wave, over = schedule(a, s, first, opts.MaxParallel)
 	}
 
 	// Waves with their services, in name order.
@@ -111,43 +108,50 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 		wv.Groups = append(wv.Groups, Group{ID: w.ID, Members: sb.names()})
 	}
 
-	order.CriticalPath = criticalPath(g, cd, level, opts.DefaultDuration)
+	order.CriticalPath = cp
 	return order, nil
 }
 
-// schedule assigns units of the condensation to waves of at most w
-// services by list scheduling (see [RecoveryOrder]). It returns the wave of
-// each unit and whether the unit is a group larger than w.
-func schedule(cd *Condensation, w int) ([]int32, []bool) {
-	nc := int32(cd.Len())
-	// Priority: the longest chain of units that need this one.
-	up := make([]int32, nc)
-	for c := nc - 1; c >= 0; c-- {
-		for _, d := range cd.Needs(c) {
-			up[d] = max(up[d], up[c]+1)
-		}
-	}
-	// Reverse edges to release dependents.
+// schedule assigns the components of s to waves of at most w services
+// by list scheduling (see [RecoveryOrder]). It returns the wave of each
+// component and whether it is a group larger than w. Edges between
+// components are counted with multiplicity: a component is ready when
+// every edge it has to other components points at a scheduled one.
+func schedule(a *adj, s *sccs, first []int32, w int) ([]int32, []bool) {
+	nc := s.count
+	// Dependents of each component, one entry per edge.
 	roff := make([]int32, nc+1)
-	for _, d := range cd.dst {
-		roff[d+1]++
+	pending := make([]int32, nc)
+	for c := int32(0); c < nc; c++ {
+		for _, v := range s.members(c) {
+			for p := a.off[v]; p < a.off[v+1]; p++ {
+				if d := s.comp[a.dst[p]]; d != c && a.ok(p) {
+					roff[d+1]++
+					pending[c]++
+				}
+			}
+		}
 	}
 	for i := int32(0); i < nc; i++ {
 		roff[i+1] += roff[i]
 	}
 	fill := make([]int32, nc)
 	copy(fill, roff[:nc])
-	rsrc := make([]int32, len(cd.dst))
-	pending := make([]int32, nc)
-	for c := int32(0); c < nc; c++ {
-		for _, d := range cd.Needs(c) {
-			rsrc[fill[d]] = c
-			fill[d]++
+	rsrc := make([]int32, roff[nc])
+	// Priority: the longest chain of components that need this one.
+	up := make([]int32, nc)
+	for c := nc - 1; c >= 0; c-- {
+		for _, v := range s.members(c) {
+			for p := a.off[v]; p < a.off[v+1]; p++ {
+				if d := s.comp[a.dst[p]]; d != c && a.ok(p) {
+					rsrc[fill[d]] = c
+					fill[d]++
+					up[d] = max(up[d], up[c]+1)
+				}
+			}
 		}
-		pending[c] = int32(len(cd.Needs(c)))
 	}
-	size := func(c int32) int { return int(cd.memOff[c+1] - cd.memOff[c]) }
-	h := &readyHeap{up: up, first: func(c int32) int32 { return cd.Members(c)[0] }}
+	h := &readyHeap{up: up, first: first}
 	for c := int32(0); c < nc; c++ {
 		if pending[c] == 0 {
 			h.items = append(h.items, c)
@@ -162,7 +166,7 @@ func schedule(cd *Condensation, w int) ([]int32, []bool) {
 		used := 0
 		for h.Len() > 0 && used < w {
 			c := heap.Pop(h).(int32)
-			sz := size(c)
+			sz := int(s.size(c))
 			switch {
 			case sz > w && len(chosen) == 0:
 				chosen = append(chosen, c)
@@ -197,7 +201,7 @@ func schedule(cd *Condensation, w int) ([]int32, []bool) {
 type readyHeap struct {
 	items []int32
 	up    []int32
-	first func(int32) int32
+	first []int32
 }
 
 func (h *readyHeap) Len() int { return len(h.items) }
@@ -206,7 +210,7 @@ func (h *readyHeap) Less(i, j int) bool {
 	if h.up[a] != h.up[b] {
 		return h.up[a] > h.up[b]
 	}
-	return h.first(a) < h.first(b)
+	return h.first[a] < h.first[b]
 }
 func (h *readyHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
 func (h *readyHeap) Push(x any)    { h.items = append(h.items, x.(int32)) }
@@ -216,64 +220,88 @@ func (h *readyHeap) Pop() any {
 	return x
 }
 
-// criticalPath runs CPM on the condensation (see [RecoveryOrder]).
-func criticalPath(g *Graph, cd *Condensation, level []int32, def time.Duration) CriticalPath {
-	nc := int32(cd.Len())
+// cpmUnit is what CPM knows of a component, packed so that one cache line
+// read per edge brings all of it.
+type cpmUnit struct {
+	finish time.Duration // earliest finish: own duration plus the longest chain below
+	level  int32         // wave without MaxParallel
+	first  int32         // smallest member, for ties by name
+}
+
+// moreCritical reports whether x ends a more critical chain than y: longer
+// total, then more levels, then the smaller name.
+func moreCritical(x, y *cpmUnit) bool {
+	if x.finish != y.finish {
+		return x.finish > y.finish
+	}
+	if x.level != y.level {
+		return x.level > y.level
+	}
+	return x.first < y.first
+}
+
+// criticalPath returns the level (wave without MaxParallel) of each
+// component of s and the critical path found by CPM (see
+// [RecoveryOrder]), both in one pass over the edges: components are
+// numbered needs first.
+func criticalPath(a *adj, s *sccs, first []int32, def time.Duration) ([]int32, CriticalPath) {
+	g := a.g
+	nc := s.count
+	level := make([]int32, nc)
 	if nc == 0 {
-		return CriticalPath{Services: []string{}}
+		return level, CriticalPath{Services: []string{}}
 	}
-	dur := func(v int32) (time.Duration, bool) {
-		if d := g.info[v].RecoveryTime; d > 0 {
-			return d, false
-		}
-		return def, true
-	}
-	finish := make([]time.Duration, nc)
+	units := make([]cpmUnit, nc)
 	pred := make([]int32, nc)
-	// better reports whether unit a ends a more critical chain than b.
-	better := func(a, b int32) bool {
-		if finish[a] != finish[b] {
-			return finish[a] > finish[b]
-		}
-		if level[a] != level[b] {
-			return level[a] > level[b]
-		}
-		return cd.Members(a)[0] < cd.Members(b)[0]
-	}
 	end := int32(0)
 	for c := int32(0); c < nc; c++ {
 		var d time.Duration
-		for _, v := range cd.Members(c) {
-			x, _ := dur(v)
+		lv, p := int32(0), int32(-1)
+		var best *cpmUnit
+		for _, v := range s.members(c) {
+			x := g.info[v].RecoveryTime
+			if x <= 0 {
+				x = def
+			}
 			d = max(d, x)
-		}
-		pred[c] = -1
-		for _, n := range cd.Needs(c) {
-			if pred[c] < 0 || better(n, pred[c]) {
-				pred[c] = n
+			for q := a.off[v]; q < a.off[v+1]; q++ {
+				n := s.comp[a.dst[q]]
+				if n == c || !a.ok(q) {
+					continue
+				}
+				u := &units[n]
+				lv = max(lv, u.level+1)
+				if best == nil || u.finish > best.finish || u.finish == best.finish && moreCritical(u, best) {
+					p, best = n, u
+				}
 			}
 		}
-		finish[c] = d
-		if pred[c] >= 0 {
-			finish[c] += finish[pred[c]]
+		u := &units[c]
+		u.level, u.first, u.finish = lv, first[c], d
+		if best != nil {
+			u.finish += best.finish
 		}
-		if better(c, end) {
+		pred[c] = p
+		level[c] = lv
+		if moreCritical(u, &units[end]) {
 			end = c
 		}
 	}
-	var units []int32
+	var path []int32
 	for c := end; c >= 0; c = pred[c] {
-		units = append(units, c)
+		path = append(path, c)
 	}
-	cp := CriticalPath{Duration: finish[end]}
-	for i := len(units) - 1; i >= 0; i-- {
-		for _, v := range cd.Members(units[i]) {
+	cp := CriticalPath{Duration: units[end].finish}
+	for i := len(path) - 1; i >= 0; i-- {
+		ms := slices.Clone(s.members(path[i]))
+		slices.Sort(ms)
+		for _, v := range ms {
 			cp.Services = append(cp.Services, g.names[v])
-			if _, defaulted := dur(v); defaulted {
+			if g.info[v].RecoveryTime <= 0 {
 				cp.Defaulted = append(cp.Defaulted, g.names[v])
 			}
 		}
 	}
 	slices.Sort(cp.Defaulted)
-	return cp
+	return level, cp
 }

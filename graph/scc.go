@@ -56,6 +56,10 @@ func (a *adj) scc(roots []int32) *sccs {
 			e, end := csE[top], a.off[v+1]
 			descend := int32(-1)
 			for e < end {
+				if !a.ok(e) {
+					e++
+					continue
+				}
 				w := a.dst[e]
 				e++
 				if rindex[w] == 0 {
@@ -166,6 +170,9 @@ func condense(a *adj, s *sccs) *Condensation {
 		start := len(dst)
 		for _, v := range mem[memOff[c]:memOff[c+1]] {
 			for p := a.off[v]; p < a.off[v+1]; p++ {
+				if !a.ok(p) {
+					continue
+				}
 				d := s.comp[a.dst[p]]
 				if d != c && d >= 0 && seen[d] != c {
 					seen[d] = c

@@ -88,7 +88,7 @@ func (w *whySearch) bfs(s int32) []int32 {
 		u := w.queue[qi]
 		for p := a.off[u]; p < a.off[u+1]; p++ {
 			v := a.dst[p]
-			if w.banEdge[p] {
+			if !a.ok(p) || w.banEdge[p] {
 				continue
 			}
 			if v == w.dst {
@@ -130,8 +130,8 @@ func (w *whySearch) restrict() {
 	q := []int32{w.src}
 	for qi := 0; qi < len(q); qi++ {
 		u := q[qi]
-		for _, v := range a.dst[a.off[u]:a.off[u+1]] {
-			if !fwd[v] {
+		for p := a.off[u]; p < a.off[u+1]; p++ {
+			if v := a.dst[p]; a.ok(p) && !fwd[v] {
 				fwd[v] = true
 				q = append(q, v)
 			}
