@@ -32,6 +32,7 @@ header { padding-top: 24px; }
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 32px 0 8px; border-bottom: 1px solid var(--line); padding-bottom: 4px; }
 h3 { font-size: 15px; margin: 16px 0 4px; }
+h1 code, h2 code, h3 code { font-size: inherit; background: none; padding: 0; }
 p.sub, .muted { color: var(--muted); margin: 0; }
 code, pre { font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
 code { background: var(--bg); padding: 1px 4px; border-radius: 4px; }

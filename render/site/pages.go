@@ -12,6 +12,12 @@ import (
 
 var funcs = template.FuncMap{
 	"inc": func(i int) int { return i + 1 },
+	"plural": func(n int, one, many string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return strconv.Itoa(n) + " " + many
+	},
 }
 
 var pages = template.Must(template.New("").Funcs(funcs).Parse(`
@@ -35,7 +41,7 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 
 {{define "fleet"}}{{template "head" .}}<header>
 <h1>Recovery runbook · release {{.Release}}</h1>
-<p class="sub">{{.Services}} services · {{.Waves}} recovery waves · {{if .Cycles}}<span class="bad">{{len .Cycles}} bootstrap cycles</span>{{else}}<span class="good">no bootstrap cycles</span>{{end}}{{with .Critical}} · critical path {{$.Duration}}{{end}}</p>
+<p class="sub">{{plural .Services "service" "services"}} · {{plural .Waves "recovery wave" "recovery waves"}} · {{if .Cycles}}<span class="bad">{{plural (len .Cycles) "bootstrap cycle" "bootstrap cycles"}}</span>{{else}}<span class="good">no bootstrap cycles</span>{{end}}{{with .Critical}} · critical path {{$.Duration}}{{end}}</p>
 <nav><a href="#waves">Waves</a> · <a href="#critical">Critical path</a> · <a href="#cycles">Bootstrap cycles</a> · <a href="#graph">Graph</a> · <a href="#services">Services</a></nav>
 </header>
 <main>
@@ -49,7 +55,7 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 <p class="muted">Estimated time to recover along this chain: {{$.Duration}}{{with $.Defaulted}} (a default time was assumed for {{.}}){{end}}.</p>
 {{else}}<p class="muted">No services.</p>{{end}}
 <h2 id="cycles">Bootstrap cycles</h2>
-{{range $i, $c := .Cycles}}<h3 id="cycle-{{inc $i}}" class="bad">Cycle {{inc $i}} · {{len .Members}} services <span class="muted">id {{.ID}}</span></h3>
+{{range $i, $c := .Cycles}}<h3 id="cycle-{{inc $i}}" class="bad">Cycle {{inc $i}} · {{plural (len .Members) "service" "services"}} <span class="muted">id {{.ID}}</span></h3>
 <p>Members: {{template "names" .Members}}</p>
 <p>Shortest witness{{if not .Exact}} found (search bounded){{end}}: {{template "chain" .Witness}}</p>
 <table><tr><th>Service</th><th>Needs</th><th>Kind</th><th>Evidence</th></tr>

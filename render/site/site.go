@@ -288,7 +288,7 @@ func evidenceText(ev []graph.Evidence) []string {
 	for i, e := range ev {
 		var parts []string
 		if e.Source != "" {
-			parts = append(parts, "run "+e.Source)
+			parts = append(parts, e.Source)
 		}
 		if e.Scenario != "" {
 			parts = append(parts, "scenario "+e.Scenario)

@@ -218,7 +218,7 @@ func TestFleetPage(t *testing.T) {
 			t.Errorf("fleet page does not link to %s's page", n)
 		}
 	}
-	for _, want := range []string{"Recovery waves", "Critical path", "Bootstrap cycles", "jumpstart"} {
+	for _, want := range []string{"Recovery waves", "Critical path", "Bootstrap cycles", "jumpstart", "1 bootstrap cycle<"} {
 		if !bytes.Contains(index, []byte(want)) {
 			t.Errorf("fleet page lacks %q", want)
 		}
