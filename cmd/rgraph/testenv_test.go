@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -62,5 +63,60 @@ func TestExitCodes(t *testing.T) {
 				t.Errorf("rgraph %v = exit %d, want %d (stderr %q)", tt.args, got, tt.want, e.errOut)
 			}
 		})
+	}
+}
+
+func TestAnalysisExitCodes(t *testing.T) {
+	store := t.TempDir()
+	e := newTestEnv(t, map[string]string{"RGRAPH_STORE": store})
+	edges := t.TempDir() + "/e.tsv"
+	if err := os.WriteFile(edges, []byte("a\tb\thard\nb\ta\thard\nc\ta\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code := e.rgraph("ingest", "--release", "r1", edges); code != exitOK {
+		t.Fatalf("ingest = exit %d: %s", code, e.errOut)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"cycles", []string{"cycles"}, exitOK},
+		{"cycles exit-code with a cycle", []string{"cycles", "--exit-code"}, exitFindings},
+		{"cycles bad kinds", []string{"cycles", "--kinds", "hard,squishy"}, exitUsage},
+		{"cycles bad output", []string{"cycles", "-o", "yaml"}, exitUsage},
+		{"cycles unknown release", []string{"cycles", "--release", "nope"}, exitError},
+		{"order unknown target", []string{"order", "--target", "zz"}, exitError},
+		{"order negative width", []string{"order", "--max-parallel", "-1"}, exitUsage},
+		{"why one argument", []string{"why", "a"}, exitUsage},
+		{"why no path", []string{"why", "a", "c"}, exitError},
+		{"diff same release", []string{"diff", "r1", "r1", "--fail-on", "all"}, exitOK},
+		{"diff bad category", []string{"diff", "r1", "r1", "--fail-on", "everything"}, exitUsage},
+		{"diff missing baseline", []string{"diff", "r1", "r1", "--baseline", "/nonexistent.yaml"}, exitError},
+		{"render png", []string{"render", "-o", "png", "--out", t.TempDir() + "/g.png"}, exitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := e.rgraph(tt.args...); got != tt.want {
+				t.Errorf("rgraph %v = exit %d, want %d (stderr %q)", tt.args, got, tt.want, e.errOut)
+			}
+		})
+	}
+}
+
+func TestPlainOutputHasNoEscapes(t *testing.T) {
+	e := newTestEnv(t, map[string]string{"TERM": "xterm-256color"})
+	edges := t.TempDir() + "/e.tsv"
+	if err := os.WriteFile(edges, []byte("a\tb\thard\nb\ta\thard\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.rgraph("ingest", "--release", "r1", edges)
+	for _, args := range [][]string{{"cycles"}, {"order"}, {"why", "a", "b"}, {"releases"}} {
+		if code := e.rgraph(args...); code != exitOK {
+			t.Fatalf("rgraph %v = exit %d: %s", args, code, e.errOut)
+		}
+		if strings.Contains(e.out.String(), "\x1b[") {
+			t.Errorf("rgraph %v wrote escape codes off a terminal: %q", args, e.out)
+		}
 	}
 }
