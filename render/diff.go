@@ -22,6 +22,10 @@ type DiffReport struct {
 	// Accepted is how many findings a baseline accepted; the verdict
 	// mentions them. 0 when no baseline was used.
 	Accepted int
+	// Graph, when set, is the new release's graph: the reports take the
+	// evidence of edges whose kind became hard from it (a kind change
+	// carries none). Optional.
+	Graph *graph.Graph
 	// Gated is true when a CI gate was asked for (--fail-on). Failing then
 	// holds the findings that fail it (after the baseline), and the
 	// verdict's mark follows the gate instead of the default rule.
@@ -45,8 +49,9 @@ type hardDep struct {
 	Was graph.Kind // 0 for an added edge
 }
 
-// newHard returns the new hard dependencies of d, sorted.
-func newHard(d graph.Delta) []hardDep {
+// newHard returns the new hard dependencies of d, sorted, with evidence
+// for kind changes from g when it is not nil.
+func newHard(d graph.Delta, g *graph.Graph) []hardDep {
 	var out []hardDep
 	for _, e := range d.AddedEdges {
 		if e.Kind == graph.Hard {
@@ -55,13 +60,33 @@ func newHard(d graph.Delta) []hardDep {
 	}
 	for _, k := range d.KindChanges {
 		if k.New == graph.Hard {
-			out = append(out, hardDep{Edge: graph.Edge{From: k.From, To: k.To, Kind: graph.Hard}, Was: k.Old})
+			h := hardDep{Edge: graph.Edge{From: k.From, To: k.To, Kind: graph.Hard}, Was: k.Old}
+			if g != nil {
+				h.Evidence = edgeEvidence(g, k.From, k.To)
+			}
+			out = append(out, h)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b hardDep) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
 	})
 	return out
+}
+
+// edgeEvidence returns the evidence of the edge from -> to of g, if any.
+func edgeEvidence(g *graph.Graph, from, to string) []graph.Evidence {
+	u, ok := g.ID(from)
+	if !ok {
+		return nil
+	}
+	v, ok := g.ID(to)
+	if !ok {
+		return nil
+	}
+	if e, ok := g.Edge(u, v); ok {
+		return g.Evidence(e)
+	}
+	return nil
 }
 
 // note is the evidence of a new hard dependency as one line, with the
@@ -129,7 +154,7 @@ func (r DiffReport) verdict() verdict {
 		}
 	}
 	add(&v.problems, len(d.NewCycles), "new bootstrap cycle", "new bootstrap cycles")
-	add(&v.problems, len(newHard(d)), "new hard dependency", "new hard dependencies")
+	add(&v.problems, len(newHard(d, nil)), "new hard dependency", "new hard dependencies")
 	add(&v.problems, len(d.LaterWave), "service pushed to a later wave", "services pushed to a later wave")
 	v.worse = len(v.problems) > 0
 	if r.Gated {
@@ -281,7 +306,7 @@ func Diff(w io.Writer, t Terminal, r DiffReport) error {
 			p.edgeTable(4, c.Edges)
 		}
 	}
-	if hard := newHard(d); section("New hard dependencies", len(hard)) {
+	if hard := newHard(d, r.Graph); section("New hard dependencies", len(hard)) {
 		edges := make([]graph.Edge, len(hard))
 		for i, h := range hard {
 			edges[i] = h.Edge

@@ -112,3 +112,36 @@ func ExampleTable() {
 	// 2024.05  41        2024-05-02T10:00:00Z
 	// 2024.06  44        2024-06-01T09:30:00Z
 }
+
+func ExampleDiffMarkdown() {
+	old := bootstrap()
+	b := graph.NewBuilder(0, 0)
+	b.AddEdge("ca", "scheduler", graph.Hard)
+	b.AddEdge("scheduler", "dns", graph.Hard)
+	b.AddEdge("api", "scheduler", graph.Hard)
+	b.AddEdge("api", "cache", graph.Hard, graph.Evidence{Source: "run-12", Process: "api[4]", Endpoint: "cache:6379/tcp"})
+	new := b.Build()
+	r := render.DiffReport{Old: "v1", New: "v2", Delta: graph.Diff(old, new, graph.DiffOptions{}), Graph: new}
+	_ = render.DiffMarkdown(os.Stdout, r)
+	// Output:
+	// ### ❌ 1 new hard dependency, 1 service pushed to a later wave
+	//
+	// rgraph diff `v1` → `v2` · 1 cycle resolved, 1 edge removed
+	//
+	// #### New hard dependencies (1)
+	//
+	// | Service | Now needs | Evidence |
+	// |---|---|---|
+	// | `api` | `cache` | was soft; run-12: api\[4\] -> cache:6379/tcp |
+	//
+	// #### Pushed to a later wave (1)
+	//
+	// | Service | Was | Now |
+	// |---|---:|---:|
+	// | `ca` | 1 | 2 |
+	//
+	// #### Resolved (2)
+	//
+	// - cycle `ca` → `scheduler` → `ca` broken
+	// - `scheduler` no longer needs `ca` (hard)
+}

@@ -135,6 +135,9 @@ var diffTmpl = template.Must(template.New("diff").Parse(`<!doctype html>
 // changes as tables. The page uses no script and loads nothing. Errors are
 // those of [SVG].
 func DiffHTML(ctx context.Context, w io.Writer, old, new *graph.Graph, r DiffReport, opt DOTOptions) error {
+	if r.Graph == nil {
+		r.Graph = new
+	}
 	var dot, svg bytes.Buffer
 	if opt.Title == "" {
 		opt.Title = r.Old + " → " + r.New
@@ -168,7 +171,7 @@ func DiffHTML(ctx context.Context, w io.Writer, old, new *graph.Graph, r DiffRep
 		}
 		page.NewCycles = append(page.NewCycles, dc)
 	}
-	for _, h := range newHard(d) {
+	for _, h := range newHard(d, r.Graph) {
 		page.Hard = append(page.Hard, diffEdge{h.From, h.To, "hard", h.note()})
 	}
 	page.Resolved, page.Other = changeLists(d, func(s string) string { return s })

@@ -58,7 +58,7 @@ func DiffMarkdown(w io.Writer, r DiffReport) error {
 			}
 		}
 	}
-	if hard := newHard(d); len(hard) > 0 {
+	if hard := newHard(d, r.Graph); len(hard) > 0 {
 		p("\n#### New hard dependencies (%d)\n\n", len(hard))
 		p("| Service | Now needs | Evidence |\n|---|---|---|\n")
 		for i, h := range hard {
