@@ -2,6 +2,8 @@ package graph_test
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -68,5 +70,32 @@ func TestFleet(t *testing.T) {
 	}
 	if lines := strings.Count(buf.String(), "\n"); lines != 4001 {
 		t.Errorf("WriteFleetTSV wrote %d lines, want 4001", lines)
+	}
+}
+
+// TestFleetFixture regenerates testdata/fleet.tsv and fleet-next.tsv, the
+// synthetic fleet the golden tests use, with -update.
+func TestFleetFixture(t *testing.T) {
+	if !*update {
+		t.Skip("regenerates testdata/fleet*.tsv only with -update")
+	}
+	g := graphtest.Fleet(400, 1600, 3)
+	next := graphtest.Evolve(g, 40, 3)
+	for path, g := range map[string]*graph.Graph{"testdata/fleet.tsv": g, "testdata/fleet-next.tsv": next} {
+		var buf bytes.Buffer
+		fmt.Fprintf(&buf, "# synthetic fleet: graphtest.Fleet(400, 1600, 3)")
+		if strings.Contains(path, "next") {
+			fmt.Fprintf(&buf, " evolved by graphtest.Evolve(g, 40, 3)")
+		}
+		buf.WriteString("\n")
+		for u := int32(0); u < int32(g.Len()); u++ {
+			ts, ks := g.Out(u)
+			for i, v := range ts {
+				fmt.Fprintf(&buf, "%s\t%s\t%s\n", g.Name(u), g.Name(v), ks[i])
+			}
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
