@@ -6,9 +6,39 @@
 // otherwise.
 //
 // [Graph] is an immutable compact graph (dense int32 node IDs in name order,
-// compressed sparse rows) built with a [Builder]. It satisfies gonum's graph
-// interfaces through an adapter, so gonum's algorithms apply, while rgraph's
-// own algorithms run directly on the arrays at fleet scale.
+// compressed sparse rows) built with a [Builder] or from raw arrays with
+// [FromCSR]. The analyses run directly on those arrays, iteratively (no
+// recursion, so depth never matters), skipping edges of other kinds in
+// place, and their output is deterministic: names sorted, ties broken by
+// name.
+//
+//   - [Cycles]: every bootstrap knot (strongly connected component with
+//     more than one member, or a self-loop) with one shortest witness
+//     cycle, a rotation-invariant [CycleID], ranked cut suggestions
+//     (weighted feedback arc sets, exact for small knots) and optional
+//     bounded cycle listing.
+//   - [RecoveryOrder]: recovery waves with jumpstart groups, --target
+//     restriction, a --max-parallel cap by list scheduling, and the CPM
+//     critical path.
+//   - [Why]: the shortest chain of needs between two services, and with
+//     All the k shortest loopless alternatives (Yen).
+//   - [Diff], [Findings], [Baseline] and [ApplyBaseline]: what changed
+//     between two releases, as findings with stable keys for a CI gate.
+//   - [Filter], [Subgraph], [Closure], [Dependents], [Condense] and
+//     [TransitiveReduction]: helpers for drawing and targeting.
+//
+// Every algorithm is linear in the graph or bounded by a documented work
+// limit; results that hit a limit say so (Component.WitnessExact,
+// Cut.Exact, Component.Truncated, Growth.Estimated).
+//
+// [Graph.Directed] exposes a graph as a gonum graph.Directed without
+// copying it into maps, so gonum's algorithms (topo, path, flow, network,
+// encoding/dot) apply as well; at a million services it runs gonum's
+// TarjanSCC several times faster and in a fraction of the memory of
+// gonum's map-based simple.DirectedGraph.
+//
+// Errors callers branch on are exported sentinels: [ErrUnknownService],
+// [ErrNoPath], [ErrInvalidBaseline], [ErrInvalidCSR].
 //
 // The package imports no other rgraph package.
 package graph
