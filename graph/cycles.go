@@ -242,6 +242,14 @@ func (s *sub) witness(budget int) (Cycle, bool) {
 	if s.k() == 1 {
 		return s.loopCycle(0), true
 	}
+	if s.m() == s.k() {
+		// Strongly connected with one edge per member: a single cycle.
+		edges := make([]int32, 0, s.k())
+		for v := int32(0); len(edges) == 0 || v != 0; v = s.dst[s.off[v]] {
+			edges = append(edges, s.off[v])
+		}
+		return s.cycle(edges), true
+	}
 	edges, exact := s.shortestCycle(nil, budget)
 	return s.cycle(edges), exact
 }

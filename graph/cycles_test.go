@@ -435,3 +435,37 @@ func TestCutBranchAndBound(t *testing.T) {
 		}
 	}
 }
+
+func TestWitnessBudget(t *testing.T) {
+	// A ring of 3000 with chords far apart: the exhaustive search needs
+	// many BFS runs, a tiny budget stops it early.
+	adj := map[string][]string{}
+	n := 3000
+	name := func(i int) string { return fmt.Sprintf("s%04d", i%n) }
+	for i := 0; i < n; i++ {
+		adj[name(i)] = []string{name(i + 1)}
+	}
+	adj[name(2000)] = append(adj[name(2000)], name(1000)) // a 1000-cycle
+	adj[name(2990)] = append(adj[name(2990)], name(2900)) // a 91-cycle
+	g := graphtest.FromAdjacency(adj)
+	full := graph.Cycles(g, graph.CycleOptions{MaxCuts: -1})
+	if len(full) != 1 || !full[0].WitnessExact || len(full[0].Witness.Services) != 91 {
+		t.Fatalf("exhaustive witness: exact %v, length %d, want exact and 91", full[0].WitnessExact, len(full[0].Witness.Services))
+	}
+	bounded := graph.Cycles(g, graph.CycleOptions{MaxCuts: -1, WitnessWork: 10})
+	c := bounded[0]
+	if c.WitnessExact {
+		t.Errorf("witness with a tiny budget claims to be exact")
+	}
+	d := toDense(g, 0)
+	checkWitness(t, "bounded", d, c)
+	// A plain ring is a single cycle: exact without search.
+	ring := map[string][]string{}
+	for i := 0; i < n; i++ {
+		ring[name(i)] = []string{name(i + 1)}
+	}
+	r := graph.Cycles(graphtest.FromAdjacency(ring), graph.CycleOptions{WitnessWork: 1})
+	if !r[0].WitnessExact || len(r[0].Witness.Services) != n || r[0].Witness.Services[0] != "s0000" {
+		t.Errorf("ring witness: exact %v, length %d, starts at %s", r[0].WitnessExact, len(r[0].Witness.Services), r[0].Witness.Services[0])
+	}
+}
