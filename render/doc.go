@@ -1,6 +1,10 @@
 // Package render shows rgraph's results to people and to programs: text
-// for terminals and pipes, JSON, DOT, SVG and PNG drawings, Markdown for
-// pull-request comments, and self-contained HTML.
+// for terminals and pipes ([Cycles], [Order], [Why], [Diff], [Table]),
+// versioned JSON ([JSON] and its typed helpers), DOT drawings ([DOT],
+// [DiffDOT]) laid out as SVG or PNG ([SVG], [PNG]), Markdown for
+// pull-request comments ([DiffMarkdown]) and a self-contained HTML diff
+// page ([DiffHTML]). Package render/site builds the static recovery
+// documentation.
 //
 // Render never looks at the process environment. The caller decides
 // whether output goes to a terminal, whether colour is allowed and how wide
@@ -16,6 +20,13 @@
 // [graph.Path], [graph.Delta]) and [graph.Graph] itself; render sorts what
 // it is given where order carries no meaning and keeps it where it does
 // (witness cycles, chains, ranked cuts, waves).
+//
+// Drawings stay legible at fleet scale: above [DefaultLarge] nodes,
+// unmapped endpoints are folded into the services that need them, edges
+// implied by longer chains are left out, services are collapsed into one
+// node per owner, tier or wave, and large bootstrap cycles into one node
+// each, while small cycles and focused services stay visible; the caption
+// says what was simplified. See [DOTOptions].
 //
 // Render is the only rgraph package that imports go-graphviz and lipgloss.
 // Importing go-graphviz instantiates its WebAssembly Graphviz when the
