@@ -264,7 +264,7 @@ func fleet(b *testing.B, services, edges int) *fleetData {
 
 // diskUsage is the space dir takes on disk (allocated blocks, as du
 // counts them: Badger's preallocated files are sparse).
-func diskUsage(b *testing.B, dir string) int64 {
+func diskUsage(_ testing.TB, dir string) int64 {
 	var n int64
 	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {

@@ -123,7 +123,8 @@ func kill(t *testing.T, cmd *exec.Cmd) {
 // collection) and counts chunks no manifest names.
 func orphanChunks(t *testing.T, dir string) int {
 	t.Helper()
-	db, err := badger.Open(badgerOptions(dir, slog.New(slog.DiscardHandler)))
+	quiet := slog.New(slog.DiscardHandler)
+	db, err := openBadger(badgerOptions(dir, quiet), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestCrashAnywhere(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
-	for _, delay := range []time.Duration{0, 7 * time.Millisecond, 23 * time.Millisecond, 61 * time.Millisecond, 150 * time.Millisecond} {
+	for _, delay := range []time.Duration{0, 7 * time.Millisecond, 23 * time.Millisecond, 61 * time.Millisecond, 150 * time.Millisecond, 290 * time.Millisecond, 530 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			seed(t, dir)

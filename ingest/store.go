@@ -58,8 +58,10 @@ type Store struct {
 	chunkSize int
 	log       *slog.Logger
 
-	mu      sync.Mutex
-	staging map[uint64]bool // snapshots being written by this process
+	// writeMu serializes the writers (Put, Delete, garbage collection):
+	// a snapshot being staged must not look like garbage, and Badger's
+	// DropPrefix makes concurrent writes fail.
+	writeMu sync.Mutex
 
 	// hook, when set by tests, is called at the named stages of Put
 	// ("staged": chunks written, manifest not yet; "published": manifest
@@ -155,23 +157,39 @@ func badgerOptions(dir string, l *slog.Logger) badger.Options {
 }
 
 func open(bo badger.Options, dir string, o options) (*Store, error) {
-	db, err := badger.Open(bo)
+	db, err := openBadger(bo, o.log)
 	if err != nil {
 		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
 			return nil, fmt.Errorf("opening store %q: %w", dir, ErrLocked)
 		}
 		return nil, fmt.Errorf("opening store %q: %w", dir, err)
 	}
-	s := &Store{db: db, dir: dir, now: o.now, chunkSize: o.chunkSize, log: o.log, staging: map[uint64]bool{}}
+	s := &Store{db: db, dir: dir, now: o.now, chunkSize: o.chunkSize, log: o.log}
 	if err := s.checkFormat(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening store %q: %w", dir, err)
 	}
-	if err := s.collectGarbage(); err != nil {
+	s.writeMu.Lock()
+	err = s.collectGarbage()
+	s.writeMu.Unlock()
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening store %q: %w", dir, err)
 	}
 	return s, nil
+}
+
+// openBadger opens a Badger database. A process killed between creating
+// a memtable or value-log file and sizing it leaves an empty file that
+// Badger's Open refuses, after sizing it itself (dgraph-io/badger#2207);
+// opening a second time then works.
+func openBadger(bo badger.Options, l *slog.Logger) (*badger.DB, error) {
+	db, err := badger.Open(bo)
+	if err != nil && strings.Contains(err.Error(), "Create a new file") {
+		l.Debug("reopening after an empty memtable or value-log file", "dir", bo.Dir, "err", err)
+		db, err = badger.Open(bo)
+	}
+	return db, err
 }
 
 // Dir returns the store's directory.
@@ -272,6 +290,8 @@ func (s *Store) Put(ctx context.Context, name string, snap *Snapshot, opts PutOp
 			return Release{}, err
 		}
 	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	if err := s.collectGarbage(); err != nil {
 		return Release{}, err
 	}
@@ -279,7 +299,6 @@ func (s *Store) Put(ctx context.Context, name string, snap *Snapshot, opts PutOp
 	if err != nil {
 		return Release{}, err
 	}
-	defer s.unstage(id)
 
 	m := manifest{Release: summarize(name, s.now(), snap), Snapshot: id, Sections: map[string]sectionInfo{}}
 	published := false
@@ -363,7 +382,7 @@ func summarize(name string, created time.Time, snap *Snapshot) Release {
 	return r
 }
 
-// newSnapshotID picks an unused random snapshot ID and marks it staging.
+// newSnapshotID picks a random snapshot ID no chunk uses.
 func (s *Store) newSnapshotID() (uint64, error) {
 	for {
 		id := rand.Uint64()
@@ -378,23 +397,10 @@ func (s *Store) newSnapshotID() (uint64, error) {
 			used = it.Valid()
 			return nil
 		})
-		if err != nil {
-			return 0, err
+		if err != nil || !used {
+			return id, err
 		}
-		s.mu.Lock()
-		if !used && !s.staging[id] {
-			s.staging[id] = true
-			s.mu.Unlock()
-			return id, nil
-		}
-		s.mu.Unlock()
 	}
-}
-
-func (s *Store) unstage(id uint64) {
-	s.mu.Lock()
-	delete(s.staging, id)
-	s.mu.Unlock()
 }
 
 // writeSnapshot writes every section of snap as chunks under id, filling
@@ -479,20 +485,13 @@ func (w *chunkWriter) flush() error {
 
 func (w *chunkWriter) close() error { return w.flush() }
 
-// deleteSnapshot deletes every chunk of snapshot id.
+// deleteSnapshot deletes every chunk of snapshot id. DropPrefix (rather
+// than deleting key by key) also flushes and compacts the dropped keys
+// away, which tells Badger's value-log GC how much of each value-log file
+// is garbage; without that the space of replaced releases is never
+// reclaimed.
 func (s *Store) deleteSnapshot(id uint64) error {
-	keys, err := s.keys(snapshotPrefix(id))
-	if err != nil || len(keys) == 0 {
-		return err
-	}
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range keys {
-		if err := wb.Delete(k); err != nil {
-			return err
-		}
-	}
-	return wb.Flush()
+	return s.db.DropPrefix(snapshotPrefix(id))
 }
 
 // keys lists the keys under prefix.
@@ -509,19 +508,17 @@ func (s *Store) keys(prefix []byte) ([][]byte, error) {
 	return out, err
 }
 
-// collectGarbage deletes chunks of snapshots that no manifest names and
-// that no Put of this process is writing: what an ingest that crashed or
-// was killed left behind.
+// collectGarbage deletes chunks of snapshots that no manifest names: what
+// an ingest that crashed or was killed left behind. The caller holds
+// writeMu, so no Put of this process is staging one.
 func (s *Store) collectGarbage() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	live := map[uint64]bool{}
-	var orphans [][]byte
+	orphans := map[uint64]bool{}
 	err := s.db.View(func(txn *badger.Txn) error {
 		ms, err := manifests(txn)
 		if err != nil {
 			return err
 		}
+		live := map[uint64]bool{}
 		for _, m := range ms {
 			live[m.Snapshot] = true
 		}
@@ -532,9 +529,8 @@ func (s *Store) collectGarbage() error {
 			if len(k) < len(chunkPrefix)+8 {
 				continue
 			}
-			id := binary.BigEndian.Uint64(k[len(chunkPrefix):])
-			if !live[id] && !s.staging[id] {
-				orphans = append(orphans, it.Item().KeyCopy(nil))
+			if id := binary.BigEndian.Uint64(k[len(chunkPrefix):]); !live[id] {
+				orphans[id] = true
 			}
 		}
 		return nil
@@ -542,16 +538,13 @@ func (s *Store) collectGarbage() error {
 	if err != nil || len(orphans) == 0 {
 		return err
 	}
-	s.log.Debug("deleting chunks of unpublished snapshots", "chunks", len(orphans))
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	for _, k := range orphans {
-		if err := wb.Delete(k); err != nil {
-			return err
-		}
+	s.log.Debug("deleting chunks of unpublished snapshots", "snapshots", len(orphans))
+	var prefixes [][]byte
+	for id := range orphans {
+		prefixes = append(prefixes, snapshotPrefix(id))
 	}
-	if err := wb.Flush(); err != nil {
-		return err
+	if err := s.db.DropPrefix(prefixes...); err != nil {
+		return fmt.Errorf("deleting unpublished snapshots: %w", err)
 	}
 	s.reclaim()
 	return nil
@@ -713,6 +706,8 @@ func (s *Store) Catalog(name string) (*collector.Catalog, error) {
 // [ErrNotFound]. The manifest goes first, in one transaction; the chunks
 // follow.
 func (s *Store) Delete(name string) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
 	var id uint64
 	err := s.db.Update(func(txn *badger.Txn) error {
 		m, err := getManifest(txn, name)

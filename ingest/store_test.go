@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -391,5 +393,53 @@ func TestLargeChunksOnDisk(t *testing.T) {
 	}
 	if !reflect.DeepEqual(snap.Graph.CSR(), g.CSR()) { // cmp.Diff is slow on 300k-element arrays
 		t.Errorf("graph read back from the value log differs:\n%s", cmp.Diff(snap.Graph.CSR(), g.CSR(), cmpopts.EquateEmpty()))
+	}
+}
+
+// TestOpenAfterEmptyFiles reopens a store in which a killed process left
+// an empty memtable or value-log file (dgraph-io/badger#2207), as
+// TestCrashAnywhere once did.
+func TestOpenAfterEmptyFiles(t *testing.T) {
+	for _, name := range []string{"00099.mem", "000099.vlog"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			seed(t, dir)
+			if err := os.WriteFile(filepath.Join(dir, name), nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			s := quietOpen(t, dir)
+			defer s.Close()
+			if _, err := s.Load("r1"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// TestReplaceReclaimsSpace replaces a release again and again over
+// several sessions: the store must not keep growing with the replaced
+// snapshots (Badger reclaims value-log space only with discard statistics,
+// which deleting with DropPrefix provides).
+func TestReplaceReclaimsSpace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes a few hundred megabytes")
+	}
+	dir := t.TempDir()
+	in := []Input{data("big.tsv", bigEdgeList(100_000))}
+	var usage []int64
+	for range 4 {
+		s := quietOpen(t, dir)
+		for range 3 {
+			if _, err := s.Ingest(context.Background(), "r", in, IngestOptions{Replace: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		usage = append(usage, diskUsage(t, dir))
+	}
+	if last, first := usage[len(usage)-1], usage[1]; float64(last) > 1.2*float64(first) {
+		t.Errorf("store grew from %d to %d bytes over sessions of replacing one release (%v)", first, last, usage)
 	}
 }
