@@ -71,12 +71,17 @@ func isPermission(err error) bool {
 // loadError turns a load or attach failure into a one-sentence error when
 // it is about privileges or kernel support.
 func loadError(what string, err error) error {
+	var ve *ebpf.VerifierError
 	switch {
+	case errors.As(err, &ve):
+		// A rejected program is a bug or an unexpected kernel, even when
+		// the verifier's errno is EACCES.
+		return fmt.Errorf("%s: %w", what, err)
 	case isPermission(err):
 		if os.Geteuid() != 0 {
 			return permissionError()
 		}
-		return &envError{ErrPermission, what + ": the kernel refused as root (lockdown or a security module?)"}
+		return &envError{ErrPermission, what + ": the kernel refused as root (lockdown or a security module?): " + oneLine(err)}
 	case errors.Is(err, ebpf.ErrNotSupported):
 		return unsupported("%s: this kernel does not support it (%s)", what, oneLine(err))
 	}

@@ -156,6 +156,7 @@ struct sock_args {
 	__u32 family;
 	__u32 type;
 	__u32 protocol;
+	__u32 hooked; /* sock_create saw (and recorded) this call */
 };
 
 /* Set by the loader before the programs are loaded; addresses and ports
@@ -454,31 +455,37 @@ static __always_inline int handle_inet(struct bpf_sock_addr *ctx, int v6, int is
 	if (!proto)
 		return cfg.allow_all; /* e.g. ICMP sockets, judged at creation */
 
+	/* Branch on the locals fam and port, not on k's fields: k escapes to
+	 * bpf_get_current_comm, so the compiler (and the verifier) would no
+	 * longer know them, and keep IPv6 context writes in IPv4 programs. */
 	struct inet_key k = {};
-	k.proto = proto;
-	k.port = bpf_ntohs(ctx->user_port);
+	__u8 fam;
+	__u16 port = bpf_ntohs(ctx->user_port);
 	if (!v6) {
-		k.family = 4;
+		fam = 4;
 		__u32 a = ctx->user_ip4;
 		__builtin_memcpy(k.addr, &a, 4);
 	} else {
 		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2], a3 = ctx->user_ip6[3];
 		if (a0 == 0 && a1 == 0 && a2 == 0xffff0000) { /* ::ffff:a.b.c.d, network order */
-			k.family = 4;
+			fam = 4;
 			__builtin_memcpy(k.addr, &a3, 4);
 		} else {
-			k.family = 6;
+			fam = 6;
 			__builtin_memcpy(&k.addr[0], &a0, 4);
 			__builtin_memcpy(&k.addr[4], &a1, 4);
 			__builtin_memcpy(&k.addr[8], &a2, 4);
 			__builtin_memcpy(&k.addr[12], &a3, 4);
 		}
 	}
+	k.proto = proto;
+	k.family = fam;
+	k.port = port;
 	bpf_get_current_comm(k.comm, sizeof(k.comm));
 
 	/* Every port-53 attempt goes to the stub, which records the name. */
-	if (k.port == 53) {
-		if (k.family == 4 && cfg.dns4_on) {
+	if (port == 53) {
+		if (fam == 4 && cfg.dns4_on) {
 			k.verdict = V_REDIRECTED;
 			remember_origin(ctx, &k);
 			if (!v6) {
@@ -493,7 +500,7 @@ static __always_inline int handle_inet(struct bpf_sock_addr *ctx, int v6, int is
 			record_inet(&k);
 			return 1;
 		}
-		if (k.family == 6 && cfg.dns6_on) {
+		if (v6 && fam == 6 && cfg.dns6_on) {
 			k.verdict = V_REDIRECTED;
 			remember_origin(ctx, &k);
 			ctx->user_ip6[0] = cfg.dns6_ip[0];
@@ -506,7 +513,7 @@ static __always_inline int handle_inet(struct bpf_sock_addr *ctx, int v6, int is
 		}
 	}
 
-	if (allowed(k.family, k.addr, k.port, proto)) {
+	if (allowed(fam, k.addr, port, proto)) {
 		k.verdict = V_ALLOWED;
 		record_inet(&k);
 		if (is_connect && proto == P_TCP) {
@@ -518,7 +525,7 @@ static __always_inline int handle_inet(struct bpf_sock_addr *ctx, int v6, int is
 
 	k.verdict = V_DENIED;
 	if (cfg.blackhole) {
-		if (k.family == 4 && cfg.bh4_on) {
+		if (fam == 4 && cfg.bh4_on) {
 			k.failure = F_DROPPED;
 			record_inet(&k);
 			if (!v6) {
@@ -531,7 +538,7 @@ static __always_inline int handle_inet(struct bpf_sock_addr *ctx, int v6, int is
 			}
 			return 1;
 		}
-		if (k.family == 6 && cfg.bh6_on) {
+		if (v6 && fam == 6 && cfg.bh6_on) {
 			k.failure = F_DROPPED;
 			record_inet(&k);
 			ctx->user_ip6[0] = cfg.bh6_ip[0];
@@ -672,6 +679,10 @@ int sock_create(struct bpf_sock *sk)
 		return 1;
 	if (type == SOCK_DGRAM && (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE))
 		return 1;
+	__u64 tid = bpf_get_current_pid_tgid();
+	struct sock_args *a = bpf_map_lookup_elem(&socket_calls, &tid);
+	if (a)
+		a->hooked = 1;
 	struct inet_key k = {};
 	k.proto = P_RAW;
 	k.family = sk->family;
@@ -775,23 +786,33 @@ struct tp_inet_sock_set_state {
 	__u16 protocol;
 };
 
-/* enter_socket notes socket() calls in the cgroup for families the cgroup
- * hooks do not cover (packet, XDP, vsock, ...). */
+/* enter_socket notes socket() calls in the cgroup that the address
+ * hooks cannot follow: families other than unix, inet, netlink and alg
+ * (packet, XDP, vsock, ...), and inet sockets other than TCP and UDP,
+ * which the kernel may refuse before sock_create runs (ping sockets
+ * outside ping_group_range, raw sockets without CAP_NET_RAW). */
 SEC("tracepoint/syscalls/sys_enter_socket")
 int enter_socket(struct tp_sys_enter_socket *ctx)
 {
-	__u32 fam = ctx->family;
-	if (fam == AF_UNIX || fam == AF_INET || fam == AF_INET6 || fam == AF_NETLINK || fam == AF_ALG)
+	__u32 fam = ctx->family, type = ctx->type & 0xf, proto = ctx->protocol;
+	if (fam == AF_UNIX || fam == AF_NETLINK || fam == AF_ALG)
 		return 0;
+	if (fam == AF_INET || fam == AF_INET6) {
+		if (type == SOCK_STREAM && (proto == 0 || proto == IPPROTO_TCP || proto == IPPROTO_MPTCP))
+			return 0;
+		if (type == SOCK_DGRAM && (proto == 0 || proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE))
+			return 0;
+	}
 	if (bpf_current_task_under_cgroup(&cgroups, 0) != 1)
 		return 0;
-	struct sock_args a = {.family = fam, .type = ctx->type & 0xf, .protocol = ctx->protocol};
+	struct sock_args a = {.family = fam, .type = type, .protocol = proto};
 	__u64 tid = bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&socket_calls, &tid, &a, BPF_ANY);
 	return 0;
 }
 
-/* exit_socket records those calls with whether creation succeeded. */
+/* exit_socket records those calls with whether creation succeeded, unless
+ * sock_create already did. */
 SEC("tracepoint/syscalls/sys_exit_socket")
 int exit_socket(struct tp_sys_exit *ctx)
 {
@@ -804,7 +825,10 @@ int exit_socket(struct tp_sys_exit *ctx)
 	k.family = a->family;
 	k.port = a->type;
 	k.raw_proto = a->protocol;
+	__u32 hooked = a->hooked;
 	bpf_map_delete_elem(&socket_calls, &tid);
+	if (hooked)
+		return 0; /* sock_create recorded it */
 	__s64 ret = ctx->ret;
 	if (ret >= 0) {
 		k.verdict = V_ALLOWED;

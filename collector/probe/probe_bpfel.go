@@ -117,6 +117,7 @@ type probeSockArgs struct {
 	Family   uint32
 	Type     uint32
 	Protocol uint32
+	Hooked   uint32
 }
 
 type probeUnixEvent struct {
