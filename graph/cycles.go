@@ -117,15 +117,16 @@ func orDefault(v, def int) int {
 func knots(a *adj, s *sccs) [][]int32 {
 	var out [][]int32
 	for c := int32(0); c < s.count; c++ {
-		m := s.members(c)
-		if len(m) == 1 {
-			if _, ok := a.find(m[0], m[0]); !ok {
-				continue
-			}
+		if s.off[c+1]-s.off[c] > 1 {
+			ms := slices.Clone(s.members(c))
+			slices.Sort(ms)
+			out = append(out, ms)
 		}
-		ms := slices.Clone(m)
-		slices.Sort(ms)
-		out = append(out, ms)
+	}
+	for _, v := range s.loops {
+		if s.size(s.comp[v]) == 1 {
+			out = append(out, []int32{v})
+		}
 	}
 	slices.SortFunc(out, func(x, y []int32) int { return int(x[0]) - int(y[0]) })
 	return out

@@ -58,13 +58,7 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 	}
 	a := newAdj(g, opts.Kinds)
 	s := a.scc(roots)
-	nc := s.count
-	// The smallest member of each component breaks ties by name.
-	first := make([]int32, nc)
-	for c := int32(0); c < nc; c++ {
-		first[c] = slices.Min(s.members(c))
-	}
-	level, cp := criticalPath(a, s, first, opts.DefaultDuration)
+	level, first, cp := criticalPath(a, s, opts.DefaultDuration)
 	wave := level
 	var over []bool
 	if opts.MaxParallel > 0 {
@@ -240,25 +234,27 @@ func moreCritical(x, y *cpmUnit) bool {
 	return x.first < y.first
 }
 
-// criticalPath returns the level (wave without MaxParallel) of each
-// component of s and the critical path found by CPM (see
-// [RecoveryOrder]), both in one pass over the edges: components are
+// criticalPath returns the level (wave without MaxParallel) and smallest
+// member of each component of s and the critical path found by CPM (see
+// [RecoveryOrder]), all in one pass over the edges: components are
 // numbered needs first.
-func criticalPath(a *adj, s *sccs, first []int32, def time.Duration) ([]int32, CriticalPath) {
+func criticalPath(a *adj, s *sccs, def time.Duration) (level, first []int32, cp CriticalPath) {
 	g := a.g
 	nc := s.count
-	level := make([]int32, nc)
+	level = make([]int32, nc)
+	first = make([]int32, nc) // smallest member, for ties by name
 	if nc == 0 {
-		return level, CriticalPath{Services: []string{}}
+		return level, first, CriticalPath{Services: []string{}}
 	}
 	units := make([]cpmUnit, nc)
 	pred := make([]int32, nc)
 	end := int32(0)
 	for c := int32(0); c < nc; c++ {
 		var d time.Duration
-		lv, p := int32(0), int32(-1)
+		lv, p, fm := int32(0), int32(-1), a.n
 		var best *cpmUnit
 		for _, v := range s.members(c) {
+			fm = min(fm, v)
 			x := g.info[v].RecoveryTime
 			if x <= 0 {
 				x = def
@@ -277,7 +273,8 @@ func criticalPath(a *adj, s *sccs, first []int32, def time.Duration) ([]int32, C
 			}
 		}
 		u := &units[c]
-		u.level, u.first, u.finish = lv, first[c], d
+		u.level, u.first, u.finish = lv, fm, d
+		first[c] = fm
 		if best != nil {
 			u.finish += best.finish
 		}
@@ -291,7 +288,7 @@ func criticalPath(a *adj, s *sccs, first []int32, def time.Duration) ([]int32, C
 	for c := end; c >= 0; c = pred[c] {
 		path = append(path, c)
 	}
-	cp := CriticalPath{Duration: units[end].finish}
+	cp = CriticalPath{Duration: units[end].finish}
 	for i := len(path) - 1; i >= 0; i-- {
 		ms := slices.Clone(s.members(path[i]))
 		slices.Sort(ms)
@@ -303,5 +300,5 @@ func criticalPath(a *adj, s *sccs, first []int32, def time.Duration) ([]int32, C
 		}
 	}
 	slices.Sort(cp.Defaulted)
-	return level, cp
+	return level, first, cp
 }

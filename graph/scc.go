@@ -12,6 +12,7 @@ type sccs struct {
 	count int32
 	off   []int32 // members of component c are order[off[c]:off[c+1]]
 	order []int32 // visited nodes grouped by component, in completion order
+	loops []int32 // nodes with a self-loop, in the order found
 }
 
 // members returns the members of component c in completion order (not
@@ -39,6 +40,7 @@ func (a *adj) scc(roots []int32) *sccs {
 		csE    []int32 // call stack: next edge position
 		csRoot []bool  // call stack: still the root of its component
 		stack  []int32 // Tarjan's stack of finished non-root nodes
+		loops  []int32
 		index  = int32(1)
 		count  = int32(0)
 		done   = n + 1
@@ -62,6 +64,9 @@ func (a *adj) scc(roots []int32) *sccs {
 				}
 				w := a.dst[e]
 				e++
+				if w == v {
+					loops = append(loops, v)
+				}
 				if rindex[w] == 0 {
 					descend = w
 					break
@@ -117,7 +122,7 @@ func (a *adj) scc(roots []int32) *sccs {
 			rindex[v] -= done
 		}
 	}
-	return &sccs{comp: rindex, count: count, off: off, order: order}
+	return &sccs{comp: rindex, count: count, off: off, order: order, loops: loops}
 }
 
 // Condensation is the graph of strongly connected components of a [Graph]
