@@ -20,6 +20,9 @@ import (
 // caption says how many), and the result is simplified as [DOT] does,
 // keeping changed services as nodes of their own when there are few.
 func DiffDOT(w io.Writer, old, new *graph.Graph, r DiffReport, opt DOTOptions) error {
+	if old == nil || new == nil {
+		return errNilGraph
+	}
 	m := fromDiff(old, new, r, opt)
 	m.simplify(opt)
 	return m.writeDOT(w)

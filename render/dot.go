@@ -2,6 +2,7 @@ package render
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"math"
 	"slices"
@@ -74,10 +75,15 @@ type DOTOptions struct {
 // transitive reduction is computed on the condensation, so cycle edges are
 // always kept. Every simplification applied is noted in the caption.
 func DOT(w io.Writer, g *graph.Graph, opt DOTOptions) error {
+	if g == nil {
+		return errNilGraph
+	}
 	m := fromGraph(g, opt)
 	m.simplify(opt)
 	return m.writeDOT(w)
 }
+
+var errNilGraph = errors.New("render: no graph to draw")
 
 // Palette of the drawings.
 const (

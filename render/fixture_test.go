@@ -63,7 +63,7 @@ func fleetGraph() *graph.Graph {
 	return b.Build()
 }
 
-func fleetEdge_(from, to string) graph.Edge {
+func fleetEdgeOf(from, to string) graph.Edge {
 	for _, e := range fleetEdges {
 		if e.from == from && e.to == to {
 			return graph.Edge{From: from, To: to, Kind: e.kind, Evidence: e.ev}
@@ -78,14 +78,14 @@ func fleetComponents() []graph.Component {
 			ID:           "c-logd",
 			Members:      []string{"logd"},
 			WitnessExact: true,
-			Witness:      graph.Cycle{ID: "c-logd", Services: []string{"logd"}, Edges: []graph.Edge{fleetEdge_("logd", "logd")}},
+			Witness:      graph.Cycle{ID: "c-logd", Services: []string{"logd"}, Edges: []graph.Edge{fleetEdgeOf("logd", "logd")}},
 			Cuts:         []graph.Cut{{Edges: []graph.Edge{{From: "logd", To: "logd", Kind: graph.Hard}}, Cost: 3, Exact: true}},
 		},
 		{
 			ID:           "c-5f1e2a9b",
 			Members:      []string{"scheduler", "ca", "coord"},
 			WitnessExact: true,
-			Witness:      graph.Cycle{ID: "c-5f1e2a9b", Services: []string{"ca", "scheduler"}, Edges: []graph.Edge{fleetEdge_("ca", "scheduler"), fleetEdge_("scheduler", "ca")}},
+			Witness:      graph.Cycle{ID: "c-5f1e2a9b", Services: []string{"ca", "scheduler"}, Edges: []graph.Edge{fleetEdgeOf("ca", "scheduler"), fleetEdgeOf("scheduler", "ca")}},
 			Cuts: []graph.Cut{
 				{Edges: []graph.Edge{{From: "ca", To: "scheduler", Kind: graph.Hard}}, Cost: 3, Exact: true},
 				{Edges: []graph.Edge{{From: "coord", To: "ca", Kind: graph.Hard}, {From: "scheduler", To: "ca", Kind: graph.Hard}}, Cost: 6},
@@ -113,8 +113,8 @@ func fleetOrder() graph.Order {
 
 func fleetPaths() []graph.Path {
 	return []graph.Path{
-		{Edges: []graph.Edge{fleetEdge_("api", "config"), fleetEdge_("config", "coord"), fleetEdge_("coord", "ca")}},
-		{Edges: []graph.Edge{fleetEdge_("api", "discovery"), fleetEdge_("discovery", "coord"), fleetEdge_("coord", "ca")}},
+		{Edges: []graph.Edge{fleetEdgeOf("api", "config"), fleetEdgeOf("config", "coord"), fleetEdgeOf("coord", "ca")}},
+		{Edges: []graph.Edge{fleetEdgeOf("api", "discovery"), fleetEdgeOf("discovery", "coord"), fleetEdgeOf("coord", "ca")}},
 	}
 }
 
@@ -126,15 +126,15 @@ func fleetDiff() DiffReport {
 			AddedServices:   []string{"logd"},
 			RemovedServices: []string{"ntp"},
 			AddedEdges: []graph.Edge{
-				fleetEdge_("coord", "ca"),
-				fleetEdge_("api", "logd"),
-				fleetEdge_("logd", "logd"),
+				fleetEdgeOf("coord", "ca"),
+				fleetEdgeOf("api", "logd"),
+				fleetEdgeOf("logd", "logd"),
 			},
 			RemovedEdges: []graph.Edge{{From: "config", To: "ntp", Kind: graph.Hard}},
 			KindChanges:  []graph.KindChange{{From: "scheduler", To: "pkgstore", Old: graph.Soft, New: graph.Hard}},
 			NewCycles: []graph.Cycle{
-				{ID: "c-logd", Services: []string{"logd"}, Edges: []graph.Edge{fleetEdge_("logd", "logd")}},
-				{ID: "c-9d3f0c11", Services: []string{"ca", "scheduler", "coord"}, Edges: []graph.Edge{fleetEdge_("ca", "scheduler"), fleetEdge_("scheduler", "coord"), fleetEdge_("coord", "ca")}},
+				{ID: "c-logd", Services: []string{"logd"}, Edges: []graph.Edge{fleetEdgeOf("logd", "logd")}},
+				{ID: "c-9d3f0c11", Services: []string{"ca", "scheduler", "coord"}, Edges: []graph.Edge{fleetEdgeOf("ca", "scheduler"), fleetEdgeOf("scheduler", "coord"), fleetEdgeOf("coord", "ca")}},
 			},
 			ResolvedCycles: []graph.Cycle{{ID: "c-0a7c", Services: []string{"config", "discovery"}, Edges: []graph.Edge{{From: "config", To: "discovery", Kind: graph.Hard}, {From: "discovery", To: "config", Kind: graph.Declared}}}},
 			LaterWave:      []graph.WaveShift{{Service: "discovery", Old: 2, New: 3}, {Service: "api", Old: 3, New: 4}},
