@@ -51,8 +51,13 @@ type Scenario struct {
 	Catalog     *collector.Catalog
 	Upstream    Upstream
 	Resolver    Resolver
-	// Allow is the committed allowlist: what recovery may use.
+	// Allow is the committed allowlist: what recovery may use (its hard
+	// dependencies).
 	Allow collector.Allowlist
+	// Soft lists what recovery is known to attempt without needing it
+	// (caches, fallbacks): denied during runs like everything outside
+	// Allow, but not reported by the creep check.
+	Soft collector.Allowlist
 	// Fault is how denied attempts fail; default reject.
 	Fault collector.FaultMode
 	// Timeout bounds the runbook and the validation together.
@@ -261,7 +266,7 @@ func ParseScenario(b []byte, path string) (*Scenario, error) {
 		steps                           []*yaml.Node
 		timeout                         time.Duration
 		validation                      *yaml.Node
-		allowNodes                      []*yaml.Node
+		allowNodes, softNodes           []*yaml.Node
 	)
 	seen, err := d.fields(doc, "", map[string]func(*yaml.Node, string) error{
 		"schemaVersion": d.str(&version),
@@ -291,6 +296,15 @@ func ParseScenario(b []byte, path string) (*Scenario, error) {
 			}
 			return d.list(n, p, func(c *yaml.Node, _ string) error {
 				allowNodes = append(allowNodes, c)
+				return nil
+			})
+		},
+		"soft": func(n *yaml.Node, p string) error {
+			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+				return nil
+			}
+			return d.list(n, p, func(c *yaml.Node, _ string) error {
+				softNodes = append(softNodes, c)
 				return nil
 			})
 		},
@@ -340,22 +354,11 @@ func ParseScenario(b []byte, path string) (*Scenario, error) {
 		}
 	}
 
-	sc.Allow = collector.Allowlist{}
-	for i, n := range allowNodes {
-		field := fmt.Sprintf("allow[%d]", i)
-		var c collector.Capability
-		if err := n.Decode(&c); err != nil {
-			return nil, d.errf(n, field, "%s", lineRE.ReplaceAllString(yamlErrMsg(err), ""))
-		}
-		if c.Service != "" {
-			if sc.Catalog == nil {
-				return nil, d.errf(n, field, "service %q needs a catalog: add a catalog field", c.Service)
-			}
-			if _, ok := sc.Catalog.Lookup(c.Service); !ok {
-				return nil, d.errf(n, field, "service %q is not in the catalog %s (known: %s)", c.Service, catalog, strings.Join(sc.Catalog.Names(), ", "))
-			}
-		}
-		sc.Allow = append(sc.Allow, c)
+	if sc.Allow, err = d.allowlist("allow", allowNodes, sc.Catalog, catalog); err != nil {
+		return nil, err
+	}
+	if sc.Soft, err = d.allowlist("soft", softNodes, sc.Catalog, catalog); err != nil {
+		return nil, err
 	}
 
 	sc.Fault = collector.FaultReject
@@ -424,14 +427,15 @@ func ParseScenario(b []byte, path string) (*Scenario, error) {
 		Deadline: DefaultValidationDeadline,
 		Timeout:  DefaultValidationTimeout,
 	}
-	if _, err := d.fields(validation, "validation", map[string]func(*yaml.Node, string) error{
+	vseen, err := d.fields(validation, "validation", map[string]func(*yaml.Node, string) error{
 		"run":      d.str(&v.Run),
 		"probe":    d.str(&probeText),
 		"retries":  d.integer(&v.Retries),
 		"interval": d.duration(&v.Interval),
 		"deadline": d.duration(&v.Deadline),
 		"timeout":  d.duration(&v.Timeout),
-	}); err != nil {
+	})
+	if err != nil {
 		return nil, err
 	}
 	switch {
@@ -442,12 +446,42 @@ func ParseScenario(b []byte, path string) (*Scenario, error) {
 	case probeText != "":
 		p, err := ParseProbe(probeText)
 		if err != nil {
-			return nil, d.errf(validation, "validation.probe", "%v", err)
+			return nil, d.errf(vseen["probe"], "validation.probe", "%v", err)
 		}
 		v.Probe = p
 	}
 	sc.Validation = v
 	return sc, nil
+}
+
+// allowlist decodes the capabilities of an allow or soft list and checks
+// their service names against the catalog.
+func (d decoder) allowlist(field string, nodes []*yaml.Node, cat *collector.Catalog, catPath string) (collector.Allowlist, error) {
+	out := collector.Allowlist{}
+	for i, n := range nodes {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		var c collector.Capability
+		if err := n.Decode(&c); err != nil {
+			return nil, d.errf(n, f, "%s", lineRE.ReplaceAllString(yamlErrMsg(err), ""))
+		}
+		if c.Service != "" {
+			if cat == nil {
+				return nil, d.errf(n, f, "service %q needs a catalog: add a catalog field", c.Service)
+			}
+			if _, ok := cat.Lookup(c.Service); !ok {
+				return nil, d.errf(n, f, "service %q is not in the catalog %s (known: %s)", c.Service, catPath, strings.Join(cat.Names(), ", "))
+			}
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Committed returns the rules of what the scenario commits to: its
+// allowlist and its known soft attempts. The creep check ([Outside])
+// reports attempts beyond them.
+func (sc *Scenario) Committed() (collector.Rules, error) {
+	return sc.Catalog.Expand(append(append(collector.Allowlist{}, sc.Allow...), sc.Soft...))
 }
 
 // file decodes one files[] entry.

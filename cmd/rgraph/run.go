@@ -112,7 +112,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if err != nil {
 		return err
 	}
-	committed, err := sc.Catalog.Expand(sc.Allow)
+	committed, err := sc.Committed()
 	if err != nil {
 		return fmt.Errorf("scenario %s: %w", sc.Name, err)
 	}
@@ -291,9 +291,9 @@ func writeRunSummary(out io.Writer, sc *sandbox.Scenario, rec *collector.Record,
 	}
 	if check {
 		if len(creep) == 0 {
-			fmt.Fprintln(out, "\ncheck: nothing attempted outside the committed allowlist")
+			fmt.Fprintln(out, "\ncheck: nothing attempted outside the committed allowlist (allow and soft)")
 		} else {
-			fmt.Fprintf(out, "\ncheck: %d attempt(s) outside the committed allowlist:\n", len(creep))
+			fmt.Fprintf(out, "\ncheck: %d attempt(s) outside the committed allowlist (allow and soft):\n", len(creep))
 			for _, a := range creep {
 				svc, ok := sc.Catalog.Resolve(a)
 				hint := "not in the catalog"

@@ -1,0 +1,41 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/collector/probe"
+)
+
+// Check reports whether this machine can run the default driver: root
+// (or the capabilities), network namespaces, a cgroup v2 hierarchy and the
+// eBPF features of collector/probe. The error wraps [ErrPermission] or
+// [ErrUnsupported] and says in one sentence what is missing.
+func Check() error {
+	if _, err := os.Stat("/proc/self/ns/net"); err != nil {
+		return fmt.Errorf("%w: this kernel has no network namespaces", ErrUnsupported)
+	}
+	if _, err := cgroupRoot(); err != nil {
+		return err
+	}
+	if unix.Geteuid() != 0 && !hasCap(unix.CAP_SYS_ADMIN) {
+		return ErrPermission
+	}
+	if err := probe.Check(); err != nil {
+		return probeErr(err)
+	}
+	return nil
+}
+
+// hasCap reports whether the calling thread has capability c in its
+// effective set.
+func hasCap(c uintptr) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[c/32].Effective&(1<<(c%32)) != 0
+}

@@ -1,0 +1,194 @@
+// Package sandboxtest helps tests that run real sandboxes: it gates them
+// on privileges and kernel support, builds the example fleet
+// (testdata/fleet), brings its production environment up in a network
+// namespace the test process owns, and checks that a run left nothing
+// behind.
+//
+// Tests that use [Fleet] must call [Main] from TestMain so that the
+// production fleet is taken down when the test binary ends.
+package sandboxtest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
+
+	"github.com/rgraph/rgraph/internal/privtest"
+	"github.com/rgraph/rgraph/sandbox"
+)
+
+// RequireSandbox skips t (or fails it under RGRAPH_REQUIRE_PRIVILEGED=1)
+// unless this machine can run netns sandboxes with the eBPF recorder.
+func RequireSandbox(t testing.TB) {
+	t.Helper()
+	privtest.Require(t)
+	privtest.SkipIfUnsupported(t, sandbox.Check(), func(err error) bool {
+		return errors.Is(err, sandbox.ErrPermission) || errors.Is(err, sandbox.ErrUnsupported)
+	})
+}
+
+// ModuleRoot returns the repository's root directory.
+func ModuleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// FleetDir is testdata/fleet: catalog.yaml, ground-truth.yaml, scenarios/.
+func FleetDir() string { return filepath.Join(ModuleRoot(), "testdata", "fleet") }
+
+// ScenarioPath returns the path of the fleet scenario of service.
+func ScenarioPath(service string) string {
+	return filepath.Join(FleetDir(), "scenarios", service+".yaml")
+}
+
+// FleetEnv is a running production fleet.
+type FleetEnv struct {
+	// Bin is the directory holding the fleet binary; put it on PATH.
+	Bin string
+	// NetNS is the production namespace, the sandboxes' upstream.
+	NetNS string
+}
+
+// Options returns sandbox options that find the fleet binary and leak
+// back to this production fleet.
+func (f *FleetEnv) Options() sandbox.Options {
+	return sandbox.Options{
+		UpstreamNetNS: f.NetNS,
+		Env:           map[string]string{"PATH": f.Bin + ":" + os.Getenv("PATH")},
+	}
+}
+
+var shared struct {
+	sync.Mutex
+	fleet *FleetEnv
+	err   error
+	tmp   string
+}
+
+// Fleet builds the fleet binary and brings the production fleet up in a
+// namespace owned by this test process, once per process; [Main] takes
+// it down. One production fleet can be up per machine (logd's socket has
+// a fixed path), so Fleet waits up to two minutes for another one to go.
+func Fleet(t testing.TB) *FleetEnv {
+	t.Helper()
+	RequireSandbox(t)
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.fleet == nil && shared.err == nil {
+		shared.fleet, shared.err = startFleet()
+	}
+	if shared.err != nil {
+		t.Fatalf("bringing the production fleet up: %v", shared.err)
+	}
+	return shared.fleet
+}
+
+func startFleet() (*FleetEnv, error) {
+	tmp, err := os.MkdirTemp("", "rgraph-fleet-")
+	if err != nil {
+		return nil, err
+	}
+	shared.tmp = tmp
+	bin := filepath.Join(tmp, "bin")
+	build := exec.Command("go", "build", "-o", filepath.Join(bin, "fleet"), "./testdata/fleet")
+	build.Dir = ModuleRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("building the fleet: %v\n%s", err, out)
+	}
+	f := &FleetEnv{Bin: bin, NetNS: fmt.Sprintf("rgtest-fleet-%d", os.Getpid())}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var out bytes.Buffer
+		up := exec.Command(filepath.Join(bin, "fleet"), "prod", "up", "--netns", f.NetNS)
+		up.Stdout, up.Stderr = &out, &out
+		err := up.Run()
+		if err == nil {
+			return f, nil
+		}
+		if !strings.Contains(out.String(), "already up") || time.Now().After(deadline) {
+			return nil, fmt.Errorf("fleet prod up: %v\n%s", err, out.String())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// Main runs the tests and then takes down the production fleet if one was
+// brought up. Call it from TestMain: os.Exit(sandboxtest.Main(m)).
+func Main(m *testing.M) int {
+	code := m.Run()
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.fleet != nil {
+		down := exec.Command(filepath.Join(shared.fleet.Bin, "fleet"), "prod", "down")
+		if out, err := down.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "sandboxtest: fleet prod down: %v\n%s", err, out)
+			code = 1
+		}
+	}
+	if shared.tmp != "" {
+		os.RemoveAll(shared.tmp)
+	}
+	return code
+}
+
+// Leftovers lists what is left of run id: its run directory, network
+// namespace, cgroup, address lease and the upstream end of its veth.
+func Leftovers(id string) []string {
+	var out []string
+	for _, p := range []string{
+		"/run/rgraph/runs/" + id,
+		"/run/netns/rgraph-" + id,
+		"/sys/fs/cgroup/unified/rgraph/" + id,
+		"/sys/fs/cgroup/rgraph/" + id,
+	} {
+		if _, err := os.Lstat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	leases, _ := filepath.Glob("/run/rgraph/subnets/*")
+	for _, l := range leases {
+		if target, err := os.Readlink(l); err == nil && target == id {
+			out = append(out, l+" -> "+id)
+		}
+	}
+	return out
+}
+
+// VethExists reports whether the upstream end of run id's veth pair is
+// still in namespace netns.
+func VethExists(netns, id string) bool {
+	ns, err := vnetns.GetFromName(netns)
+	if err != nil {
+		return false
+	}
+	defer ns.Close()
+	h, err := netlink.NewHandleAt(ns)
+	if err != nil {
+		return false
+	}
+	defer h.Close()
+	_, err = h.LinkByName("rg" + id)
+	return err == nil
+}
+
+// AssertClean fails t when anything of run id is left.
+func AssertClean(t testing.TB, netns, id string) {
+	t.Helper()
+	if left := Leftovers(id); len(left) > 0 {
+		t.Errorf("run %s left %s", id, strings.Join(left, ", "))
+	}
+	if netns != "" && VethExists(netns, id) {
+		t.Errorf("run %s left its veth rg%s in %s", id, id, netns)
+	}
+}
