@@ -3,7 +3,6 @@ package ingest
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -131,22 +130,11 @@ func orphanChunks(t *testing.T, dir string) int {
 	defer db.Close()
 	n := 0
 	err = db.View(func(txn *badger.Txn) error {
-		ms, err := manifests(txn)
-		if err != nil {
-			return err
+		orphans, err := orphanedChunks(txn)
+		for _, c := range orphans {
+			n += c
 		}
-		live := map[uint64]bool{}
-		for _, m := range ms {
-			live[m.Snapshot] = true
-		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: chunkPrefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if !live[binary.BigEndian.Uint64(it.Item().Key()[len(chunkPrefix):])] {
-				n++
-			}
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -512,28 +512,10 @@ func (s *Store) keys(prefix []byte) ([][]byte, error) {
 // an ingest that crashed or was killed left behind. The caller holds
 // writeMu, so no Put of this process is staging one.
 func (s *Store) collectGarbage() error {
-	orphans := map[uint64]bool{}
-	err := s.db.View(func(txn *badger.Txn) error {
-		ms, err := manifests(txn)
-		if err != nil {
-			return err
-		}
-		live := map[uint64]bool{}
-		for _, m := range ms {
-			live[m.Snapshot] = true
-		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: chunkPrefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if len(k) < len(chunkPrefix)+8 {
-				continue
-			}
-			if id := binary.BigEndian.Uint64(k[len(chunkPrefix):]); !live[id] {
-				orphans[id] = true
-			}
-		}
-		return nil
+	var orphans map[uint64]int
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		orphans, err = orphanedChunks(txn)
+		return err
 	})
 	if err != nil || len(orphans) == 0 {
 		return err
@@ -548,6 +530,31 @@ func (s *Store) collectGarbage() error {
 	}
 	s.reclaim()
 	return nil
+}
+
+// orphanedChunks counts the chunks of each snapshot no manifest names.
+func orphanedChunks(txn *badger.Txn) (map[uint64]int, error) {
+	ms, err := manifests(txn)
+	if err != nil {
+		return nil, err
+	}
+	live := map[uint64]bool{}
+	for _, m := range ms {
+		live[m.Snapshot] = true
+	}
+	orphans := map[uint64]int{}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: chunkPrefix})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if len(k) < len(chunkPrefix)+8 {
+			continue
+		}
+		if id := binary.BigEndian.Uint64(k[len(chunkPrefix):]); !live[id] {
+			orphans[id]++
+		}
+	}
+	return orphans, nil
 }
 
 // reclaim asks Badger to rewrite value-log files that deleted chunks left
