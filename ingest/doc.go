@@ -13,7 +13,9 @@
 // small transaction that writes the release's manifest: a crash before that
 // transaction leaves no trace of the release (orphaned chunks are removed
 // the next time the store is opened), and a crash after it leaves the whole
-// release. Badger's own log goes to [log/slog] at debug level.
+// release. Replacing or deleting a release drops its chunks with Badger's
+// DropPrefix, which also lets Badger's value-log GC reclaim their space.
+// Badger's own log goes to [log/slog] at debug level.
 //
 // A [Store] holds Badger's directory lock until [Store.Close]; a second
 // process opening the same directory gets [ErrLocked].

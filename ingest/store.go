@@ -49,8 +49,9 @@ const DefaultChunkSize = 4 << 20
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
-// Store is an embedded store of releases. It is safe for concurrent use;
-// Close it to release the directory lock.
+// Store is an embedded store of releases. It is safe for concurrent use:
+// reads run in parallel, writes (Put, Ingest's write, Delete) one at a
+// time. Close it to release the directory lock.
 type Store struct {
 	db        *badger.DB
 	dir       string
