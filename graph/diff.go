@@ -10,7 +10,7 @@ import (
 const (
 	// DefaultClosureWork bounds the exact closure counting of [Diff], in
 	// edge visits.
-	DefaultClosureWork = 200_000_000
+	DefaultClosureWork = 20_000_000
 	// ClosureSketchSize is k of the bottom-k sketches [Diff] estimates
 	// closure sizes with once the exact budget is spent: closures smaller
 	// than k are still exact, larger ones are estimated with a relative
@@ -388,30 +388,40 @@ type sketchSize struct {
 
 // sketchSizes estimates the closure sizes of vs with bottom-k sketches
 // propagated over the condensation from what is needed to what needs it.
-// Only components below vs are sketched. A sketch holding fewer than k
-// hashes holds the whole closure, so its size is exact.
+// Only components below vs are sketched, and a sketch is dropped once
+// every component that needs it has been sketched, so memory follows the
+// frontier rather than the graph. A sketch holding fewer than k hashes
+// holds the whole closure, so its size is exact.
 func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
 	const k = ClosureSketchSize
-	// Components below vs.
+	// Components below vs, and how many edges from them point at each.
 	below := make([]bool, s.count)
+	keep := make([]bool, s.count) // a component of vs: its sketch is read at the end
 	var q []int32
 	for _, v := range vs {
-		if c := s.comp[v]; !below[c] {
+		c := s.comp[v]
+		keep[c] = true
+		if !below[c] {
 			below[c] = true
 			q = append(q, c)
 		}
 	}
+	users := make([]int32, s.count)
 	for qi := 0; qi < len(q); qi++ {
 		for _, v := range s.members(q[qi]) {
 			for p := a.off[v]; p < a.off[v+1]; p++ {
-				if d := s.comp[a.dst[p]]; !below[d] && a.ok(p) {
+				d := s.comp[a.dst[p]]
+				if d == q[qi] || !a.ok(p) {
+					continue
+				}
+				users[d]++
+				if !below[d] {
 					below[d] = true
 					q = append(q, d)
 				}
 			}
 		}
 	}
-	hash := func(v int32) uint64 { return hashName(a.g.names[v]) }
 	sk := make([][]uint64, s.count)
 	var buf, merged []uint64
 	for c := int32(0); c < s.count; c++ {
@@ -420,7 +430,7 @@ func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
 		}
 		buf = buf[:0]
 		for _, v := range s.members(c) {
-			buf = append(buf, hash(v))
+			buf = append(buf, hashName(a.g.names[v]))
 		}
 		slices.Sort(buf)
 		buf = slices.Compact(buf)
@@ -433,16 +443,22 @@ func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
 				if d == c || !a.ok(p) {
 					continue
 				}
-				merged = mergeBottomK(merged[:0], buf, sk[d], k)
-				buf, merged = merged, buf
+				// A full sketch whose largest hash is below everything the
+				// need has cannot change.
+				if h := sk[d]; !(len(buf) == k && h[0] >= buf[k-1]) {
+					merged = mergeBottomK(merged[:0], buf, h, k)
+					buf, merged = merged, buf
+				}
+				if users[d]--; users[d] == 0 && !keep[d] {
+					sk[d] = nil
+				}
 			}
 		}
 		sk[c] = slices.Clone(buf)
 	}
 	out := make([]sketchSize, len(vs))
 	for i, v := range vs {
-		c := s.comp[v]
-		h := sk[c]
+		h := sk[s.comp[v]]
 		if len(h) < k {
 			// Exact: the sketch holds the component and all below it.
 			out[i] = sketchSize{size: len(h) - 1}
