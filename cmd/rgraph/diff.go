@@ -109,6 +109,7 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 		Old: opts.Old, New: opts.New,
 		Delta:    graph.FilterDelta(delta, accepted),
 		Accepted: len(accepted),
+		Graph:    newG,
 		Gated:    failOn != nil,
 		Failing:  graph.Select(open, failOn),
 	}
