@@ -171,3 +171,67 @@ func TestProbeReject(t *testing.T) {
 		t.Errorf("collection = %+v, want complete with nothing lost or unrecorded", col)
 	}
 }
+
+func TestProbeBlackhole(t *testing.T) {
+	e := newTestEnv(t, func(dir string) Spec {
+		return Spec{Rules: testRules(t, dir), Fault: collector.FaultBlackhole}
+	})
+	d := e.dir
+	e.runSteps([]step{
+		// Denied TCP connects hang instead of failing, loopback included.
+		{"bhtcp", "connect", []string{"tcp", "127.0.0.1:8081", "700"}, "timeout"},
+		{"bhtcp6", "connect", []string{"tcp", "[::1]:8081", "700"}, "timeout"},
+		{"bhmapped", "connect", []string{"tcp", "[::ffff:127.0.0.1]:8081", "700"}, "timeout"},
+		// Denied UDP sends succeed, and nothing arrives.
+		{"bhudp", "sendto", []string{"127.0.0.1:9001"}, "ok"},
+		{"bhudpconn", "connect", []string{"udp", "127.0.0.1:9001", "700"}, "ok"},
+		// Allowed traffic still flows.
+		{"okudp", "sendto", []string{"10.99.0.1:9000"}, "ok"},
+		{"oktcp", "connect", []string{"tcp", "10.99.0.1:8080", "1000"}, "ok"},
+		// Unix and raw sockets cannot be blackholed: EPERM.
+		{"bhunix", "unix-connect", []string{d + "/denied.sock"}, "EPERM"},
+		{"bhraw", "socket", []string{"2", "3", "1"}, "EPERM"},
+		// A denied question gets no answer; an allowed one does.
+		{"bhdns", "dns", []string{"udp", "10.99.0.99:53", "svc.example", "700"}, "timeout"},
+		{"bhdnstcp", "dns", []string{"tcp", "10.99.0.53:53", "claimed.example", "700"}, "timeout"},
+		{"okdns", "dns", []string{"udp", "10.99.0.99:53", "any.example", "2000"}, "rcode:Success from:10.99.0.99:53"},
+	})
+	// Give stray packets time to arrive, should any have escaped.
+	time.Sleep(100 * time.Millisecond)
+	if n := e.udpSeen.Load(); n != 1 {
+		t.Errorf("UDP services received %d datagrams, want 1 (okudp only)", n)
+	}
+	if n := e.tcpSeen.Load(); n != 1 {
+		t.Errorf("TCP services accepted %d connections, want 1 (oktcp only)", n)
+	}
+
+	probeLines, stubLines, col := e.attempts()
+	wantProbe := []string{
+		"bhdns redirected 10.99.0.99:53/udp",
+		"bhdnstcp redirected 10.99.0.53:53/tcp",
+		"bhmapped denied 127.0.0.1:8081/tcp dropped",
+		"bhraw denied raw:bhraw eperm",
+		"bhtcp denied 127.0.0.1:8081/tcp dropped",
+		"bhtcp6 denied [::1]:8081/tcp dropped",
+		"bhudp denied 127.0.0.1:9001/udp dropped",
+		"bhudpconn denied 127.0.0.1:9001/udp dropped",
+		"bhunix denied unix:" + d + "/denied.sock eperm",
+		"okdns redirected 10.99.0.99:53/udp",
+		"oktcp allowed 10.99.0.1:8080/tcp",
+		"okudp allowed 10.99.0.1:9000/udp",
+	}
+	if diff := cmp.Diff(wantProbe, probeLines); diff != "" {
+		t.Errorf("probe attempts (-want +got):\n%s", diff)
+	}
+	wantStub := []string{
+		"bhdns denied dns:svc.example A via 10.99.0.99:53 dropped",
+		"bhdnstcp denied dns:claimed.example A via 10.99.0.53:53 dropped",
+		"okdns allowed dns:any.example A via 10.99.0.99:53",
+	}
+	if diff := cmp.Diff(wantStub, stubLines); diff != "" {
+		t.Errorf("stub attempts (-want +got):\n%s", diff)
+	}
+	if !col.Complete || col.Lost != 0 {
+		t.Errorf("collection = %+v, want complete", col)
+	}
+}
