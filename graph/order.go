@@ -58,11 +58,16 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 	}
 	a := newAdj(g, opts.Kinds)
 	s := a.scc(roots)
-	level, first, cp := criticalPath(a, s, opts.DefaultDuration)
-	wave := level
+	units, cp := criticalPath(a, s, opts.DefaultDuration)
+	var wave []int32
 	var over []bool
 	if opts.MaxParallel > 0 {
-		wave, over = schedule(a, s, first, opts.MaxParallel)
+		wave, over = schedule(a, s, units, opts.MaxParallel)
+	} else {
+		wave = make([]int32, s.count)
+		for c := range units {
+			wave[c] = units[c].level
+		}
 	}
 
 	// Waves with their services, in name order.
@@ -93,8 +98,11 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 	}
 
 	// Jumpstart groups.
-	sc := newScratch(a.n)
+	var sc *scratch
 	for _, members := range knots(a, s) {
+		if sc == nil {
+			sc = newScratch(a.n)
+		}
 		sb := newSub(a, members, sc)
 		w, _ := sb.witness(DefaultWitnessWork)
 		c := s.comp[members[0]]
@@ -111,7 +119,7 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 // component and whether it is a group larger than w. Edges between
 // components are counted with multiplicity: a component is ready when
 // every edge it has to other components points at a scheduled one.
-func schedule(a *adj, s *sccs, first []int32, w int) ([]int32, []bool) {
+func schedule(a *adj, s *sccs, units []cpmUnit, w int) ([]int32, []bool) {
 	nc := s.count
 	// Dependents of each component, one entry per edge.
 	roff := make([]int32, nc+1)
@@ -145,7 +153,7 @@ func schedule(a *adj, s *sccs, first []int32, w int) ([]int32, []bool) {
 			}
 		}
 	}
-	h := &readyHeap{up: up, first: first}
+	h := &readyHeap{up: up, units: units}
 	for c := int32(0); c < nc; c++ {
 		if pending[c] == 0 {
 			h.items = append(h.items, c)
@@ -195,7 +203,7 @@ func schedule(a *adj, s *sccs, first []int32, w int) ([]int32, []bool) {
 type readyHeap struct {
 	items []int32
 	up    []int32
-	first []int32
+	units []cpmUnit
 }
 
 func (h *readyHeap) Len() int { return len(h.items) }
@@ -204,7 +212,7 @@ func (h *readyHeap) Less(i, j int) bool {
 	if h.up[a] != h.up[b] {
 		return h.up[a] > h.up[b]
 	}
-	return h.first[a] < h.first[b]
+	return h.units[a].first < h.units[b].first
 }
 func (h *readyHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
 func (h *readyHeap) Push(x any)    { h.items = append(h.items, x.(int32)) }
@@ -234,32 +242,31 @@ func moreCritical(x, y *cpmUnit) bool {
 	return x.first < y.first
 }
 
-// criticalPath returns the level (wave without MaxParallel) and smallest
-// member of each component of s and the critical path found by CPM (see
-// [RecoveryOrder]), all in one pass over the edges: components are
-// numbered needs first.
-func criticalPath(a *adj, s *sccs, def time.Duration) (level, first []int32, cp CriticalPath) {
+// criticalPath returns, for each component of s, its level (wave without
+// MaxParallel), smallest member and earliest finish by CPM, all in one
+// pass over the edges (components are numbered needs first), and the
+// critical path (see [RecoveryOrder]), traced back from the component that
+// finishes last by following the most critical need.
+func criticalPath(a *adj, s *sccs, def time.Duration) ([]cpmUnit, CriticalPath) {
 	g := a.g
 	nc := s.count
-	level = make([]int32, nc)
-	first = make([]int32, nc) // smallest member, for ties by name
-	if nc == 0 {
-		return level, first, CriticalPath{Services: []string{}}
-	}
 	units := make([]cpmUnit, nc)
-	pred := make([]int32, nc)
+	if nc == 0 {
+		return units, CriticalPath{Services: []string{}}
+	}
+	dur := func(v int32) time.Duration {
+		if x := g.info[v].RecoveryTime; x > 0 {
+			return x
+		}
+		return def
+	}
 	end := int32(0)
 	for c := int32(0); c < nc; c++ {
-		var d time.Duration
-		lv, p, fm := int32(0), int32(-1), a.n
-		var best *cpmUnit
+		var d, below time.Duration
+		lv, fm := int32(0), a.n
 		for _, v := range s.members(c) {
 			fm = min(fm, v)
-			x := g.info[v].RecoveryTime
-			if x <= 0 {
-				x = def
-			}
-			d = max(d, x)
+			d = max(d, dur(v))
 			for q := a.off[v]; q < a.off[v+1]; q++ {
 				n := s.comp[a.dst[q]]
 				if n == c || !a.ok(q) {
@@ -267,28 +274,31 @@ func criticalPath(a *adj, s *sccs, def time.Duration) (level, first []int32, cp 
 				}
 				u := &units[n]
 				lv = max(lv, u.level+1)
-				if best == nil || u.finish > best.finish || u.finish == best.finish && moreCritical(u, best) {
-					p, best = n, u
-				}
+				below = max(below, u.finish)
 			}
 		}
 		u := &units[c]
-		u.level, u.first, u.finish = lv, fm, d
-		first[c] = fm
-		if best != nil {
-			u.finish += best.finish
-		}
-		pred[c] = p
-		level[c] = lv
+		u.finish, u.level, u.first = d+below, lv, fm
 		if moreCritical(u, &units[end]) {
 			end = c
 		}
 	}
+	// Trace the path down, then list it from the first to recover.
 	var path []int32
-	for c := end; c >= 0; c = pred[c] {
+	for c := end; c >= 0; {
 		path = append(path, c)
+		next := int32(-1)
+		for _, v := range s.members(c) {
+			for q := a.off[v]; q < a.off[v+1]; q++ {
+				n := s.comp[a.dst[q]]
+				if n != c && a.ok(q) && (next < 0 || moreCritical(&units[n], &units[next])) {
+					next = n
+				}
+			}
+		}
+		c = next
 	}
-	cp = CriticalPath{Duration: units[end].finish}
+	cp := CriticalPath{Duration: units[end].finish}
 	for i := len(path) - 1; i >= 0; i-- {
 		ms := slices.Clone(s.members(path[i]))
 		slices.Sort(ms)
@@ -300,5 +310,5 @@ func criticalPath(a *adj, s *sccs, def time.Duration) (level, first []int32, cp 
 		}
 	}
 	slices.Sort(cp.Defaulted)
-	return level, first, cp
+	return units, cp
 }
