@@ -31,7 +31,8 @@ var benchSizes = []struct {
 // order` would), Diff against an evolved release, and side by side the
 // tight compact-array reference (graphtest.TightSCCWaves), gonum's
 // topo.TarjanSCC on the compact Directed view, and gonum's map-based
-// simple.DirectedGraph built from the same edges plus topo.TarjanSCC.
+// simple.DirectedGraph built from the same edges plus topo.TarjanSCC
+// (GonumSimpleBuildTarjan), and TarjanSCC alone on a prebuilt one.
 // The 1M fleet is skipped with -short.
 //
 // Besides ns/op and B/op each benchmark reports peak-MB: the process's
@@ -80,6 +81,10 @@ func BenchmarkFleet(b *testing.B) {
 			})
 			b.Run("GonumSimpleBuildTarjan", func(b *testing.B) {
 				measure(b, func() { topo.TarjanSCC(simpleGraph(g, graph.DefaultKinds)) })
+			})
+			b.Run("GonumSimpleTarjan", func(b *testing.B) {
+				sg := simpleGraph(g, graph.DefaultKinds)
+				measure(b, func() { topo.TarjanSCC(sg) })
 			})
 			b.Run("Diff", func(b *testing.B) {
 				next := graphtest.Evolve(g, sz.edges/1000, 7)
