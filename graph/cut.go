@@ -39,6 +39,7 @@ const forbidW = 1e15
 const (
 	dpMaxWork     = 1 << 24    // subset DP: 2^k·(m+k) at most this
 	bbMaxSteps    = 20_000     // branch and bound: shortest-cycle searches
+	bbMaxWork     = 50_000_000 // branch and bound: edge visits
 	pruneMaxWork  = 50_000_000 // redundant-edge removal: edge visits
 	cutSolveWork  = 50_000_000 // all solves of one component: edges processed
 	cutMaxSolvesN = 4          // solves per requested cut, at most
@@ -348,7 +349,7 @@ func (f *fas) branchAndBound(dead, forb []bool, weight func(int32) float64) ([]i
 	m := f.s.m()
 	cut := make([]bool, m)
 	ban := slices.Clone(forb)
-	steps := 0
+	steps, work := 0, 0
 	complete := true
 	live := make([]bool, m) // dead or cut
 	var rec func(cost float64, depth int)
@@ -360,7 +361,12 @@ func (f *fas) branchAndBound(dead, forb []bool, weight func(int32) float64) ([]i
 		for e := range live {
 			live[e] = dead[e] || cut[e]
 		}
-		cyc, _ := f.s.shortestCycle(live, math.MaxInt)
+		// Any cycle will do to branch on; a short one branches less.
+		cyc, _, spent := f.s.shortestCycle(live, 4*int(m))
+		if work += spent; work > bbMaxWork {
+			complete = false
+			return
+		}
 		if cyc == nil {
 			if cost < bestCost {
 				bestCost = cost

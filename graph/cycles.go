@@ -251,7 +251,7 @@ func (s *sub) witness(budget int) (Cycle, bool) {
 		}
 		return s.cycle(edges), true
 	}
-	edges, exact := s.shortestCycle(nil, budget)
+	edges, exact, _ := s.shortestCycle(nil, budget)
 	return s.cycle(edges), exact
 }
 
@@ -262,15 +262,15 @@ func (s *sub) witness(budget int) (Cycle, bool) {
 // v, cut off at the best length so far. Ties go to the smallest start and
 // BFS order, so the result is deterministic. It returns the cycle's local
 // edges starting at its smallest node (nil if there is none), and false if
-// the budget of edge visits ran out first.
-func (s *sub) shortestCycle(dead []bool, budget int) ([]int32, bool) {
+// the budget of edge visits ran out first, and the edge visits spent.
+func (s *sub) shortestCycle(dead []bool, budget int) ([]int32, bool, int) {
 	k := s.k()
 	alive := func(e int32) bool { return dead == nil || !dead[e] }
 	for u := int32(0); u < k; u++ {
 		for e := s.off[u]; e < s.off[u+1]; e++ {
 			if v := s.dst[e]; v > u && alive(e) {
 				if back, ok := s.hasEdge(v, u); ok && alive(back) {
-					return []int32{e, back}, true
+					return []int32{e, back}, true, int(e)
 				}
 			}
 		}
@@ -284,7 +284,7 @@ func (s *sub) shortestCycle(dead []bool, budget int) ([]int32, bool) {
 	work := 0
 	for v := int32(0); v < k; v++ {
 		if work > budget && bestEdges != nil {
-			return bestEdges, false
+			return bestEdges, false, work
 		}
 		queue = append(queue[:0], v)
 		stamp[v] = v + 1
@@ -323,7 +323,7 @@ func (s *sub) shortestCycle(dead []bool, budget int) ([]int32, bool) {
 			break
 		}
 	}
-	return bestEdges, true
+	return bestEdges, true, work + int(s.m())
 }
 
 // enumerate lists elementary cycles of at most maxLen edges (0: any), the
