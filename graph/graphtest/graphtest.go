@@ -87,8 +87,10 @@ func Random(seed uint64, o RandomOptions) *graph.Graph {
 
 // Evolve returns a later release of g: about changes edges removed,
 // changes edges added (mostly towards services that are already needed,
-// some closing cycles), changes/2 kind changes, and changes/10 services
-// removed and added. The same seed gives the same release.
+// nine in ten from a larger to a smaller name, which in a [Fleet] means
+// down the tiers; the rest anywhere, some closing cycles), changes/2 kind
+// changes, and changes/10 services removed and added. The same seed gives
+// the same release.
 func Evolve(g *graph.Graph, changes int, seed uint64) *graph.Graph {
 	r := rand.New(rand.NewPCG(seed, 0x2545f4914f6cdd1d))
 	n := g.Len()
@@ -153,6 +155,12 @@ func Evolve(g *graph.Graph, changes int, seed uint64) *graph.Graph {
 		to := pick()
 		if from == to && r.IntN(4) != 0 {
 			continue
+		}
+		// Most new needs point down the stack, which in a fleet is towards
+		// smaller names (tiers sort bottom first); one in ten goes
+		// anywhere and may close a cycle.
+		if from < to && r.IntN(10) != 0 {
+			from, to = to, from
 		}
 		kinds := []graph.Kind{graph.Hard, graph.Hard, graph.Declared, graph.Soft}
 		b.AddEdge(from, to, kinds[r.IntN(len(kinds))], graph.Evidence{Source: fmt.Sprintf("evolve:%d", seed)})
