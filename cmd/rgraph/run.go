@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -15,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/collector"
-	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/sandbox"
 )
@@ -340,8 +340,10 @@ func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, r
 		rel, err := s.Get(opts.Release)
 		switch {
 		case err == nil:
-			if rel.EdgesByKind[graph.Declared] > 0 {
-				return fmt.Errorf("release %q holds declared edges from edge lists, which a re-ingest from its records would drop; re-ingest it with rgraph ingest", opts.Release)
+			for _, in := range rel.Inputs {
+				if ext := filepath.Ext(in); ext == ".tsv" || ext == ".edges" || ext == ".txt" {
+					return fmt.Errorf("release %q was ingested from edge lists (%s), which adding a record would drop; ingest the record with rgraph ingest instead", opts.Release, in)
+				}
 			}
 			old, err := s.Records(opts.Release)
 			if err != nil {

@@ -1,0 +1,248 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/sandbox"
+)
+
+const fleetScenario = "../../testdata/fleet/scenarios/pkgstore.yaml"
+
+func TestRunFlags(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want *runOptions // nil: a usage error
+	}{
+		{"defaults", []string{"run", "s.yaml"}, &runOptions{Scenario: "s.yaml", Driver: "netns", Output: "text"}},
+		{"all flags", []string{"run", "--record", "r.json", "--fault", "blackhole", "--timeout", "30s", "--keep", "--driver", "netns",
+			"--upstream-netns", "prod", "--allow", "service:coord", "--allow", "10.0.0.0/8:443/tcp", "--check", "--ingest", "--release", "r1", "-o", "json", "-v", "s.yaml"},
+			&runOptions{Scenario: "s.yaml", Record: "r.json", Fault: "blackhole", Timeout: 30 * time.Second, Keep: true, Driver: "netns",
+				UpstreamNetNS: "prod", Allow: []string{"service:coord", "10.0.0.0/8:443/tcp"}, Check: true, Ingest: true, Release: "r1", Output: "json", Verbose: true}},
+		{"no scenario", []string{"run"}, nil},
+		{"two scenarios", []string{"run", "a.yaml", "b.yaml"}, nil},
+		{"bad fault", []string{"run", "--fault", "drop", "s.yaml"}, nil},
+		{"bad driver", []string{"run", "--driver", "kvm", "s.yaml"}, nil},
+		{"bad allow", []string{"run", "--allow", "10.0.0.1:99999", "s.yaml"}, nil},
+		{"ingest without release", []string{"run", "--ingest", "s.yaml"}, nil},
+		{"bad release", []string{"run", "--release", "a b", "s.yaml"}, nil},
+		{"bad output", []string{"run", "-o", "dot", "s.yaml"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t, nil)
+			var got *runOptions
+			root := flagRoot(func(g *globalOptions) *cobra.Command {
+				return newRunCmd(e.Env, g, func(_ context.Context, o *runOptions) error { got = o; return nil })
+			})
+			root.SetArgs(tt.args)
+			err := root.ExecuteContext(context.Background())
+			code := exitCode(context.Background(), err)
+			if tt.want == nil {
+				if code != exitUsage {
+					t.Fatalf("rgraph %v = exit %d (%v), want usage error %d", tt.args, code, err, exitUsage)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("rgraph %v: %v", tt.args, err)
+			}
+			got.Env, got.OpenStore, got.Run = nil, nil, nil
+			if d := cmp.Diff(tt.want, got); d != "" {
+				t.Errorf("options (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+// fakeRecord is what a run of the pkgstore scenario returns: config
+// reached, and whatever extra attempts are given.
+func fakeRecord(recovered bool, extra ...collector.Attempt) *collector.Record {
+	when := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	rec := &collector.Record{
+		SchemaVersion: collector.SchemaVersion, Kind: collector.KindRun, ID: "0badcafe",
+		Scenario: "pkgstore-cold-start", Service: "pkgstore", Driver: "netns", FaultMode: collector.FaultReject,
+		Allowlist: collector.Allowlist{{Service: "config"}},
+		Outcome: collector.Outcome{
+			Recovered: recovered, StartedAt: when, Duration: collector.Duration(420 * time.Millisecond),
+			Steps:      []collector.StepResult{{Name: "start pkgstore", Command: "fleet serve pkgstore --state state &", Duration: collector.Duration(2 * time.Millisecond)}},
+			Validation: collector.StepResult{Name: "validation", Command: "fleet check pkgstore", Tries: 2, Duration: collector.Duration(110 * time.Millisecond), Output: "pkgstore: healthy"},
+		},
+		Attempts: append([]collector.Attempt{{
+			Process: collector.Process{PID: 9, Comm: "fleet"}, Protocol: collector.TCP, Address: netip.MustParseAddr("10.99.0.20"), Port: 8080,
+			Verdict: collector.Allowed, Count: 1, FirstSeen: when,
+		}}, extra...),
+		Collection: collector.Collection{Complete: true},
+	}
+	if !recovered {
+		rec.Outcome.Validation.ExitCode = 1
+		rec.Outcome.Validation.Output = "GET http://127.0.0.1:8080/healthz: 503: pkgstore: unhealthy: config: connect: operation not permitted"
+		rec.Outcome.Error = "the validation did not pass in 31 tries"
+	}
+	return rec
+}
+
+var toCoord = collector.Attempt{
+	Process: collector.Process{PID: 9, Comm: "fleet"}, Protocol: collector.TCP, Address: netip.MustParseAddr("10.99.0.12"), Port: 2379,
+	Verdict: collector.Denied, Failure: "eperm", Count: 1,
+}
+
+func TestRunExitCodes(t *testing.T) {
+	tests := []struct {
+		name     string
+		check    bool
+		rec      *collector.Record
+		err      error
+		want     int
+		contains []string
+	}{
+		{"recovered", false, fakeRecord(true), nil, exitOK, []string{"RECOVERED in 420ms", "allowed  10.99.0.20:8080/tcp", "config"}},
+		{"not recovered", false, fakeRecord(false), nil, exitNotRecovered, []string{"NOT RECOVERED in 420ms: the validation did not pass in 31 tries", "validation output:", "operation not permitted"}},
+		{"creep without check", false, fakeRecord(true, toCoord), nil, exitOK, []string{"RECOVERED"}},
+		{"creep with check", true, fakeRecord(true, toCoord), nil, exitCreep, []string{"check: 1 attempt(s) outside the committed allowlist", "new: 10.99.0.12:2379/tcp by fleet (service:coord)"}},
+		{"check clean", true, fakeRecord(true), nil, exitOK, []string{"check: nothing attempted outside"}},
+		{"not recovered wins over creep", true, fakeRecord(false, toCoord), nil, exitNotRecovered, []string{"new: 10.99.0.12:2379/tcp"}},
+		{"no privilege", false, nil, fmt.Errorf("starting netns sandbox: %w", sandbox.ErrPermission), exitPrivilege, nil},
+		{"unsupported kernel", false, nil, fmt.Errorf("x: %w", sandbox.ErrUnsupported), exitPrivilege, nil},
+		{"failure", false, nil, errors.New("boom"), exitError, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t, nil)
+			record := filepath.Join(t.TempDir(), "run.json")
+			var gotOpts sandbox.Options
+			opts := &runOptions{
+				Scenario: fleetScenario, Check: tt.check, Record: record, Output: "text", Env: e.Env,
+				Run: func(_ context.Context, _ *sandbox.Scenario, o sandbox.Options) (*collector.Record, error) {
+					gotOpts = o
+					return tt.rec, tt.err
+				},
+			}
+			registerPrivilegeSentinels(sandbox.ErrPermission, sandbox.ErrUnsupported)
+			err := runRun(context.Background(), opts)
+			if got := exitCode(context.Background(), err); got != tt.want {
+				t.Fatalf("exit %d (%v), want %d\n%s", got, err, tt.want, e.out)
+			}
+			for _, s := range tt.contains {
+				if !strings.Contains(e.out.String(), s) {
+					t.Errorf("output lacks %q:\n%s", s, e.out)
+				}
+			}
+			if gotOpts.Driver == nil || gotOpts.Driver.Name() != "netns" {
+				t.Errorf("driver = %v, want netns", gotOpts.Driver)
+			}
+			if tt.rec != nil {
+				if _, err := collector.ReadFile(record); err != nil {
+					t.Errorf("--record wrote an unreadable record: %v", err)
+				}
+			}
+		})
+	}
+}
+
+func TestRunOptionsReachTheSandbox(t *testing.T) {
+	e := newTestEnv(t, nil)
+	var got sandbox.Options
+	opts := &runOptions{
+		Scenario: fleetScenario, Fault: "blackhole", Timeout: 7 * time.Second, Keep: true, UpstreamNetNS: "prod",
+		Allow: []string{"service:coord", "unix:/run/x.sock"}, Release: "r1", Output: "json", Env: e.Env,
+		Run: func(_ context.Context, _ *sandbox.Scenario, o sandbox.Options) (*collector.Record, error) {
+			got = o
+			return fakeRecord(true), nil
+		},
+	}
+	if err := runRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got.Fault != collector.FaultBlackhole || got.Timeout != 7*time.Second || !got.Keep || got.UpstreamNetNS != "prod" || got.Release != "r1" {
+		t.Errorf("options = %+v", got)
+	}
+	if got.Allow == nil || got.Allow.String() != "service:coord, unix:/run/x.sock" {
+		t.Errorf("allow = %v", got.Allow)
+	}
+	var rec collector.Record
+	if err := json.Unmarshal(e.out.Bytes(), &rec); err != nil || rec.ID != "0badcafe" {
+		t.Errorf("-o json printed %q (%v), want the record", e.out, err)
+	}
+}
+
+func TestRunIngest(t *testing.T) {
+	e := newTestEnv(t, nil)
+	dir := t.TempDir()
+	opened := 0
+	opts := &runOptions{
+		Scenario: fleetScenario, Ingest: true, Release: "r1", Output: "text", Env: e.Env,
+		OpenStore: func() (*ingest.Store, error) { opened++; return ingest.Open(dir) },
+		Run: func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error) {
+			return fakeRecord(true), nil
+		},
+	}
+	if err := runRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	second := fakeRecord(true)
+	second.ID = "feedf00d"
+	opts.Run = func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error) {
+		return second, nil
+	}
+	if err := runRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	store, err := ingest.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	recs, err := store.Records("r1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 || opened != 2 {
+		t.Errorf("release r1 holds %d records after two runs (store opened %d times), want 2", len(recs), opened)
+	}
+	if cat, err := store.Catalog("r1"); err != nil || cat == nil || len(cat.Services) != 9 {
+		t.Errorf("catalog = %v, %v; want the fleet's nine services", cat, err)
+	}
+}
+
+func TestSandboxGC(t *testing.T) {
+	e := newTestEnv(t, nil)
+	var got sandbox.GCOptions
+	opts := &sandboxGCOptions{Kept: true, DryRun: true, Env: e.Env, GC: func(_ context.Context, o sandbox.GCOptions) ([]sandbox.Leftover, error) {
+		got = o
+		return []sandbox.Leftover{
+			{RunID: "0badcafe", Kind: "cgroup", Name: "/sys/fs/cgroup/unified/rgraph/0badcafe"},
+			{RunID: "0badcafe", Kind: "netns", Name: "/run/netns/rgraph-0badcafe", Kept: true},
+		}, nil
+	}}
+	if err := sandboxGCRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if !got.Kept || !got.DryRun {
+		t.Errorf("GC options = %+v", got)
+	}
+	want := "0badcafe\tcgroup\t/sys/fs/cgroup/unified/rgraph/0badcafe\twould remove\n0badcafe (kept)\tnetns\t/run/netns/rgraph-0badcafe\twould remove\n"
+	if e.out.String() != want {
+		t.Errorf("output:\n%s\nwant:\n%s", e.out, want)
+	}
+	opts.GC = func(context.Context, sandbox.GCOptions) ([]sandbox.Leftover, error) {
+		return nil, sandbox.ErrPermission
+	}
+	registerPrivilegeSentinels(sandbox.ErrPermission)
+	if code := exitCode(context.Background(), sandboxGCRun(context.Background(), opts)); code != exitPrivilege {
+		t.Errorf("gc without privilege = exit %d, want %d", code, exitPrivilege)
+	}
+}
