@@ -424,6 +424,7 @@ func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
 	}
 	sk := make([][]uint64, s.count)
 	var buf, merged []uint64
+	var free [][]uint64 // sketches no longer needed, for reuse
 	for c := int32(0); c < s.count; c++ {
 		if !below[c] {
 			continue
@@ -450,11 +451,18 @@ func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
 					buf, merged = merged, buf
 				}
 				if users[d]--; users[d] == 0 && !keep[d] {
+					free = append(free, sk[d][:0])
 					sk[d] = nil
 				}
 			}
 		}
-		sk[c] = slices.Clone(buf)
+		var dst []uint64
+		if n := len(free); n > 0 {
+			dst, free = free[n-1], free[:n-1]
+		} else {
+			dst = make([]uint64, 0, k)
+		}
+		sk[c] = append(dst, buf...)
 	}
 	out := make([]sketchSize, len(vs))
 	for i, v := range vs {
