@@ -86,7 +86,7 @@ const (
 // testEnv is a cgroup and a network namespace with services, a fake
 // upstream resolver and rgraph's DNS stub, torn down at cleanup.
 type testEnv struct {
-	t       *testing.T
+	t       testing.TB
 	ns      *netns
 	cgroup  string
 	cgFD    *os.File
@@ -99,8 +99,9 @@ type testEnv struct {
 
 // newTestEnv builds the environment and loads a probe with the spec
 // mkSpec returns for the environment's directory; Cgroup, DNS, DNS6 and,
-// in blackhole mode, the blackhole addresses are filled in.
-func newTestEnv(t *testing.T, mkSpec func(dir string) Spec) *testEnv {
+// in blackhole mode, the blackhole addresses are filled in. opts, if
+// given, sizes the kernel tables.
+func newTestEnv(t testing.TB, mkSpec func(dir string) Spec, opts ...loadOptions) *testEnv {
 	t.Helper()
 	privtest.Require(t)
 	privtest.SkipIfUnsupported(t, Check(), func(err error) bool {
@@ -123,7 +124,11 @@ func newTestEnv(t *testing.T, mkSpec func(dir string) Spec) *testEnv {
 		spec.Blackhole = netip.MustParseAddr(blackhole4)
 		spec.Blackhole6 = netip.MustParseAddr(blackhole6)
 	}
-	p, err := Load(spec)
+	o := defaultLoadOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	p, err := load(spec, o)
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}

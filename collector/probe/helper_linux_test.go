@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -79,6 +80,10 @@ func helperAction(action string, a []string) (string, error) {
 		return "", getent(arg(0), arg(1))
 	case "spawn": // wait|detach RESULT_FILE COMM ACTION ARGS...
 		return spawn(arg(0), arg(1), a[2:])
+	case "flood": // N RATE: N UDP sends to distinct destinations at RATE per second (0: at once)
+		return flood(arg(0), arg(1))
+	case "connect-bench": // ADDR:PORT N: time N TCP connects
+		return connectBench(arg(0), arg(1))
 	case "sleep-then": // MS RESULT_FILE ACTION ARGS...
 		time.Sleep(ms(0))
 		out, err := helperAction(arg(2), a[3:])
@@ -358,4 +363,75 @@ func spawn(mode, resultFile string, rest []string) (string, error) {
 		return "detached", nil
 	}
 	return "", fmt.Errorf("unknown spawn mode %q", mode)
+}
+
+// floodDest is the i-th distinct destination of a flood: 127.1.x.y:port,
+// ports from 1024 up (port 53 would be redirected).
+func floodDest(i int) *unix.SockaddrInet4 {
+	host := i / 60000
+	return &unix.SockaddrInet4{Addr: [4]byte{127, 1, byte(host >> 8), byte(host)}, Port: 1024 + i%60000}
+}
+
+// flood sends n datagrams, each to a new destination, paced at rate per
+// second in 1 ms slices; it prints "sent N in NS".
+func flood(ns, rates string) (string, error) {
+	n, err1 := strconv.Atoi(ns)
+	rate, err2 := strconv.Atoi(rates)
+	if err := errors.Join(err1, err2); err != nil {
+		return "", err
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(fd)
+	msg := []byte("x")
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if rate > 0 && i%max(1, rate/1000) == 0 {
+			// Wait until i attempts are due.
+			due := start.Add(time.Duration(float64(i) / float64(rate) * float64(time.Second)))
+			if d := time.Until(due); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		unix.Sendto(fd, msg, 0, floodDest(i))
+	}
+	return fmt.Sprintf("sent %d in %d", n, time.Since(start).Nanoseconds()), nil
+}
+
+// connectBench times n blocking TCP connects to addr (each socket reset
+// with SO_LINGER 0 so that no TIME_WAIT piles up) and prints
+// "p50 p99 mean" in nanoseconds.
+func connectBench(addr, ns string) (string, error) {
+	n, err := strconv.Atoi(ns)
+	if err != nil {
+		return "", err
+	}
+	sa, fam, err := sockaddr(addr)
+	if err != nil {
+		return "", err
+	}
+	d := make([]int64, 0, n)
+	for i := 0; i < n; i++ {
+		fd, err := unix.Socket(fam, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return "", err
+		}
+		t0 := time.Now()
+		err = unix.Connect(fd, sa)
+		el := time.Since(t0)
+		unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		unix.Close(fd)
+		if err != nil {
+			return "", fmt.Errorf("connect %d: %w", i, err)
+		}
+		d = append(d, el.Nanoseconds())
+	}
+	slices.Sort(d)
+	var sum int64
+	for _, x := range d {
+		sum += x
+	}
+	return fmt.Sprintf("%d %d %d", d[len(d)/2], d[len(d)*99/100], sum/int64(len(d))), nil
 }

@@ -66,12 +66,21 @@ type Probe struct {
 	flushed chan struct{} // the reader drained the ring after a Flush
 	done    chan struct{} // the reader goroutine ended
 
-	mu        sync.Mutex
-	overflow  map[string]*collector.Attempt // attempts that did not fit in the maps
-	outcomes  map[probeInetKey][len(outcomeNames)]uint64
-	readerErr error
-	closed    bool
+	mu           sync.Mutex
+	inetOverflow map[probeInetKey]*probeAttemptVal // attempts that did not fit in the maps
+	unixOverflow map[probeUnixKey]*probeAttemptVal
+	outcomes     map[probeInetKey][len(outcomeNames)]uint64 // outcomes of attempts not in the map
+	readerErr    error
+	closed       bool
 }
+
+// loadOptions size the kernel tables; tests shrink them to provoke loss.
+type loadOptions struct {
+	inetEntries, unixEntries uint32 // dedup map sizes
+	ringBytes                uint32 // ring buffer size, a power of two pages
+}
+
+var defaultLoadOptions = loadOptions{inetEntries: 16384, unixEntries: 4096, ringBytes: 4 << 20}
 
 // coreObjects are the maps and the programs without which the probe
 // cannot work; optional programs are loaded separately so that a missing
@@ -100,7 +109,9 @@ type optional struct {
 // attaches them to spec.Cgroup. Errors wrap [ErrPermission] when the
 // caller lacks privileges and [ErrUnsupported] when the kernel lacks a
 // required feature. The returned Probe must be closed.
-func Load(spec Spec) (*Probe, error) {
+func Load(spec Spec) (*Probe, error) { return load(spec, defaultLoadOptions) }
+
+func load(spec Spec, opts loadOptions) (*Probe, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
@@ -122,16 +133,20 @@ func Load(spec Spec) (*Probe, error) {
 	}
 	cs.Maps["net_rules"].MaxEntries = uint32(max(1, len(tables.Nets)))
 	cs.Maps["unix_rules"].MaxEntries = uint32(max(1, len(tables.Unix)))
+	cs.Maps["inet_attempts"].MaxEntries = opts.inetEntries
+	cs.Maps["unix_attempts"].MaxEntries = opts.unixEntries
+	cs.Maps["events"].MaxEntries = opts.ringBytes
 	if err := cs.Variables["cfg"].Set(configOf(spec, tables)); err != nil {
 		return nil, fmt.Errorf("configuring probe: %w", err)
 	}
 
 	p := &Probe{
-		spec:     spec,
-		flushed:  make(chan struct{}, 1),
-		done:     make(chan struct{}),
-		overflow: map[string]*collector.Attempt{},
-		outcomes: map[probeInetKey][len(outcomeNames)]uint64{},
+		spec:         spec,
+		flushed:      make(chan struct{}, 1),
+		done:         make(chan struct{}),
+		inetOverflow: map[probeInetKey]*probeAttemptVal{},
+		unixOverflow: map[probeUnixKey]*probeAttemptVal{},
+		outcomes:     map[probeInetKey][len(outcomeNames)]uint64{},
 	}
 	ok := false
 	defer func() {
@@ -415,21 +430,19 @@ func (p *Probe) read() {
 	}
 }
 
-// handle folds one ring buffer event into the overflow tables. Events for
-// attempts that are in the dedup maps carry nothing new.
+// handle folds one ring buffer event into the overflow tables. Events
+// for attempts that are in the dedup maps carry nothing new. It runs for
+// every event the kernel could not put in a map, so it decodes in place.
 func (p *Probe) handle(b []byte) {
 	if len(b) < 1 {
 		return
 	}
 	switch b[0] {
 	case evInet, evOutcome:
-		var e probeInetEvent
-		if len(b) < int(unsafe.Sizeof(e)) {
+		if len(b) < int(unsafe.Sizeof(probeInetEvent{})) {
 			return
 		}
-		if _, err := binary.Decode(b, binary.NativeEndian, &e); err != nil {
-			return
-		}
+		e := (*probeInetEvent)(unsafe.Pointer(&b[0])) // ring records are 8-byte aligned
 		if e.Hdr.Flags&evfOverflow == 0 {
 			return
 		}
@@ -443,31 +456,27 @@ func (p *Probe) handle(b []byte) {
 			}
 			return
 		}
-		p.addOverflow(p.inetAttempt(e.Key, probeAttemptVal{Count: 1, FirstNs: e.Hdr.Ts, Cgroup: e.Hdr.Cgroup, Pid: e.Hdr.Pid}))
+		if v, ok := p.inetOverflow[e.Key]; ok {
+			v.Count++
+			return
+		}
+		p.inetOverflow[e.Key] = &probeAttemptVal{Count: 1, FirstNs: e.Hdr.Ts, Cgroup: e.Hdr.Cgroup, Pid: e.Hdr.Pid}
 	case evUnix:
-		var e probeUnixEvent
-		if len(b) < int(unsafe.Sizeof(e)) {
+		if len(b) < int(unsafe.Sizeof(probeUnixEvent{})) {
 			return
 		}
-		if _, err := binary.Decode(b, binary.NativeEndian, &e); err != nil {
-			return
-		}
+		e := (*probeUnixEvent)(unsafe.Pointer(&b[0]))
 		if e.Hdr.Flags&evfOverflow == 0 {
 			return
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.addOverflow(p.unixAttempt(e.Key, probeAttemptVal{Count: 1, FirstNs: e.Hdr.Ts, Cgroup: e.Hdr.Cgroup, Pid: e.Hdr.Pid}))
+		if v, ok := p.unixOverflow[e.Key]; ok {
+			v.Count++
+			return
+		}
+		p.unixOverflow[e.Key] = &probeAttemptVal{Count: 1, FirstNs: e.Hdr.Ts, Cgroup: e.Hdr.Cgroup, Pid: e.Hdr.Pid}
 	}
-}
-
-func (p *Probe) addOverflow(a collector.Attempt) {
-	k := fmt.Sprintf("%s|%s|%s|%s|%d", a.Verdict, a.Endpoint(), a.Failure, a.Process.Comm, a.CgroupID)
-	if o, ok := p.overflow[k]; ok {
-		o.Count += a.Count
-		return
-	}
-	p.overflow[k] = &a
 }
 
 // Snapshot returns the attempts recorded so far, merged and sorted, with
@@ -489,8 +498,15 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 	for k, o := range p.outcomes {
 		outcomes[k] = o
 	}
-	for _, a := range p.overflow {
-		attempts = append(attempts, *a)
+	for k, v := range p.inetOverflow {
+		vv := *v
+		for i, n := range p.outcomes[k] {
+			vv.Outcome[i] += n
+		}
+		attempts = append(attempts, p.inetAttempt(k, vv))
+	}
+	for k, v := range p.unixOverflow {
+		attempts = append(attempts, p.unixAttempt(k, *v))
 	}
 	readerErr := p.readerErr
 	p.mu.Unlock()
