@@ -51,10 +51,12 @@ func FromCSR(c CSR) (*Graph, error) {
 		}
 	}
 	for v := 0; v < n; v++ {
-		lo, hi := c.Off[v], c.Off[v+1]
-		if lo > hi {
+		if c.Off[v] > c.Off[v+1] {
 			return nil, bad("offsets decrease at node %d", v)
 		}
+	}
+	for v := 0; v < n; v++ {
+		lo, hi := c.Off[v], c.Off[v+1]
 		for e := lo; e < hi; e++ {
 			d := c.Dst[e]
 			if d < 0 || int(d) >= n {

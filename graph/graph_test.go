@@ -85,6 +85,7 @@ func TestFromCSR(t *testing.T) {
 		{Names: []string{"a", "b"}, Off: []int32{0, 1, 1}, Dst: []int32{5}, Kinds: []Kind{Hard}},
 		{Names: []string{"a", "b"}, Off: []int32{0, 2, 2}, Dst: []int32{1, 1}, Kinds: []Kind{Hard, Hard}},
 		{Names: []string{"a", "b"}, Off: []int32{0, 1, 1}, Dst: []int32{1}, Kinds: []Kind{0}},
+		{Names: []string{"a", "b", "c"}, Off: []int32{0, 5, 1, 1}, Dst: []int32{1}, Kinds: []Kind{Hard}},
 	}
 	for i, c := range bad {
 		if _, err := FromCSR(c); err == nil {
