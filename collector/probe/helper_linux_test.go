@@ -84,6 +84,10 @@ func helperAction(action string, a []string) (string, error) {
 		return flood(arg(0), arg(1))
 	case "connect-bench": // ADDR:PORT N: time N TCP connects
 		return connectBench(arg(0), arg(1))
+	case "check": // CGROUP: Check and Load, as whoever runs this
+		_, err := Load(Spec{Cgroup: arg(0)})
+		return fmt.Sprintf("check: %v (permission %v)\nload: %v (permission %v)",
+			Check(), errors.Is(Check(), ErrPermission), err, errors.Is(err, ErrPermission)), nil
 	case "sleep-then": // MS RESULT_FILE ACTION ARGS...
 		time.Sleep(ms(0))
 		out, err := helperAction(arg(2), a[3:])
