@@ -78,6 +78,7 @@ type Probe struct {
 type loadOptions struct {
 	inetEntries, unixEntries uint32 // dedup map sizes
 	ringBytes                uint32 // ring buffer size, a power of two pages
+	noTracepoints            bool   // benchmarks: measure the cgroup hooks alone
 }
 
 var defaultLoadOptions = loadOptions{inetEntries: 16384, unixEntries: 4096, ringBytes: 4 << 20}
@@ -208,10 +209,16 @@ func load(spec Spec, opts loadOptions) (*Probe, error) {
 		if err := p.attachEgress(cs, replace); err != nil {
 			return nil, err
 		}
-	} else {
-		p.notRecorded = append(p.notRecorded, "DNS names (no DNS stub configured)")
 	}
-	p.attachTracepoints(cs, replace)
+	if !spec.DNS.IsValid() {
+		p.notRecorded = append(p.notRecorded, "DNS names asked over IPv4 (no IPv4 DNS stub configured)")
+	}
+	if !spec.DNS6.IsValid() {
+		p.notRecorded = append(p.notRecorded, "DNS names asked over IPv6 (no IPv6 DNS stub configured)")
+	}
+	if !opts.noTracepoints {
+		p.attachTracepoints(cs, replace)
+	}
 
 	p.reader, err = ringbuf.NewReader(p.maps.Events)
 	if err != nil {
@@ -738,6 +745,8 @@ func cString[T int8 | uint8](b []T) string {
 // Close detaches and unloads everything; the cgroup is no longer
 // recorded or enforced afterwards.
 func (p *Probe) Close() error {
+	p.snapMu.Lock() // not while a snapshot reads the maps
+	defer p.snapMu.Unlock()
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
