@@ -16,14 +16,14 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/collector/dnsstub/dnsstubtest"
 )
 
 // upstream is a fake resolver on loopback: it answers NAME/A with
 // 192.0.2.1 for names under example and NXDOMAIN otherwise, over UDP and
 // TCP on the same port.
 type upstream struct {
-	addr    netip.AddrPort
-	queries chan string // names it was asked
+	addr netip.AddrPort
 }
 
 func startUpstream(t *testing.T) *upstream {
@@ -32,69 +32,14 @@ func startUpstream(t *testing.T) *upstream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &upstream{addr: addrPortOf(pc.LocalAddr()), queries: make(chan string, 100)}
+	u := &upstream{addr: addrPortOf(pc.LocalAddr())}
 	l, err := net.Listen("tcp", u.addr.String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close(); l.Close() })
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, from, err := pc.ReadFrom(buf)
-			if err != nil {
-				return
-			}
-			pc.WriteTo(u.answer(buf[:n]), from)
-		}
-	}()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				for {
-					msg, err := readTCP(c)
-					if err != nil {
-						return
-					}
-					writeTCP(c, u.answer(msg))
-				}
-			}()
-		}
-	}()
+	dnsstubtest.Serve(pc, l, "example.", netip.MustParseAddr("192.0.2.1"))
 	return u
-}
-
-func (u *upstream) answer(q []byte) []byte {
-	var p dnsmessage.Parser
-	h, err := p.Start(q)
-	if err != nil {
-		return nil
-	}
-	qs, _ := p.AllQuestions()
-	if len(qs) != 1 {
-		return nil
-	}
-	u.queries <- qs[0].Name.String()
-	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionAvailable: true}
-	ok := strings.HasSuffix(strings.ToLower(qs[0].Name.String()), "example.") && qs[0].Type == dnsmessage.TypeA
-	if !ok {
-		rh.RCode = dnsmessage.RCodeNameError
-	}
-	b := dnsmessage.NewBuilder(nil, rh)
-	b.StartQuestions()
-	b.Question(qs[0])
-	if ok {
-		b.StartAnswers()
-		b.AResource(dnsmessage.ResourceHeader{Name: qs[0].Name, Class: dnsmessage.ClassINET, TTL: 5},
-			dnsmessage.AResource{A: [4]byte{192, 0, 2, 1}})
-	}
-	out, _ := b.Finish()
-	return out
 }
 
 type stubEnv struct {

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -22,11 +21,11 @@ import (
 	"time"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/net/dns/dnsmessage"
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/collector/dnsstub"
+	"github.com/rgraph/rgraph/collector/dnsstub/dnsstubtest"
 	"github.com/rgraph/rgraph/internal/privtest"
 )
 
@@ -322,72 +321,11 @@ func (e *testEnv) startServices() {
 	}
 
 	// The fake upstream resolver.
-	for _, pc := range e.listenPacket("udp", upstream4, upstream6) {
-		go func() {
-			buf := make([]byte, 4096)
-			for {
-				n, from, err := pc.ReadFrom(buf)
-				if err != nil {
-					return
-				}
-				if resp := fakeAnswer(buf[:n]); resp != nil {
-					pc.WriteTo(resp, from)
-				}
-			}
-		}()
+	pcs = e.listenPacket("udp", upstream4, upstream6)
+	lns = e.listen("tcp", upstream4, upstream6)
+	for i := range pcs {
+		dnsstubtest.Serve(pcs[i], lns[i], "example.", netip.MustParseAddr(svc4))
 	}
-	for _, l := range e.listen("tcp", upstream4, upstream6) {
-		go func() {
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					var hdr [2]byte
-					if _, err := io.ReadFull(c, hdr[:]); err != nil {
-						return
-					}
-					msg := make([]byte, int(hdr[0])<<8|int(hdr[1]))
-					if _, err := io.ReadFull(c, msg); err != nil {
-						return
-					}
-					resp := fakeAnswer(msg)
-					c.Write(append([]byte{byte(len(resp) >> 8), byte(len(resp))}, resp...))
-				}()
-			}
-		}()
-	}
-}
-
-// fakeAnswer answers name.example/A with 10.99.0.1 and anything else
-// with NXDOMAIN.
-func fakeAnswer(q []byte) []byte {
-	var p dnsmessage.Parser
-	h, err := p.Start(q)
-	if err != nil {
-		return nil
-	}
-	qs, err := p.AllQuestions()
-	if err != nil || len(qs) != 1 {
-		return nil
-	}
-	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
-	known := strings.HasSuffix(qs[0].Name.String(), ".example.") && qs[0].Type == dnsmessage.TypeA
-	if !known {
-		rh.RCode = dnsmessage.RCodeNameError
-	}
-	b := dnsmessage.NewBuilder(nil, rh)
-	b.StartQuestions()
-	b.Question(qs[0])
-	if known {
-		b.StartAnswers()
-		b.AResource(dnsmessage.ResourceHeader{Name: qs[0].Name, Class: dnsmessage.ClassINET, TTL: 60},
-			dnsmessage.AResource{A: [4]byte{10, 99, 0, 1}})
-	}
-	out, _ := b.Finish()
-	return out
 }
 
 // startStub runs rgraph's DNS stub on the stub addresses, attributing

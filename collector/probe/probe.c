@@ -302,75 +302,71 @@ static __always_inline void fill_hdr(struct event_hdr *h, __u8 kind, __u8 flags)
 	h->cgroup = bpf_get_current_cgroup_id();
 }
 
+/* count counts an attempt in a dedup map. It returns -1 when the key was
+ * already there (nothing more to do), 0 when it added the key, and
+ * EVF_OVERFLOW when the map is full: the ring buffer must carry it. */
+static __always_inline int count(void *map, const void *k)
+{
+	struct attempt_val *v = bpf_map_lookup_elem(map, k);
+	if (v) {
+		__sync_fetch_and_add(&v->count, 1);
+		return -1;
+	}
+	struct attempt_val nv = {
+		.count = 1,
+		.first_ns = bpf_ktime_get_ns(),
+		.cgroup = bpf_get_current_cgroup_id(),
+		.pid = bpf_get_current_pid_tgid() >> 32,
+	};
+	long err = bpf_map_update_elem(map, k, &nv, BPF_NOEXIST);
+	if (err == -EEXIST) { /* another CPU added it meanwhile */
+		v = bpf_map_lookup_elem(map, k);
+		if (v)
+			__sync_fetch_and_add(&v->count, 1);
+		return -1;
+	}
+	if (err) {
+		bump(C_MAP_FULL);
+		return EVF_OVERFLOW;
+	}
+	return 0;
+}
+
+/* ringbuf_full counts a failed reservation, and a loss when the attempt
+ * is in no map either. */
+static __always_inline void ringbuf_full(int flags)
+{
+	bump(C_RINGBUF_FULL);
+	if (flags & EVF_OVERFLOW)
+		bump(C_LOST);
+}
+
 /* record_inet counts an attempt in the dedup map and announces a new key
  * (or one the full map could not take) on the ring buffer. */
 static __always_inline void record_inet(struct inet_key *k)
 {
-	struct attempt_val *v = bpf_map_lookup_elem(&inet_attempts, k);
-	if (v) {
-		__sync_fetch_and_add(&v->count, 1);
+	int flags = count(&inet_attempts, k);
+	if (flags < 0)
 		return;
-	}
-	struct attempt_val nv = {
-		.count = 1,
-		.first_ns = bpf_ktime_get_ns(),
-		.cgroup = bpf_get_current_cgroup_id(),
-		.pid = bpf_get_current_pid_tgid() >> 32,
-	};
-	__u8 flags = 0;
-	long err = bpf_map_update_elem(&inet_attempts, k, &nv, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		v = bpf_map_lookup_elem(&inet_attempts, k);
-		if (v)
-			__sync_fetch_and_add(&v->count, 1);
-		return;
-	}
-	if (err) {
-		bump(C_MAP_FULL);
-		flags = EVF_OVERFLOW;
-	}
 	struct inet_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		bump(C_RINGBUF_FULL);
-		if (flags)
-			bump(C_LOST);
+		ringbuf_full(flags);
 		return;
 	}
 	fill_hdr(&e->hdr, EV_INET, flags);
-	e->key = *k;
+	__builtin_memcpy(&e->key, k, sizeof(*k));
 	bpf_ringbuf_submit(e, 0);
 }
 
+/* record_unix is record_inet for unix socket attempts. */
 static __always_inline void record_unix(struct unix_key *k)
 {
-	struct attempt_val *v = bpf_map_lookup_elem(&unix_attempts, k);
-	if (v) {
-		__sync_fetch_and_add(&v->count, 1);
+	int flags = count(&unix_attempts, k);
+	if (flags < 0)
 		return;
-	}
-	struct attempt_val nv = {
-		.count = 1,
-		.first_ns = bpf_ktime_get_ns(),
-		.cgroup = bpf_get_current_cgroup_id(),
-		.pid = bpf_get_current_pid_tgid() >> 32,
-	};
-	__u8 flags = 0;
-	long err = bpf_map_update_elem(&unix_attempts, k, &nv, BPF_NOEXIST);
-	if (err == -EEXIST) {
-		v = bpf_map_lookup_elem(&unix_attempts, k);
-		if (v)
-			__sync_fetch_and_add(&v->count, 1);
-		return;
-	}
-	if (err) {
-		bump(C_MAP_FULL);
-		flags = EVF_OVERFLOW;
-	}
 	struct unix_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		bump(C_RINGBUF_FULL);
-		if (flags)
-			bump(C_LOST);
+		ringbuf_full(flags);
 		return;
 	}
 	fill_hdr(&e->hdr, EV_UNIX, flags);
@@ -390,8 +386,7 @@ static __always_inline void record_outcome(struct inet_key *k, __u32 o)
 	}
 	struct inet_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		bump(C_RINGBUF_FULL);
-		bump(C_LOST);
+		ringbuf_full(EVF_OVERFLOW);
 		return;
 	}
 	fill_hdr(&e->hdr, EV_OUTCOME, EVF_OVERFLOW);
