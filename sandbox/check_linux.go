@@ -20,7 +20,7 @@ func Check() error {
 	if _, err := cgroupRoot(); err != nil {
 		return err
 	}
-	if unix.Geteuid() != 0 && !hasCap(unix.CAP_SYS_ADMIN) {
+	if !privileged() {
 		return ErrPermission
 	}
 	if err := probe.Check(); err != nil {
@@ -28,6 +28,10 @@ func Check() error {
 	}
 	return nil
 }
+
+// privileged reports whether the process is root or has CAP_SYS_ADMIN,
+// without which nothing of a sandbox can be built.
+func privileged() bool { return unix.Geteuid() == 0 || hasCap(unix.CAP_SYS_ADMIN) }
 
 // hasCap reports whether the calling thread has capability c in its
 // effective set.

@@ -56,8 +56,9 @@ type ExecResult struct {
 	ExitCode int
 	// Output is the tail of the combined stdout and stderr.
 	Output string
-	// TimedOut is true when ctx expired before the command ended; it was
-	// then killed with its process group.
+	// TimedOut is true when ctx's deadline passed before the command
+	// ended; it was then killed with its process group (as it is when ctx
+	// is cancelled).
 	TimedOut bool
 	Duration time.Duration
 }

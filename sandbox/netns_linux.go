@@ -80,6 +80,9 @@ type netnsSandbox struct {
 
 // Start builds a sandbox; see [NetNS].
 func (d *netnsDriver) Start(ctx context.Context, spec Spec) (_ Sandbox, err error) {
+	if !privileged() {
+		return nil, ErrPermission
+	}
 	rs, err := newRun(spec.ID)
 	if err != nil {
 		return nil, err
@@ -239,7 +242,7 @@ func (s *netnsSandbox) Exec(ctx context.Context, c Command) (ExecResult, error) 
 		return ExecResult{ExitCode: -1}, fmt.Errorf("starting sh: %w", err)
 	}
 	waitErr := cmd.Wait()
-	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), TimedOut: ctx.Err() != nil}
+	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), TimedOut: errors.Is(ctx.Err(), context.DeadlineExceeded)}
 	if waitErr != nil && res.ExitCode == 0 {
 		res.ExitCode = -1
 	}

@@ -214,6 +214,9 @@ func (d *netnsDriver) Reap(ctx context.Context, opts GCOptions) ([]Leftover, err
 	if _, err := os.Stat(stateDir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
+	if !privileged() {
+		return nil, ErrPermission
+	}
 	unlock, err := lockGC(unix.LOCK_EX)
 	if err != nil {
 		return nil, err
