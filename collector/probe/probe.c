@@ -263,6 +263,7 @@ struct {
 struct unix_scratch {
 	struct unix_key key;
 	struct lpm_unix_key lpm;
+	char path[UNIX_PATH_MAX + 8]; /* room for a NUL after a full sun_path */
 };
 
 struct {
@@ -633,17 +634,20 @@ static __always_inline int handle_unix(struct bpf_sock_addr *ctx)
 	if (n > UNIX_PATH_MAX)
 		n = UNIX_PATH_MAX;
 	__builtin_memset(k, 0, sizeof(*k));
-	bpf_probe_read_kernel(k->path, sizeof(k->path), ua + 2);
-	int abstract = n > 0 && k->path[0] == 0;
-	int end = 0;
-	for (int i = 0; i < UNIX_PATH_MAX; i++) {
-		if (i >= n || (!abstract && k->path[i] == 0))
-			end = 1;
-		if (end)
-			k->path[i] = 0;
-	}
-	if (abstract)
+	/* Canonical form, without loops (they make verification slow): an
+	 * abstract name is its n bytes with '@' for the leading NUL; a path
+	 * ends at its first NUL. Bytes after the name stay 0. */
+	char first = 0;
+	if (n >= 1 && n <= UNIX_PATH_MAX)
+		bpf_probe_read_kernel(&first, 1, ua + 2);
+	if (first == 0 && n >= 1 && n <= UNIX_PATH_MAX) {
+		bpf_probe_read_kernel(k->path, n, ua + 2);
 		k->path[0] = '@';
+	} else if (n >= 1 && n <= UNIX_PATH_MAX) {
+		__builtin_memset(s->path, 0, sizeof(s->path));
+		bpf_probe_read_kernel_str(s->path, n + 1, ua + 2);
+		__builtin_memcpy(k->path, s->path, UNIX_PATH_MAX);
+	}
 	bpf_get_current_comm(k->comm, sizeof(k->comm));
 
 	int ok = cfg.allow_all;

@@ -146,9 +146,10 @@ type probeUnixKey struct {
 }
 
 type probeUnixScratch struct {
-	_   structs.HostLayout
-	Key probeUnixKey
-	Lpm probeLpmUnixKey
+	_    structs.HostLayout
+	Key  probeUnixKey
+	Lpm  probeLpmUnixKey
+	Path [116]int8
 }
 
 // Names of all BPF objects in the ELF.

@@ -670,11 +670,15 @@ func (p *Probe) inetAttempt(k probeInetKey, v probeAttemptVal) collector.Attempt
 }
 
 func (p *Probe) unixAttempt(k probeUnixKey, v probeAttemptVal) collector.Attempt {
+	path := cString(k.Path[:])
+	if path == "" {
+		path = "<unnamed>" // a connect without a name; the kernel refuses it
+	}
 	return collector.Attempt{
 		Process:   collector.Process{PID: v.Pid, Comm: cString(k.Comm[:])},
 		CgroupID:  v.Cgroup,
 		Protocol:  collector.Unix,
-		Path:      cString(k.Path[:]),
+		Path:      path,
 		Verdict:   verdictOf(k.Verdict),
 		Failure:   failureOf(k.Failure),
 		Count:     v.Count,
