@@ -24,66 +24,28 @@ type probeRecorder struct {
 	stub *dnsstub.Stub
 }
 
-// startRecorder loads the probe for one sandbox.
+// startRecorder opens the DNS stub's sockets inside the sandbox's network
+// namespace, loads the probe on the runbook cgroup, and starts the stub.
 func startRecorder(s recorderSetup) (recorder, error) {
+	ss, err := listenStub(s)
+	if err != nil {
+		return nil, err
+	}
 	spec := probe.Spec{
-		Cgroup: s.cgroup,
-		Rules:  s.spec.Rules,
-		Fault:  s.spec.Fault,
-		DNS:    StubAddr,
-		// DNS6 (StubAddr6) is left out: this probe build fails to load
-		// with it set, so IPv6 port-53 attempts are judged by Rules.
+		Cgroup:     s.cgroup,
+		Rules:      s.spec.Rules,
+		Fault:      s.spec.Fault,
+		DNS:        StubAddr,
 		Blackhole:  BlackholeAddr,
 		Blackhole6: BlackholeAddr6,
 	}
+	if ss.has6 {
+		spec.DNS6 = StubAddr6
+	}
 	p, err := probe.Load(spec)
 	if err != nil {
+		ss.close()
 		return nil, probeErr(err)
-	}
-	r := &probeRecorder{p: p}
-	if r.stub, err = startStub(s, p); err != nil {
-		p.Close()
-		return nil, err
-	}
-	return r, nil
-}
-
-// startStub starts the DNS stub on sockets created inside the sandbox's
-// network namespace: [StubAddr] always, [StubAddr6] when the namespace
-// has IPv6. Queries it forwards leave from the namespace too.
-func startStub(s recorderSetup, p *probe.Probe) (*dnsstub.Stub, error) {
-	var (
-		udp []net.PacketConn
-		tcp []net.Listener
-	)
-	listen := func(ap netip.AddrPort) error {
-		pc, err := net.ListenPacket("udp", ap.String())
-		if err != nil {
-			return err
-		}
-		l, err := net.Listen("tcp", ap.String())
-		if err != nil {
-			pc.Close()
-			return err
-		}
-		udp, tcp = append(udp, pc), append(tcp, l)
-		return nil
-	}
-	err := s.inNetNS(func() error {
-		if err := listen(StubAddr); err != nil {
-			return fmt.Errorf("listening on %v: %w", StubAddr, err)
-		}
-		_ = listen(StubAddr6) // no IPv6 in the namespace: the probe rejects IPv6 DNS
-		return nil
-	})
-	if err != nil {
-		for _, c := range udp {
-			c.Close()
-		}
-		for _, l := range tcp {
-			l.Close()
-		}
-		return nil, fmt.Errorf("starting the DNS stub: %w", err)
 	}
 	dial := func(ctx context.Context, network, address string) (net.Conn, error) {
 		var c net.Conn
@@ -94,7 +56,7 @@ func startStub(s recorderSetup, p *probe.Probe) (*dnsstub.Stub, error) {
 		})
 		return c, err
 	}
-	return dnsstub.Serve(context.Background(), dnsstub.Config{
+	stub, err := dnsstub.Serve(context.Background(), dnsstub.Config{
 		Rules: s.spec.Rules,
 		Fault: s.spec.Fault,
 		Attribute: func(proto collector.Protocol, client netip.AddrPort) (dnsstub.Origin, bool) {
@@ -103,7 +65,63 @@ func startStub(s recorderSetup, p *probe.Probe) (*dnsstub.Stub, error) {
 		},
 		Forward: dnsstub.Forwarder{Dial: dial}.Exchange,
 		Timeout: stubTimeout,
-	}, udp, tcp)
+	}, ss.udp, ss.tcp)
+	if err != nil {
+		ss.close()
+		p.Close()
+		return nil, fmt.Errorf("starting the DNS stub: %w", err)
+	}
+	return &probeRecorder{p: p, stub: stub}, nil
+}
+
+// stubSockets are the DNS stub's listening sockets.
+type stubSockets struct {
+	udp  []net.PacketConn
+	tcp  []net.Listener
+	has6 bool
+}
+
+func (ss stubSockets) close() {
+	for _, c := range ss.udp {
+		c.Close()
+	}
+	for _, l := range ss.tcp {
+		l.Close()
+	}
+}
+
+// listenStub opens UDP and TCP sockets on [StubAddr], and on [StubAddr6]
+// when the namespace has IPv6, from a thread inside the sandbox's network
+// namespace. Queries the stub forwards leave from the namespace too.
+func listenStub(s recorderSetup) (stubSockets, error) {
+	var ss stubSockets
+	listen := func(ap netip.AddrPort) error {
+		pc, err := net.ListenPacket("udp", ap.String())
+		if err != nil {
+			return err
+		}
+		l, err := net.Listen("tcp", ap.String())
+		if err != nil {
+			pc.Close()
+			return err
+		}
+		ss.udp, ss.tcp = append(ss.udp, pc), append(ss.tcp, l)
+		return nil
+	}
+	err := s.inNetNS(func() error {
+		if err := listen(StubAddr); err != nil {
+			return fmt.Errorf("listening on %v: %w", StubAddr, err)
+		}
+		// Without IPv6 in the namespace the probe judges IPv6 port-53
+		// attempts by the rules, and the record says so.
+		ss.has6 = listen(StubAddr6) == nil
+		return nil
+	})
+	if err != nil {
+		ss.close()
+		return ss, fmt.Errorf("starting the DNS stub: %w", err)
+	}
+	return ss, nil
 }
 
 // probeErr makes the probe's sentinels match the sandbox's.
