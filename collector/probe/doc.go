@@ -32,8 +32,8 @@
 // Fault modes: in [collector.FaultReject] a denied connect or sendmsg fails
 // at once with EPERM (Failure "eperm"). In [collector.FaultBlackhole] a
 // denied TCP or UDP destination is rewritten to Spec.Blackhole (IPv4) or
-// Spec.Blackhole6 (IPv6), which the sandbox routes to a dummy device so
-// packets vanish and callers wait as in a real outage (Failure
+// Spec.Blackhole6 (IPv6), which the sandbox routes to a device where
+// packets vanish, so callers wait as in a real outage (Failure
 // "dropped"); a family without a blackhole address falls back to EPERM.
 // Denied unix sockets and raw sockets fail with EPERM in both modes.
 //
@@ -49,5 +49,6 @@
 // v2 hierarchy and kernel BTF (/sys/kernel/btf/vmlinux). Tracepoints need
 // tracefs; [Load] mounts it at /sys/kernel/tracing when it is missing.
 // Kprobes and fentry are not used. A [Probe] holds kernel resources until
-// [Probe.Close].
+// [Probe.Close]. docs/collector.md has the design, what was validated on
+// which kernel, and measured overhead.
 package probe

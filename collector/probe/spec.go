@@ -40,9 +40,12 @@ type Spec struct {
 	// judged by Rules.
 	DNS6 netip.AddrPort
 	// Blackhole is the IPv4 address denied TCP and UDP destinations are
-	// rewritten to in blackhole mode; the sandbox routes it to a dummy
-	// device (not a local address, or the kernel answers with a reset).
-	// Zero: IPv4 attempts are rejected with EPERM even in blackhole mode.
+	// rewritten to in blackhole mode (the port is kept). The sandbox routes
+	// it to a device where frames vanish without neighbour resolution: a
+	// dummy device, or a veth with ARP off whose peer drops them (this
+	// kernel has no dummy driver). It must not be a local address, or the
+	// kernel answers with a reset. Zero: IPv4 attempts are rejected with
+	// EPERM even in blackhole mode.
 	Blackhole netip.Addr
 	// Blackhole6 is the IPv6 counterpart of Blackhole.
 	Blackhole6 netip.Addr
