@@ -27,6 +27,7 @@ import (
 //
 //	meta/format                    store format version, decimal
 //	r/NAME                         a release's manifest (JSON)
+//	u/NAME                         a release's runtime graph manifest (JSON, runtime_store.go)
 //	c/SNAP(8) SECTION(1) INDEX(4)  one chunk of a snapshot section
 //
 // SNAP is a random 64-bit snapshot ID and INDEX the chunk's position,
@@ -39,8 +40,10 @@ var (
 )
 
 // storeFormat is the version of the layout above; a store written by a
-// newer rgraph (a higher version) is refused.
-const storeFormat = 1
+// newer rgraph (a higher version) is refused. Version 2 added runtime
+// graphs (u/ keys), whose chunks a version-1 rgraph would collect as
+// garbage; older stores are upgraded in place when opened.
+const storeFormat = 2
 
 // DefaultChunkSize is the default size of the chunks a snapshot is split
 // into: large enough that a million-node release is a handful of values,
@@ -543,6 +546,13 @@ func orphanedChunks(txn *badger.Txn) (map[uint64]int, error) {
 	for _, m := range ms {
 		live[m.Snapshot] = true
 	}
+	rms, err := runtimeManifests(txn)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range rms {
+		live[m.Snapshot] = true
+	}
 	orphans := map[uint64]int{}
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: chunkPrefix})
 	defer it.Close()
@@ -710,26 +720,38 @@ func (s *Store) Catalog(name string) (*collector.Catalog, error) {
 	return out, nil
 }
 
-// Delete removes release name, or returns an error wrapping
-// [ErrNotFound]. The manifest goes first, in one transaction; the chunks
-// follow.
+// Delete removes release name and its runtime graph, or returns an error
+// wrapping [ErrNotFound]. The manifests go first, in one transaction; the
+// chunks follow.
 func (s *Store) Delete(name string) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	var id uint64
+	var ids []uint64
 	err := s.db.Update(func(txn *badger.Txn) error {
 		m, err := getManifest(txn, name)
 		if err != nil {
 			return err
 		}
-		id = m.Snapshot
+		ids = append(ids, m.Snapshot)
+		rm, err := getRuntimeManifest(txn, name)
+		switch {
+		case err == nil:
+			ids = append(ids, rm.Snapshot)
+			if err := txn.Delete(runtimeKey(name)); err != nil {
+				return err
+			}
+		case !errors.Is(err, ErrNoRuntime):
+			return err
+		}
 		return txn.Delete(manifestKey(name))
 	})
 	if err != nil {
 		return fmt.Errorf("deleting release: %w", err)
 	}
-	if err := s.deleteSnapshot(id); err != nil {
-		return fmt.Errorf("deleting release %q: %w", name, err)
+	for _, id := range ids {
+		if err := s.deleteSnapshot(id); err != nil {
+			return fmt.Errorf("deleting release %q: %w", name, err)
+		}
 	}
 	s.reclaim()
 	return nil
