@@ -146,9 +146,10 @@ func (e *testEnv) makeCgroup() {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	reapTestCgroups(root)
 	var b [6]byte
 	rand.Read(b[:])
-	e.cgroup = filepath.Join(root, "rgraph-probe-test-"+hex.EncodeToString(b[:]))
+	e.cgroup = filepath.Join(root, testCgroupPrefix+hex.EncodeToString(b[:]))
 	if err := os.Mkdir(e.cgroup, 0o755); err != nil {
 		e.t.Fatalf("creating cgroup: %v", err)
 	}
@@ -160,6 +161,24 @@ func (e *testEnv) makeCgroup() {
 		e.cgFD.Close()
 		removeCgroup(e.t, e.cgroup)
 	})
+}
+
+const testCgroupPrefix = "rgraph-probe-test-"
+
+// reapTestCgroups removes test cgroups that a killed test run (a timeout
+// panic skips cleanups) left behind: empty, and older than ten minutes so
+// that a test running in parallel keeps its own.
+func reapTestCgroups(root string) {
+	dirs, _ := filepath.Glob(filepath.Join(root, testCgroupPrefix+"*"))
+	for _, d := range dirs {
+		st, err := os.Stat(d)
+		if err != nil || time.Since(st.ModTime()) < 10*time.Minute {
+			continue
+		}
+		if procs, err := os.ReadFile(filepath.Join(d, "cgroup.procs")); err == nil && len(procs) == 0 {
+			os.Remove(d)
+		}
+	}
 }
 
 // removeCgroup kills what is left in a cgroup and removes it.
