@@ -10,7 +10,13 @@ import (
 
 	"github.com/goccy/go-graphviz"
 	"github.com/goccy/go-graphviz/gvc"
+
+	"github.com/rgraph/rgraph/render/internal/wasmcache"
 )
+
+// go-graphviz is initialized by now, with its compilation cache in the
+// private directory wasmcache chose; give the program its TMPDIR back.
+func init() { wasmcache.Restore() }
 
 // ErrGraphviz is wrapped by the errors [SVG] and [PNG] return when
 // Graphviz cannot parse, lay out or render the DOT source.
