@@ -143,8 +143,10 @@ type Attempt struct {
 	DNSName string  `json:"dnsName,omitempty"`
 	DNSType string  `json:"dnsType,omitempty"`
 	Verdict Verdict `json:"verdict"`
-	// Failure says how a denied attempt failed: "eperm", "dropped",
-	// "refused" (DNS), "timeout".
+	// Failure says how an attempt failed, if it did. Denied: "eperm"
+	// (reject mode), "dropped" (blackhole mode), "refused" (a DNS question
+	// the stub refused). Allowed but failed upstream: "refused", "timeout",
+	// "unreachable", "reset", "abandoned", "error", "servfail" (DNS).
 	Failure   string    `json:"failure,omitempty"`
 	Count     uint64    `json:"count"`
 	FirstSeen time.Time `json:"firstSeen"`
