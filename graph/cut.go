@@ -151,6 +151,9 @@ func (s *sub) cuts(opts CycleOptions) []Cut {
 	var out []cand
 	solves, work := 1, int(s.m())
 	maxSolves := cutMaxSolvesN*maxCuts + 1
+	if !f.exact {
+		maxSolves = 2 * maxCuts // greedy alternatives: fewer, each costs a prune
+	}
 	for len(pending) > 0 && len(out) < maxCuts {
 		slices.SortFunc(pending, better)
 		c := pending[0]

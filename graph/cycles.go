@@ -80,7 +80,7 @@ type CycleOptions struct {
 // Cycles runs in O(V+E) plus the per-component work bounded above.
 func Cycles(g *Graph, opts CycleOptions) []Component {
 	a := newAdj(g, opts.Kinds)
-	s := a.scc(nil)
+	s := a.components()
 	ks := knots(a, s)
 	if len(ks) == 0 {
 		return []Component{}

@@ -115,7 +115,7 @@ func Diff(old, new *Graph, opts DiffOptions) Delta {
 	})
 
 	oa, na := newAdj(old, ks), newAdj(new, ks)
-	os, ns := oa.scc(nil), na.scc(nil)
+	os, ns := oa.components(), na.components()
 	d.NewCycles = cyclesThrough(na, ns, gained)
 	d.ResolvedCycles = cyclesThrough(oa, os, lost)
 

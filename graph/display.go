@@ -174,7 +174,7 @@ func marked(g *Graph, seen []bool) []string {
 // (thousands of services); reduce a [Subgraph] of a large fleet.
 func TransitiveReduction(g *Graph, kinds KindSet) *Graph {
 	a := newAdj(g, kinds)
-	s := a.scc(nil)
+	s := a.components()
 	cd := condense(a, s)
 	nc := int32(cd.Len())
 	stamp := make([]int32, nc)

@@ -29,7 +29,9 @@
 //
 // Every algorithm is linear in the graph or bounded by a documented work
 // limit; results that hit a limit say so (Component.WitnessExact,
-// Cut.Exact, Component.Truncated, Growth.Estimated).
+// Cut.Exact, Component.Truncated, Growth.Estimated). A graph remembers its
+// strongly connected components per kind set (about 12 bytes a service),
+// so analyses after the first over the same kinds skip that pass.
 //
 // [Graph.Directed] exposes a graph as a gonum graph.Directed without
 // copying it into maps, so gonum's algorithms (topo, path, flow, network,

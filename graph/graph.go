@@ -71,6 +71,11 @@ type Graph struct {
 	inOff  []int32
 	inSrc  []int32
 	inEdge []int32 // edge index of each in-edge
+
+	// Strongly connected components by kind set, computed once: every
+	// analysis over the same kinds starts from them.
+	sccMu   sync.Mutex
+	sccMemo map[KindSet]*sccs
 }
 
 // Len returns the number of nodes.

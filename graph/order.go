@@ -57,8 +57,21 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 		roots = ids
 	}
 	a := newAdj(g, opts.Kinds)
-	s := a.scc(roots)
-	units, cp := criticalPath(a, s, opts.DefaultDuration)
+	cpm := &cpmPass{a: a, dur: durations(g, opts.DefaultDuration), units: make([]cpmUnit, 0, a.n)}
+	var s *sccs
+	switch {
+	case roots != nil:
+		s = a.scc(roots, cpm.component)
+	case a.memo() != nil:
+		s = a.memo()
+		for c := int32(0); c < s.count; c++ {
+			cpm.component(c, s.members(c), s.comp, 0)
+		}
+	default:
+		s = a.remember(a.scc(nil, cpm.component))
+	}
+	units := cpm.units
+	cp := cpm.path(s)
 	var wave []int32
 	var over []bool
 	if opts.MaxParallel > 0 {
@@ -242,50 +255,72 @@ func moreCritical(x, y *cpmUnit) bool {
 	return x.first < y.first
 }
 
-// criticalPath returns, for each component of s, its level (wave without
-// MaxParallel), smallest member and earliest finish by CPM, all in one
-// pass over the edges (components are numbered needs first), and the
-// critical path (see [RecoveryOrder]), traced back from the component that
-// finishes last by following the most critical need.
-func criticalPath(a *adj, s *sccs, def time.Duration) ([]cpmUnit, CriticalPath) {
-	g := a.g
-	nc := s.count
-	units := make([]cpmUnit, nc)
-	if nc == 0 {
-		return units, CriticalPath{Services: []string{}}
-	}
-	dur := func(v int32) time.Duration {
-		if x := g.info[v].RecoveryTime; x > 0 {
-			return x
+// cpmPass computes, as the SCC pass completes each component, its level
+// (wave without MaxParallel), smallest member and earliest finish by CPM:
+// everything a component needs is complete before it, so one visit of its
+// members' edges, while they are still in cache, is enough.
+type cpmPass struct {
+	a     *adj
+	dur   []time.Duration // of each node; nil when all are 0
+	units []cpmUnit
+	end   int32 // the component that finishes last, most critical first
+}
+
+// durations returns the recovery time of each node, def where unknown, in
+// a compact array (NodeInfo is large; the CPM pass visits nodes in no
+// useful order), or nil when every duration is 0.
+func durations(g *Graph, def time.Duration) []time.Duration {
+	var out []time.Duration
+	for v, info := range g.info {
+		d := info.RecoveryTime
+		if d <= 0 {
+			d = def
 		}
-		return def
+		if d > 0 && out == nil {
+			out = make([]time.Duration, len(g.info))
+		}
+		if out != nil {
+			out[v] = d
+		}
 	}
-	end := int32(0)
-	for c := int32(0); c < nc; c++ {
-		var d, below time.Duration
-		lv, fm := int32(0), a.n
-		for _, v := range s.members(c) {
-			fm = min(fm, v)
-			d = max(d, dur(v))
-			for q := a.off[v]; q < a.off[v+1]; q++ {
-				n := s.comp[a.dst[q]]
-				if n == c || !a.ok(q) {
-					continue
-				}
-				u := &units[n]
-				lv = max(lv, u.level+1)
-				below = max(below, u.finish)
+	return out
+}
+
+func (p *cpmPass) component(c int32, members []int32, finished []int32, bias int32) {
+	a := p.a
+	var d, below time.Duration
+	lv, fm := int32(0), a.n
+	for _, v := range members {
+		fm = min(fm, v)
+		if p.dur != nil {
+			d = max(d, p.dur[v])
+		}
+		for q := a.off[v]; q < a.off[v+1]; q++ {
+			n := finished[a.dst[q]] - bias
+			if n == c || !a.ok(q) {
+				continue
 			}
-		}
-		u := &units[c]
-		u.finish, u.level, u.first = d+below, lv, fm
-		if moreCritical(u, &units[end]) {
-			end = c
+			u := &p.units[n]
+			lv = max(lv, u.level+1)
+			below = max(below, u.finish)
 		}
 	}
-	// Trace the path down, then list it from the first to recover.
+	p.units = append(p.units, cpmUnit{finish: d + below, level: lv, first: fm})
+	if moreCritical(&p.units[c], &p.units[p.end]) {
+		p.end = c
+	}
+}
+
+// path traces the critical path (see [RecoveryOrder]) back from the
+// component that finishes last, following the most critical need, and
+// lists it from the first service to recover.
+func (p *cpmPass) path(s *sccs) CriticalPath {
+	a, g, units := p.a, p.a.g, p.units
+	if len(units) == 0 {
+		return CriticalPath{Services: []string{}}
+	}
 	var path []int32
-	for c := end; c >= 0; {
+	for c := p.end; c >= 0; {
 		path = append(path, c)
 		next := int32(-1)
 		for _, v := range s.members(c) {
@@ -298,7 +333,7 @@ func criticalPath(a *adj, s *sccs, def time.Duration) ([]cpmUnit, CriticalPath) 
 		}
 		c = next
 	}
-	cp := CriticalPath{Duration: units[end].finish}
+	cp := CriticalPath{Duration: units[p.end].finish}
 	for i := len(path) - 1; i >= 0; i-- {
 		ms := slices.Clone(s.members(path[i]))
 		slices.Sort(ms)
@@ -310,5 +345,5 @@ func criticalPath(a *adj, s *sccs, def time.Duration) ([]cpmUnit, CriticalPath) 
 		}
 	}
 	slices.Sort(cp.Defaulted)
-	return units, cp
+	return cp
 }

@@ -22,6 +22,34 @@ func (s *sccs) members(c int32) []int32 { return s.order[s.off[c]:s.off[c+1]] }
 // size returns the number of members of component c.
 func (s *sccs) size(c int32) int32 { return s.off[c+1] - s.off[c] }
 
+// components returns the strongly connected components of the whole view,
+// computed once per graph and kind set (about 12 bytes a node) and shared
+// by every analysis after that; the result must not be modified.
+func (a *adj) components() *sccs {
+	if s := a.memo(); s != nil {
+		return s
+	}
+	return a.remember(a.scc(nil, nil))
+}
+
+// memo returns the remembered components of the view, or nil.
+func (a *adj) memo() *sccs {
+	a.g.sccMu.Lock()
+	defer a.g.sccMu.Unlock()
+	return a.g.sccMemo[a.ks]
+}
+
+// remember stores the components of the whole view and returns them.
+func (a *adj) remember(s *sccs) *sccs {
+	a.g.sccMu.Lock()
+	defer a.g.sccMu.Unlock()
+	if a.g.sccMemo == nil {
+		a.g.sccMemo = map[KindSet]*sccs{}
+	}
+	a.g.sccMemo[a.ks] = s
+	return s
+}
+
 // scc finds the strongly connected components of the nodes reachable from
 // roots, or of every node when roots is nil. It is Pearce's space-saving
 // variant of Tarjan's algorithm ("A space-efficient algorithm for finding
@@ -30,7 +58,13 @@ func (s *sccs) size(c int32) int32 { return s.off[c+1] - s.off[c] }
 // depth. rindex holds the DFS index merged with the low link while a node
 // is active and n+1+component once it is assigned, so that finished nodes
 // never lower an active node's link.
-func (a *adj) scc(roots []int32) *sccs {
+//
+// onComp, when not nil, is called as each component completes, with its
+// number and members; for any node w already in a component — which
+// includes everything the members need — finished[w]-bias is its
+// component. This lets a pass over the condensation run while the rows are
+// still in cache.
+func (a *adj) scc(roots []int32, onComp func(c int32, members []int32, finished []int32, bias int32)) *sccs {
 	n := a.n
 	rindex := make([]int32, n)
 	order := make([]int32, 0, n)
@@ -96,6 +130,9 @@ func (a *adj) scc(roots []int32) *sccs {
 				rindex[v] = done + count
 				order = append(order, v)
 				off = append(off, int32(len(order)))
+				if onComp != nil {
+					onComp(count, order[off[count]:], rindex, done)
+				}
 				count++
 			} else {
 				stack = append(stack, v)
@@ -144,7 +181,7 @@ type Condensation struct {
 // (DefaultKinds when 0). It runs in O(V+E).
 func Condense(g *Graph, kinds KindSet) *Condensation {
 	a := newAdj(g, kinds)
-	return condense(a, a.scc(nil))
+	return condense(a, a.components())
 }
 
 func condense(a *adj, s *sccs) *Condensation {
