@@ -410,3 +410,29 @@ func TestCriticalPathProperties(t *testing.T) {
 		}
 	}
 }
+
+func TestComponentsRemembered(t *testing.T) {
+	// The first analysis on a graph computes its components, later ones
+	// reuse them: results must not depend on which came first.
+	for seed := uint64(0); seed < 30; seed++ {
+		o := graphtest.RandomOptions{Nodes: 25, Density: 0.08, SelfLoops: 0.05, Kinds: []graph.Kind{graph.Hard, graph.Soft}}
+		fresh := func() *graph.Graph { return graphtest.Random(seed, o) }
+		for _, ks := range []graph.KindSet{0, graph.AllKindsSet} {
+			wantOrder, _ := graph.RecoveryOrder(fresh(), graph.OrderOptions{Kinds: ks, DefaultDuration: time.Second})
+			wantCycles := graph.Cycles(fresh(), graph.CycleOptions{Kinds: ks})
+			g := fresh()
+			gotCycles := graph.Cycles(g, graph.CycleOptions{Kinds: ks})
+			gotOrder, _ := graph.RecoveryOrder(g, graph.OrderOptions{Kinds: ks, DefaultDuration: time.Second})
+			again, _ := graph.RecoveryOrder(g, graph.OrderOptions{Kinds: ks, DefaultDuration: time.Second})
+			if d := cmp.Diff(wantOrder, gotOrder); d != "" {
+				t.Fatalf("seed %d %s: order after Cycles differs (-fresh +reused):\n%s", seed, ks, d)
+			}
+			if d := cmp.Diff(wantOrder, again); d != "" {
+				t.Fatalf("seed %d %s: second order differs:\n%s", seed, ks, d)
+			}
+			if d := cmp.Diff(wantCycles, gotCycles); d != "" {
+				t.Fatalf("seed %d %s: cycles differ:\n%s", seed, ks, d)
+			}
+		}
+	}
+}
