@@ -37,7 +37,7 @@ const forbidW = 1e15
 
 // Budgets of the cut solvers.
 const (
-	dpMaxWork     = 1 << 24    // subset DP: 2^k·(m+k) at most this
+	dpMaxWork     = 1 << 20    // subset DP: 2^k·(m+k) at most this
 	bbMaxSteps    = 20_000     // branch and bound: shortest-cycle searches
 	bbMaxWork     = 50_000_000 // branch and bound: edge visits
 	pruneMaxWork  = 50_000_000 // redundant-edge removal: edge visits
