@@ -59,7 +59,8 @@ type engine struct {
 	found map[string]collector.Capability
 
 	sets   map[string]*setRuns
-	trials []TrialRecord // in order of completion
+	trials []TrialRecord   // in order of completion
+	ids    map[string]bool // trial IDs in use
 	seq    int
 	phase  Phase
 	// remaining estimates how many trials the current pass has left
@@ -83,6 +84,7 @@ func newEngine(o Oracle, opts Options) *engine {
 		byText:    map[string]int{},
 		found:     map[string]collector.Capability{},
 		sets:      map[string]*setRuns{},
+		ids:       map[string]bool{},
 		done:      make(chan completion, opts.Parallel),
 		remaining: func() int { return 0 },
 	}
@@ -184,6 +186,10 @@ func (e *engine) complete(ctx context.Context, c completion) {
 	}
 	sr := c.runs
 	pass := c.out.Recovered
+	if r := c.out.Record; r != nil && r.ID != "" && !e.ids[r.ID] {
+		c.id = r.ID // evidence then names the run record
+	}
+	e.ids[c.id] = true
 	sr.outs = append(sr.outs, outcome{seq: c.seq, id: c.id, pass: pass})
 	if pass {
 		sr.passes++

@@ -26,9 +26,10 @@ const (
 
 // Trial is one run a minimization asks its [Oracle] for.
 type Trial struct {
-	// ID is unique within the minimization ("trial-0007"); an oracle
-	// should use it as the ID of the run record it returns, so that the
-	// minimization record's evidence refers to that run.
+	// ID is unique within the minimization ("trial-0007"). When the run
+	// record the oracle returns has an ID of its own (unique within the
+	// minimization), the trial takes that one instead, so that the
+	// minimization record's evidence names the run records.
 	ID    string
 	Phase Phase
 	// Allow is the allowlist the run may use: [collector.Capability.All]
