@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+
+	"github.com/rgraph/rgraph/sandbox"
 )
 
 // Exit codes of rgraph. They are documented in docs/exit-codes.md and
@@ -43,10 +45,9 @@ func usageErrorf(format string, args ...any) error {
 // withCode attaches an exit code to err; a nil err gives a silent exit.
 func withCode(code int, err error) error { return &exitErr{code, err} }
 
-// privilegeChecker is implemented by errors that mean "needs root or a
-// kernel feature" (sandbox.ErrPermission, probe.ErrUnsupported, ...);
-// packages register their sentinels in privilegeSentinels.
-var privilegeSentinels []error
+// privilegeSentinels are the errors that mean "needs root or a kernel
+// feature": exit 4. (The sandbox wraps collector/probe's own sentinels.)
+var privilegeSentinels = []error{sandbox.ErrPermission, sandbox.ErrUnsupported}
 
 // exitCode maps an error returned by a command to the process exit code.
 func exitCode(ctx context.Context, err error) int {

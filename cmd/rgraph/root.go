@@ -68,6 +68,7 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newWhyCmd(env, g, nil),
 		newDiffCmd(env, g, nil),
 		newDrawCmd(env, g, nil),
+		newExportCmd(env, g, nil),
 	)
 	return root
 }

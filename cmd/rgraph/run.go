@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -44,7 +43,6 @@ type runOptions struct {
 }
 
 func newRunCmd(env *Env, g *globalOptions, runF func(context.Context, *runOptions) error) *cobra.Command {
-	registerPrivilegeSentinels(sandbox.ErrPermission, sandbox.ErrUnsupported)
 	opts := &runOptions{Env: env, OpenStore: storeOpener(env, g), Run: sandbox.Run}
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO",
@@ -381,16 +379,6 @@ func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, r
 		}
 		return nil
 	})
-}
-
-// registerPrivilegeSentinels adds errs to the sentinels that mean exit 4,
-// once each.
-func registerPrivilegeSentinels(errs ...error) {
-	for _, e := range errs {
-		if !slices.Contains(privilegeSentinels, e) {
-			privilegeSentinels = append(privilegeSentinels, e)
-		}
-	}
 }
 
 // encodeCatalog writes c as a JSON catalog document, which ingest reads.

@@ -131,7 +131,6 @@ func TestRunExitCodes(t *testing.T) {
 					return tt.rec, tt.err
 				},
 			}
-			registerPrivilegeSentinels(sandbox.ErrPermission, sandbox.ErrUnsupported)
 			err := runRun(context.Background(), opts)
 			if got := exitCode(context.Background(), err); got != tt.want {
 				t.Fatalf("exit %d (%v), want %d\n%s", got, err, tt.want, e.out)
@@ -241,7 +240,6 @@ func TestSandboxGC(t *testing.T) {
 	opts.GC = func(context.Context, sandbox.GCOptions) ([]sandbox.Leftover, error) {
 		return nil, sandbox.ErrPermission
 	}
-	registerPrivilegeSentinels(sandbox.ErrPermission)
 	if code := exitCode(context.Background(), sandboxGCRun(context.Background(), opts)); code != exitPrivilege {
 		t.Errorf("gc without privilege = exit %d, want %d", code, exitPrivilege)
 	}

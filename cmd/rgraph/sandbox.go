@@ -23,7 +23,6 @@ type sandboxGCOptions struct {
 }
 
 func newSandboxCmd(env *Env, g *globalOptions, gcF func(context.Context, *sandboxGCOptions) error) *cobra.Command {
-	registerPrivilegeSentinels(sandbox.ErrPermission, sandbox.ErrUnsupported)
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Manage the sandboxes rgraph run creates",
@@ -55,7 +54,7 @@ Sandboxes left on purpose with rgraph run --keep stay until --kept is given.
 	}
 	gc.Flags().BoolVar(&opts.Kept, "kept", false, "also remove sandboxes kept with rgraph run --keep")
 	gc.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list what would be removed, remove nothing")
-	cmd.AddCommand(gc)
+	cmd.AddCommand(gc, newSandboxCheckCmd(env))
 	return cmd
 }
 

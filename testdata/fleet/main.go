@@ -4,6 +4,7 @@
 //
 //	fleet serve ROLE [flags]   run one service: recover, then serve
 //	fleet check ROLE [flags]   exit 0 when the service answers healthy
+//	fleet truth [FILE]         print ground-truth.yaml as an edge list
 //	fleet prod up|down|status  the healthy "production" fleet in its own
 //	                           network namespace (10.99.0.0/24), the
 //	                           upstream rgraph's sandboxes leak back to
@@ -35,6 +36,7 @@ const usage = `usage:
   fleet serve ROLE [--listen ADDR] [--state DIR] [role flags]
   fleet check ROLE [--addr ADDR] [--socket PATH]
   fleet prod up|down|status [--netns NAME] [--dir DIR]
+  fleet truth [GROUND-TRUTH.yaml]
 roles: dns logd ca scheduler coord config discovery pkgstore web
 `
 
@@ -51,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = check(ctx, args[1:], stdout)
 	case "prod":
 		err = prod(ctx, args[1:], stdout, stderr)
+	case "truth":
+		err = truth(args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
