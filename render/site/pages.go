@@ -87,14 +87,17 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 {{if .Passed}}<p class="good">Scenario <code>{{.Scenario}}</code> last passed {{.Passed}}{{with .Run}} (run <code>{{.}}</code>){{end}}.</p>
 {{else if .Scenario}}<p class="warn">Scenario <code>{{.Scenario}}</code> has not passed yet: this runbook is unproven.</p>
 {{else}}<p class="warn">No recovery scenario documents this service yet.</p>{{end}}
+{{if .GraphOnly}}<p class="muted">No run or minimization record of this service is part of release {{.Release}}: this page shows what the recovery graph alone knows.</p>{{end}}
 <h2>Runbook</h2>
 {{with .Steps}}<ol>{{range .}}<li>{{with .Name}}<p>{{.}}</p>{{end}}<pre><code>{{.Command}}</code></pre></li>
 {{end}}</ol>{{else}}<p class="muted">No steps recorded.</p>{{end}}
 <h2>Validation</h2>
 {{with .Validation.Command}}<p>Recovered when this succeeds:</p>
 <pre><code>{{.}}</code></pre>{{else}}<p class="muted">No validation recorded.</p>{{end}}
-<h2>Minimal allowlist</h2>
-{{with .Allowlist}}<p class="muted">What recovery needs to reach, as minimization found it. Hard: recovery fails without it. Soft: tried but not needed. Alternative: any one of its group suffices.</p>
+{{if .Declared}}<h2>Allowlist (declared)</h2>
+<p class="muted">Not minimized yet: what {{with .AllowlistFrom}}run <code>{{.}}</code>{{else}}the run{{end}} was allowed to reach, with the attempts each entry covered. <code>rgraph minimize</code> finds which entries recovery really needs.</p>
+{{else}}<h2>Minimal allowlist</h2>{{end}}
+{{with .Allowlist}}{{if not $.Declared}}<p class="muted">What recovery needs to reach, as minimization{{with $.AllowlistFrom}} (<code>{{.}}</code>){{end}} found it. Hard: recovery fails without it. Soft: tried but not needed. Alternative: any one of its group suffices.</p>{{end}}
 <table><tr><th>Allows</th><th>Service</th><th>Class</th><th>Evidence</th></tr>
 {{range .}}<tr><td><code>{{.Capability}}</code></td><td>{{if .Service.Name}}{{template "name" .Service}}{{else}}<span class="muted">unmapped</span>{{end}}</td><td><span class="tag {{.Style}}">{{.Class}}</span>{{with .Group}} <span class="muted">{{.}}</span>{{end}}</td><td>{{range .Evidence}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>{{else}}<p class="muted">No minimal allowlist recorded.</p>{{end}}
@@ -240,6 +243,8 @@ type serviceData struct {
 	Critical                                   bool
 	Cycle                                      *cycleRef
 	Scenario, Passed, Run                      string
+	GraphOnly, Declared                        bool
+	AllowlistFrom                              string
 	Steps                                      []Step
 	Validation                                 Step
 	Allowlist                                  []reqData
@@ -291,10 +296,12 @@ func (b *builder) servicePage(name string) ([]byte, error) {
 		}
 		d.Cycle = ref
 	}
+	d.GraphOnly = b.info[name] == nil
 	if sv := b.info[name]; sv != nil {
 		d.Summary, d.Scenario, d.Passed, d.Run = sv.Summary, sv.Scenario, when(sv.LastPassed), sv.LastRun
-		d.Steps, d.Validation = sv.Steps, sv.Validation
+		d.Steps, d.Validation, d.AllowlistFrom = sv.Steps, sv.Validation, sv.AllowlistFrom
 		for _, r := range sv.Allowlist {
+			d.Declared = d.Declared || r.Class == Declared
 			rd := reqData{Capability: r.Capability, Class: r.Class, Group: r.Group, Evidence: evidenceText(r.Evidence)}
 			if r.Service != "" {
 				rd.Service = b.link(r.Service, prefix)

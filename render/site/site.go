@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -36,7 +34,7 @@ type Site struct {
 	Kinds graph.KindSet
 	// Services hold what the scenarios know about each service. Every
 	// service of Graph gets a page; those without an entry here get one
-	// from the graph alone.
+	// from the graph alone, which says so.
 	Services []Service
 	// Drawing adjusts the fleet drawing; Order, Components and Links are
 	// filled in by Build.
@@ -59,8 +57,11 @@ type Service struct {
 	LastPassed time.Time
 	// LastRun is the run record of that pass.
 	LastRun string
-	// Allowlist is the minimal allowlist minimization found.
+	// Allowlist is the minimal allowlist minimization found, or, before
+	// any minimization, the allowlist a run declared (class [Declared]).
 	Allowlist []Requirement
+	// AllowlistFrom names the record Allowlist comes from.
+	AllowlistFrom string
 }
 
 // Step is one runbook command.
@@ -82,6 +83,8 @@ const (
 	Soft Class = "soft"
 	// Alternative: one of a set of entries of which recovery needs any one.
 	Alternative Class = "alternative"
+	// Declared: in the allowlist of a run that passed, not yet minimized.
+	Declared Class = "declared"
 )
 
 // Requirement is one entry of a minimal allowlist.
@@ -138,24 +141,13 @@ func Build(ctx context.Context, s Site) ([]File, error) {
 	return files, nil
 }
 
-// Write builds the site and writes it under dir, creating directories as
-// needed and replacing files of the same name. Files of services no longer
-// in the graph are left alone.
+// Write builds the site and writes it under dir (see [WriteFiles]).
 func Write(ctx context.Context, dir string, s Site) error {
 	files, err := Build(ctx, s)
 	if err != nil {
 		return err
 	}
-	for _, f := range files {
-		path := filepath.Join(dir, filepath.FromSlash(f.Path))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("writing site: %w", err)
-		}
-		if err := os.WriteFile(path, f.Data, 0o644); err != nil {
-			return fmt.Errorf("writing site: %w", err)
-		}
-	}
-	return nil
+	return WriteFiles(dir, s.Release, files)
 }
 
 // builder holds the indexes the pages share.

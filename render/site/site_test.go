@@ -6,18 +6,15 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"net/url"
 	"os"
-	"path"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/net/html"
-
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/render/internal/golden"
+	"github.com/rgraph/rgraph/render/site/sitetest"
 )
 
 // exampleSite is a small fleet: the CA and the scheduler need each other,
@@ -118,72 +115,13 @@ func TestBuildGolden(t *testing.T) {
 	}
 }
 
-// hrefs returns the link targets and the element IDs of a page.
-func hrefs(t *testing.T, page []byte) (links []string, ids map[string]bool) {
-	t.Helper()
-	doc, err := html.Parse(bytes.NewReader(page))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids = map[string]bool{}
-	var walk func(*html.Node)
-	walk = func(n *html.Node) {
-		if n.Type == html.ElementNode {
-			for _, a := range n.Attr {
-				switch a.Key {
-				case "id":
-					ids[a.Val] = true
-				case "href", "xlink:href", "src":
-					links = append(links, a.Val)
-				}
-			}
-			if n.Data == "link" || n.Data == "script" {
-				t.Errorf("<%s> element: pages must not load anything", n.Data)
-			}
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			walk(c)
-		}
-	}
-	walk(doc)
-	return links, ids
-}
-
 // TestLinksResolve follows every link of every page: it must stay inside
 // the site, name a file the site has, and, with a fragment, an element of
-// that file.
+// that file; no page loads anything.
 func TestLinksResolve(t *testing.T) {
-	files := build(t)
-	ids := map[string]map[string]bool{}
-	links := map[string][]string{}
-	for p, data := range files {
-		links[p], ids[p] = hrefs(t, data)
-	}
-	checked := 0
-	for p, ls := range links {
-		for _, l := range ls {
-			u, err := url.Parse(l)
-			if err != nil {
-				t.Errorf("%s: bad link %q: %v", p, l, err)
-				continue
-			}
-			if u.Scheme != "" || u.Host != "" || strings.HasPrefix(u.Path, "/") {
-				t.Errorf("%s: link %q leaves the site", p, l)
-				continue
-			}
-			target := p
-			if u.Path != "" {
-				target = path.Clean(path.Join(path.Dir(p), u.Path))
-			}
-			if _, ok := files[target]; !ok {
-				t.Errorf("%s: link %q points at %s, which the site lacks", p, l, target)
-				continue
-			}
-			if u.Fragment != "" && !ids[target][u.Fragment] {
-				t.Errorf("%s: link %q: %s has no element #%s", p, l, target, u.Fragment)
-			}
-			checked++
-		}
+	problems, checked := sitetest.Links(build(t))
+	for _, p := range problems {
+		t.Error(p)
 	}
 	if checked < 20 {
 		t.Errorf("only %d links checked", checked)
