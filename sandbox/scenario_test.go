@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"gopkg.in/yaml.v3"
 
 	"github.com/rgraph/rgraph/collector"
 )
@@ -246,79 +245,6 @@ func TestParseScenarioErrors(t *testing.T) {
 				t.Errorf("error %v is a %T, want *ScenarioError", err, err)
 			}
 			golden(t, err.Error()+"\n")
-		})
-	}
-}
-
-// groundTruth is testdata/fleet/ground-truth.yaml.
-type groundTruth struct {
-	SchemaVersion int    `yaml:"schemaVersion"`
-	Kind          string `yaml:"kind"`
-	Services      map[string]struct {
-		Hard []string `yaml:"hard"`
-		Soft []string `yaml:"soft"`
-	} `yaml:"services"`
-	Cycles [][]string `yaml:"cycles"`
-}
-
-func loadGroundTruth(t testing.TB) groundTruth {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fleetDir, "ground-truth.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var gt groundTruth
-	dec := yaml.NewDecoder(strings.NewReader(string(b)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&gt); err != nil {
-		t.Fatalf("ground-truth.yaml: %v", err)
-	}
-	return gt
-}
-
-const fleetDir = "../testdata/fleet"
-
-// TestFleetScenarios checks that every fleet service has a scenario whose
-// committed allowlist is its hard dependencies and whose soft list is its
-// soft ones, as ground-truth.yaml says.
-func TestFleetScenarios(t *testing.T) {
-	gt := loadGroundTruth(t)
-	if len(gt.Services) != 9 {
-		t.Fatalf("ground truth has %d services, want 9", len(gt.Services))
-	}
-	names := func(al collector.Allowlist) []string {
-		out := []string{}
-		for _, c := range al {
-			if c.Service == "" {
-				t.Errorf("capability %v is not a service", c)
-			}
-			out = append(out, c.Service)
-		}
-		slices.Sort(out)
-		return out
-	}
-	for svc, deps := range gt.Services {
-		t.Run(svc, func(t *testing.T) {
-			sc, err := LoadScenario(filepath.Join(fleetDir, "scenarios", svc+".yaml"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sc.Service != svc {
-				t.Errorf("service = %q, want %q", sc.Service, svc)
-			}
-			hard, soft := slices.Sorted(slices.Values(deps.Hard)), slices.Sorted(slices.Values(deps.Soft))
-			if hard == nil {
-				hard = []string{}
-			}
-			if soft == nil {
-				soft = []string{}
-			}
-			if diff := cmp.Diff(hard, names(sc.Allow)); diff != "" {
-				t.Errorf("allow differs from the ground truth's hard dependencies (-want +got):\n%s", diff)
-			}
-			if diff := cmp.Diff(soft, names(sc.Soft)); diff != "" {
-				t.Errorf("soft differs from the ground truth's soft dependencies (-want +got):\n%s", diff)
-			}
 		})
 	}
 }

@@ -6,15 +6,23 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/rgraph/rgraph/sandbox/sandboxtest"
 )
 
 // TestMain lets testscript run "rgraph" as a re-executed test binary that
-// calls run, so scripts exercise the real CLI without building it.
+// calls run, so scripts exercise the real CLI without building it, and
+// takes down the production fleet the end-to-end tests bring up.
 func TestMain(m *testing.M) {
-	testscript.Main(m, map[string]func(){
-		"rgraph": func() { os.Exit(run(context.Background(), os.Args[1:], NewEnv())) },
-	})
+	os.Exit(testscript.RunMain(fleetMain{m}, map[string]func() int{
+		"rgraph": func() int { return run(context.Background(), os.Args[1:], NewEnv()) },
+	}))
 }
+
+// fleetMain runs the tests through sandboxtest.Main.
+type fleetMain struct{ m *testing.M }
+
+func (f fleetMain) Run() int { return sandboxtest.Main(f.m) }
 
 // TestScript runs the end-to-end scripts in testdata/script/*.txtar.
 func TestScript(t *testing.T) {
