@@ -42,7 +42,7 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 {{define "fleet"}}{{template "head" .}}<header>
 <h1>Recovery runbook · release {{.Release}}</h1>
 <p class="sub">{{plural .Services "service" "services"}} · {{plural .Waves "recovery wave" "recovery waves"}} · {{if .Cycles}}<span class="bad">{{plural (len .Cycles) "bootstrap cycle" "bootstrap cycles"}}</span>{{else}}<span class="good">no bootstrap cycles</span>{{end}}{{with .Critical}} · critical path {{$.Duration}}{{end}}</p>
-<nav><a href="#waves">Waves</a> · <a href="#critical">Critical path</a> · <a href="#cycles">Bootstrap cycles</a> · <a href="#graph">Graph</a> · <a href="#services">Services</a></nav>
+<nav><a href="#waves">Waves</a> · <a href="#critical">Critical path</a> · <a href="#cycles">Bootstrap cycles</a> · <a href="#graph">Graph</a>{{if .Runtime}} · <a href="#runtime">Recovery vs runtime</a>{{end}} · <a href="#services">Services</a></nav>
 </header>
 <main>
 <h2 id="waves">Recovery waves</h2>
@@ -68,6 +68,14 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 <h2 id="graph">Recovery graph</h2>
 <p class="muted">An arrow from A to B means A needs B to recover; what recovers first is on top. Red: bootstrap cycles. Dashed: soft. Dotted: declared. Click a service for its runbook.</p>
 <div class="graph">{{.SVG}}</div>
+{{with .Runtime}}<h2 id="runtime">Recovery vs runtime</h2>
+<p>{{plural .RecoveryOnly "dependency" "dependencies"}} only at recovery, {{.RuntimeOnly}} only at runtime, {{.Both}} in both{{with .Endpoints}}; {{plural . "recovery edge" "recovery edges"}} to unmapped endpoints not compared{{end}}. <span class="muted">Runtime graph: {{.Sources}}.</span></p>
+<p class="muted">What a service needs to recover is not what it calls while healthy: caches and fallbacks hide dependencies at runtime that recovery from empty hardware cannot do without.</p>
+{{with .Hidden}}<table><tr><th>Service</th><th>Needed to recover, never called while healthy</th></tr>
+{{range .}}<tr><td>{{template "name" .Link}}</td><td>{{template "names" .Deps}}</td></tr>
+{{end}}</table>{{else}}<p class="good">Every recovery dependency also shows at runtime.</p>{{end}}
+{{with .Unknown}}<p class="warn">The runtime graph names services the recovery graph does not know: {{range $i, $n := .}}{{if $i}}, {{end}}<code>{{$n}}</code>{{end}}.</p>{{end}}
+{{end -}}
 <h2 id="services">Services</h2>
 <table><tr><th>Service</th><th>Owner</th><th>Tier</th><th class="num">Wave</th><th>Last passed</th></tr>
 {{range .Index}}<tr><td>{{template "name" .Link}}{{if .InCycle}} <span class="tag bad">cycle</span>{{end}}</td><td>{{.Owner}}</td><td>{{.Tier}}</td><td class="num">{{.Wave}}</td><td>{{if .Passed}}{{.Passed}}{{else}}<span class="warn">never</span>{{end}}</td></tr>
@@ -87,7 +95,8 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 {{if .Passed}}<p class="good">Scenario <code>{{.Scenario}}</code> last passed {{.Passed}}{{with .Run}} (run <code>{{.}}</code>){{end}}.</p>
 {{else if .Scenario}}<p class="warn">Scenario <code>{{.Scenario}}</code> has not passed yet: this runbook is unproven.</p>
 {{else}}<p class="warn">No recovery scenario documents this service yet.</p>{{end}}
-{{if .GraphOnly}}<p class="muted">No run or minimization record of this service is part of release {{.Release}}: this page shows what the recovery graph alone knows.</p>{{end}}
+{{if .GraphOnly}}<p class="muted">No run or minimization record of this service is part of release {{.Release}}: this page shows what the recovery graph alone knows.</p>
+{{end -}}
 <h2>Runbook</h2>
 {{with .Steps}}<ol>{{range .}}<li>{{with .Name}}<p>{{.}}</p>{{end}}<pre><code>{{.Command}}</code></pre></li>
 {{end}}</ol>{{else}}<p class="muted">No steps recorded.</p>{{end}}
@@ -105,6 +114,12 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 {{with .Needs}}<table><tr><th>Service</th><th>Kind</th><th>Evidence</th></tr>
 {{range .}}<tr><td>{{template "name" .Link}}</td><td>{{.Kind}}</td><td>{{range .Evidence}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>{{else}}<p class="muted">Nothing: it can recover first.</p>{{end}}
+{{with .Runtime}}<h2>Recovery vs runtime</h2>
+{{with .RecoveryOnly}}<p>Needed to recover but never called while healthy (a cache or a fallback hides it at runtime): {{template "names" .}}</p>{{end}}
+{{with .Both}}<p>Needed to recover and called while healthy: {{template "names" .}}</p>{{end}}
+{{with .RuntimeOnly}}<p class="muted">Called while healthy but not needed to recover: {{range $i, $d := .}}{{if $i}}, {{end}}{{template "name" $d.Link}}{{with $d.Note}} ({{.}}){{end}}{{end}}</p>{{end}}
+{{if not (or .RecoveryOnly .Both .RuntimeOnly)}}<p class="muted">The runtime graph shows no calls from this service, and it has no recovery dependencies to compare.</p>{{end}}
+{{end -}}
 <h2>Needed by</h2>
 {{with .NeededBy}}<table><tr><th>Service</th><th>Kind</th></tr>
 {{range .}}<tr><td>{{template "name" .Link}}</td><td>{{.Kind}}</td></tr>
@@ -124,6 +139,7 @@ func (b *builder) common(title string) common {
 
 type fleetData struct {
 	common
+	Runtime         *runtimeData
 	Services, Waves int
 	WaveRows        []waveRow
 	Critical        []link
@@ -132,6 +148,18 @@ type fleetData struct {
 	Cycles          []cycleData
 	SVG             template.HTML
 	Index           []indexRow
+}
+
+type runtimeData struct {
+	RecoveryOnly, RuntimeOnly, Both, Endpoints int
+	Sources                                    string
+	Hidden                                     []hiddenRow
+	Unknown                                    []string
+}
+
+type hiddenRow struct {
+	Link link
+	Deps []link
 }
 
 type waveRow struct {
@@ -203,6 +231,22 @@ func (b *builder) fleetPage(ctx context.Context) ([]byte, error) {
 		d.Cycles = append(d.Cycles, cd)
 	}
 
+	if c := s.Runtime; c != nil {
+		rd := &runtimeData{RecoveryOnly: c.RecoveryOnly, RuntimeOnly: c.RuntimeOnly, Both: c.Both, Endpoints: c.Endpoints,
+			Sources: strings.Join(s.RuntimeSources, ", "), Unknown: c.Unknown}
+		for _, sc := range c.Services {
+			if len(sc.RecoveryOnly) == 0 {
+				continue
+			}
+			row := hiddenRow{Link: b.link(sc.Service, prefix)}
+			for _, d := range sc.RecoveryOnly {
+				row.Deps = append(row.Deps, b.link(d.Service, prefix))
+			}
+			rd.Hidden = append(rd.Hidden, row)
+		}
+		d.Runtime = rd
+	}
+
 	opt := s.Drawing
 	opt.Order, opt.Components = &s.Order, s.Cycles
 	opt.Links = func(name string) string {
@@ -249,6 +293,19 @@ type serviceData struct {
 	Validation                                 Step
 	Allowlist                                  []reqData
 	Needs, NeededBy                            []needData
+	Runtime                                    *serviceRuntime
+}
+
+// serviceRuntime is a service's dependencies on each side of the
+// comparison with the runtime graph.
+type serviceRuntime struct {
+	RecoveryOnly, Both []link
+	RuntimeOnly        []runtimeDep
+}
+
+type runtimeDep struct {
+	Link link
+	Note string
 }
 
 type cycleRef struct {
@@ -335,6 +392,27 @@ func (b *builder) servicePage(name string) ([]byte, error) {
 		for i, u := range srcs {
 			if _, k := g.EdgeTarget(edges[i]); b.kinds.Has(k) {
 				d.NeededBy = append(d.NeededBy, needData{Link: b.link(g.Name(u), prefix), Kind: k.String()})
+			}
+		}
+	}
+	if b.runtime != nil {
+		d.Runtime = &serviceRuntime{}
+		if sc := b.runtime[name]; sc != nil {
+			for _, x := range sc.RecoveryOnly {
+				d.Runtime.RecoveryOnly = append(d.Runtime.RecoveryOnly, b.link(x.Service, prefix))
+			}
+			for _, x := range sc.Both {
+				d.Runtime.Both = append(d.Runtime.Both, b.link(x.Service, prefix))
+			}
+			for _, x := range sc.RuntimeOnly {
+				var notes []string
+				if x.Kind != 0 {
+					notes = append(notes, x.Kind.String()+" at recovery")
+				}
+				if x.Calls > 0 {
+					notes = append(notes, strconv.FormatUint(x.Calls, 10)+" calls")
+				}
+				d.Runtime.RuntimeOnly = append(d.Runtime.RuntimeOnly, runtimeDep{Link: b.link(x.Service, prefix), Note: strings.Join(notes, ", ")})
 			}
 		}
 	}

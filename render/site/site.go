@@ -39,6 +39,13 @@ type Site struct {
 	// Drawing adjusts the fleet drawing; Order, Components and Links are
 	// filled in by Build.
 	Drawing render.DOTOptions
+	// Runtime, when set, is the recovery graph compared with the runtime
+	// graph a tracing system saw (graph.Compare): the fleet page counts
+	// what caches and fallbacks hide, and each service page says which of
+	// its needs are called while healthy.
+	Runtime *graph.Comparison
+	// RuntimeSources names what the runtime graph was read from.
+	RuntimeSources []string
 }
 
 // Service is what one service's page shows beyond the graph.
@@ -162,6 +169,7 @@ type builder struct {
 	cycleOf  map[string]int    // service -> index in sorted cycles
 	cycles   []graph.Component
 	critical map[string]bool
+	runtime  map[string]*graph.ServiceComparison
 }
 
 func newBuilder(s Site) *builder {
@@ -217,6 +225,12 @@ func newBuilder(s Site) *builder {
 	}
 	for _, sv := range s.Order.CriticalPath.Services {
 		b.critical[sv] = true
+	}
+	if s.Runtime != nil {
+		b.runtime = map[string]*graph.ServiceComparison{}
+		for i := range s.Runtime.Services {
+			b.runtime[s.Runtime.Services[i].Service] = &s.Runtime.Services[i]
+		}
 	}
 	return b
 }

@@ -213,3 +213,51 @@ func TestSlugs(t *testing.T) {
 		}
 	}
 }
+
+func TestRuntimeSections(t *testing.T) {
+	s := exampleSite(t)
+	c := graph.Compare(s.Graph, []graph.Call{
+		{From: "ca", To: "dns", Calls: 40},
+		{From: "kube/api", To: "scheduler", Calls: 7},
+		{From: "kube/api", To: "metrics", Calls: 3},
+	}, graph.CompareOptions{})
+	s.Runtime, s.RuntimeSources = &c, []string{"deps.json (jaeger)"}
+	files, err := Build(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := map[string]string{}
+	for _, f := range files {
+		page[f.Path] = string(f.Data)
+	}
+	for _, want := range []string{
+		`<a href="#runtime">Recovery vs runtime</a>`,
+		"5 dependencies only at recovery, 2 only at runtime, 1 in both",
+		"Runtime graph: deps.json (jaeger)",
+		// ca needs the scheduler to recover but never calls it while healthy.
+		`<tr><td><a href="services/ca.html"><code>ca</code></a></td><td><a href="services/scheduler.html"><code>scheduler</code></a></td></tr>`,
+		"<code>metrics</code>",
+	} {
+		if !strings.Contains(page["index.html"], want) {
+			t.Errorf("fleet page lacks %q", want)
+		}
+	}
+	for _, want := range []string{
+		`never called while healthy (a cache or a fallback hides it at runtime): <a href="scheduler.html"><code>scheduler</code></a>`,
+		`Needed to recover and called while healthy: <a href="dns.html"><code>dns</code></a>`,
+	} {
+		if !strings.Contains(page["services/ca.html"], want) {
+			t.Errorf("ca page lacks %q", want)
+		}
+	}
+	if !strings.Contains(page["services/kube_api.html"], `<a href="scheduler.html"><code>scheduler</code></a> (soft at recovery, 7 calls)`) {
+		t.Errorf("kube/api page does not show its runtime-only call to the scheduler with its soft recovery edge")
+	}
+	problems, _ := sitetest.Links(map[string][]byte{"index.html": []byte(page["index.html"]), "services/ca.html": []byte(page["services/ca.html"]),
+		"services/config.html": nil, "services/dns.html": nil, "services/kube_api.html": nil, "services/scheduler.html": nil})
+	for _, p := range problems {
+		if !strings.Contains(p, "has no element") { // the stub pages have no IDs
+			t.Error(p)
+		}
+	}
+}
