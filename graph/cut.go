@@ -2,7 +2,6 @@ package graph
 
 import (
 	"cmp"
-	"container/heap"
 	"math"
 	"slices"
 )
@@ -432,12 +431,18 @@ func (f *fas) greedy(dead []bool, weight func(int32) float64) []int32 {
 	pos := make([]int32, k)
 	left, right := int32(0), k-1
 	var ready []int32 // sources and sinks, FIFO
-	h := &deltaHeap{}
+	// Max-heap on delta, ties to the smallest node.
+	h := &pq[deltaItem]{less: func(x, y deltaItem) bool {
+		if x.delta != y.delta {
+			return x.delta > y.delta
+		}
+		return x.v < y.v
+	}}
 	for v := int32(0); v < k; v++ {
 		if outD[v] == 0 || inD[v] == 0 {
 			ready = append(ready, v)
 		}
-		heap.Push(h, deltaItem{outW[v] - inW[v], v})
+		h.push(deltaItem{outW[v] - inW[v], v})
 	}
 	remove := func(v int32) {
 		removed[v] = true
@@ -448,7 +453,7 @@ func (f *fas) greedy(dead []bool, weight func(int32) float64) []int32 {
 				if inD[w] == 0 {
 					ready = append(ready, w)
 				}
-				heap.Push(h, deltaItem{outW[w] - inW[w], w})
+				h.push(deltaItem{outW[w] - inW[w], w})
 			}
 		}
 		for i := f.roff[v]; i < f.roff[v+1]; i++ {
@@ -459,7 +464,7 @@ func (f *fas) greedy(dead []bool, weight func(int32) float64) []int32 {
 				if outD[u] == 0 {
 					ready = append(ready, u)
 				}
-				heap.Push(h, deltaItem{outW[u] - inW[u], u})
+				h.push(deltaItem{outW[u] - inW[u], u})
 			}
 		}
 	}
@@ -481,7 +486,7 @@ func (f *fas) greedy(dead []bool, weight func(int32) float64) []int32 {
 			placed++
 			continue
 		}
-		it := heap.Pop(h).(deltaItem)
+		it := h.pop()
 		if removed[it.v] || it.delta != outW[it.v]-inW[it.v] {
 			continue // stale entry
 		}
@@ -496,25 +501,6 @@ func (f *fas) greedy(dead []bool, weight func(int32) float64) []int32 {
 type deltaItem struct {
 	delta float64
 	v     int32
-}
-
-// deltaHeap is a max-heap on delta, ties to the smallest node.
-type deltaHeap []deltaItem
-
-func (h deltaHeap) Len() int { return len(h) }
-func (h deltaHeap) Less(i, j int) bool {
-	if h[i].delta != h[j].delta {
-		return h[i].delta > h[j].delta
-	}
-	return h[i].v < h[j].v
-}
-func (h deltaHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *deltaHeap) Push(x any)   { *h = append(*h, x.(deltaItem)) }
-func (h *deltaHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
 }
 
 // prune puts cut edges back, most expensive first, whenever that closes no

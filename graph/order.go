@@ -1,7 +1,7 @@
 package graph
 
 import (
-	"container/heap"
+	"math"
 	"slices"
 	"time"
 )
@@ -166,13 +166,23 @@ func schedule(a *adj, s *sccs, units []cpmUnit, w int) ([]int32, []bool) {
 			}
 		}
 	}
-	h := &readyHeap{up: up, units: units}
+	// Ready components by priority (up, larger first), then by first
+	// member's name, as one key kept in the heap itself: comparisons then
+	// touch no other memory.
+	type ready struct {
+		key uint64
+		c   int32
+	}
+	item := func(c int32) ready {
+		return ready{key: uint64(math.MaxInt32-up[c])<<32 | uint64(units[c].first), c: c}
+	}
+	h := &pq[ready]{less: func(x, y ready) bool { return x.key < y.key }}
 	for c := int32(0); c < nc; c++ {
 		if pending[c] == 0 {
-			h.items = append(h.items, c)
+			h.items = append(h.items, item(c))
 		}
 	}
-	heap.Init(h)
+	h.init()
 	wave := make([]int32, nc)
 	over := make([]bool, nc)
 	var chosen, deferred []int32
@@ -180,7 +190,7 @@ func schedule(a *adj, s *sccs, units []cpmUnit, w int) ([]int32, []bool) {
 		chosen, deferred = chosen[:0], deferred[:0]
 		used := 0
 		for h.Len() > 0 && used < w {
-			c := heap.Pop(h).(int32)
+			c := h.pop().c
 			sz := int(s.size(c))
 			switch {
 			case sz > w && len(chosen) == 0:
@@ -195,7 +205,7 @@ func schedule(a *adj, s *sccs, units []cpmUnit, w int) ([]int32, []bool) {
 			}
 		}
 		for _, c := range deferred {
-			heap.Push(h, c)
+			h.push(item(c))
 		}
 		for _, c := range chosen {
 			wave[c] = t
@@ -203,36 +213,12 @@ func schedule(a *adj, s *sccs, units []cpmUnit, w int) ([]int32, []bool) {
 		for _, c := range chosen {
 			for _, p := range rsrc[roff[c]:roff[c+1]] {
 				if pending[p]--; pending[p] == 0 {
-					heap.Push(h, p)
+					h.push(item(p))
 				}
 			}
 		}
 	}
 	return wave, over
-}
-
-// readyHeap orders ready units by priority (up, larger first), then by
-// their first member's name.
-type readyHeap struct {
-	items []int32
-	up    []int32
-	units []cpmUnit
-}
-
-func (h *readyHeap) Len() int { return len(h.items) }
-func (h *readyHeap) Less(i, j int) bool {
-	a, b := h.items[i], h.items[j]
-	if h.up[a] != h.up[b] {
-		return h.up[a] > h.up[b]
-	}
-	return h.units[a].first < h.units[b].first
-}
-func (h *readyHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *readyHeap) Push(x any)    { h.items = append(h.items, x.(int32)) }
-func (h *readyHeap) Pop() any {
-	x := h.items[len(h.items)-1]
-	h.items = h.items[:len(h.items)-1]
-	return x
 }
 
 // cpmUnit is what CPM knows of a component, packed so that one cache line

@@ -1,7 +1,6 @@
 package graph
 
 import (
-	"container/heap"
 	"slices"
 )
 
@@ -160,32 +159,19 @@ type yenCand struct {
 	nodes []int32
 }
 
-// yenHeap orders candidate paths by length, then by node sequence.
-type yenHeap []yenCand
-
-func (h yenHeap) Len() int { return len(h) }
-func (h yenHeap) Less(i, j int) bool {
-	if len(h[i].edges) != len(h[j].edges) {
-		return len(h[i].edges) < len(h[j].edges)
-	}
-	return slices.Compare(h[i].nodes, h[j].nodes) < 0
-}
-func (h yenHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *yenHeap) Push(x any)   { *h = append(*h, x.(yenCand)) }
-func (h *yenHeap) Pop() any {
-	old := *h
-	x := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return x
-}
-
 // yen returns up to k loopless paths, shortest first (Yen 1971).
 func (w *whySearch) yen(first []int32, k int) [][]int32 {
 	w.restrict()
 	accepted := [][]int32{first}
 	acceptedNodes := [][]int32{w.nodes(first)}
 	seen := map[string]bool{key(first): true}
-	cands := &yenHeap{}
+	// Candidates by length, then node sequence.
+	cands := &pq[yenCand]{less: func(x, y yenCand) bool {
+		if len(x.edges) != len(y.edges) {
+			return len(x.edges) < len(y.edges)
+		}
+		return slices.Compare(x.nodes, y.nodes) < 0
+	}}
 	for len(accepted) < k {
 		prev, prevNodes := accepted[len(accepted)-1], acceptedNodes[len(acceptedNodes)-1]
 		for i := range prev {
@@ -210,7 +196,7 @@ func (w *whySearch) yen(first []int32, k int) [][]int32 {
 			total := append(slices.Clone(rootEdges), spurPath...)
 			if kk := key(total); !seen[kk] {
 				seen[kk] = true
-				heap.Push(cands, yenCand{edges: total, nodes: w.nodes(total)})
+				cands.push(yenCand{edges: total, nodes: w.nodes(total)})
 			}
 		}
 		w.banEdge = nil
@@ -218,7 +204,7 @@ func (w *whySearch) yen(first []int32, k int) [][]int32 {
 		if cands.Len() == 0 {
 			break
 		}
-		c := heap.Pop(cands).(yenCand)
+		c := cands.pop()
 		accepted = append(accepted, c.edges)
 		acceptedNodes = append(acceptedNodes, c.nodes)
 	}
