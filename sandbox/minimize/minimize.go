@@ -77,6 +77,8 @@ func Minimize(ctx context.Context, oracle Oracle, opts Options) (*Result, error)
 	if err == nil {
 		var c *confirmation
 		if c, err = e.confirm(ctx, m); err == nil {
+			e.remaining = func() int { return 0 }
+			e.report() // the final count
 			return e.result(c), nil
 		}
 	}
@@ -94,7 +96,7 @@ func (e *engine) observe(ctx context.Context) error {
 			return nil
 		}
 		return []want{{sr, 1 - sr.inflight}}
-	}, func() int { return 0 })
+	}, func() int { return 1 - sr.passes - sr.inflight })
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/sandbox"
+	"github.com/rgraph/rgraph/sandbox/minimize"
+)
+
+// minimizeOptions are the parsed flags of rgraph minimize and what it
+// needs.
+type minimizeOptions struct {
+	Scenario        string
+	Repeat          int
+	Parallel        int
+	MaxAlternatives int
+	Fault           string
+	Timeout         time.Duration
+	Driver          string
+	UpstreamNetNS   string
+	Release         string
+	Record          string
+	Output          string
+	Verbose         bool
+	Quiet           bool
+
+	Env *Env
+	// Run runs one trial of the scenario; tests replace it.
+	Run func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error)
+	// GC reaps what killed runs left before the first trial; tests
+	// replace it.
+	GC func(context.Context, sandbox.GCOptions) ([]sandbox.Leftover, error)
+}
+
+func newMinimizeCmd(env *Env, g *globalOptions, runF func(context.Context, *minimizeOptions) error) *cobra.Command {
+	opts := &minimizeOptions{Env: env, Run: sandbox.Run, GC: sandbox.GC}
+	cmd := &cobra.Command{
+		Use:   "minimize SCENARIO",
+		Short: "Pare a scenario's allowlist down to what recovery really needs",
+		Long: `Minimize runs the scenario once with everything allowed, takes what it
+attempted (mapped to catalog services, or kept as endpoints) and the
+scenario's allow and soft lists as candidates, and searches for the smallest
+set of them under which it still recovers, each trial in a fresh sandbox.
+With k of n candidates needed the search takes about k*log2(n/k) + 2k
+trials. The result is then confirmed: the minimal set passes again, and
+leaving out any one member fails, each over --repeat trials.
+
+Every candidate is classified: hard (recovery fails without it), soft
+(attempted, not needed), or alternative (one of a group where any one
+suffices, such as two resolvers). A removal is accepted only after --repeat
+consecutive successes, since a false success would drop a real dependency;
+the output states how far the result can be trusted.
+
+stdout gets the allowlist as YAML, ready to paste into the scenario (allow
+and soft), with the classification as comments; -o json prints the
+minimization record instead, which --record also writes for rgraph ingest.
+Progress goes to stderr. Ctrl-C stops at once, removes every sandbox, prints
+the smallest allowlist known to pass so far, and exits 130.`,
+		Example: `  rgraph minimize testdata/fleet/scenarios/web.yaml
+  rgraph minimize --repeat 5 --parallel 4 --record web-min.json scenarios/web.yaml
+  rgraph minimize --fault blackhole -o json scenarios/coord.yaml | jq .minimization.minimal`,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Scenario = args[0]
+			opts.Quiet = g.Quiet
+			switch {
+			case opts.Repeat < 1:
+				return usageErrorf("--repeat must be at least 1")
+			case opts.Parallel < 1:
+				return usageErrorf("--parallel must be at least 1")
+			case opts.Timeout < 0:
+				return usageErrorf("--timeout must be positive")
+			}
+			if opts.Fault != "" {
+				if _, err := collector.ParseFaultMode(opts.Fault); err != nil {
+					return usageErrorf("--fault: %v", err)
+				}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return minimizeRun(cmd.Context(), opts)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&opts.Repeat, "repeat", 3, "consecutive successes that accept a removal, and trials that confirm each member")
+	f.IntVar(&opts.Parallel, "parallel", 1, "trials to run side by side, each in its own sandbox")
+	f.IntVar(&opts.MaxAlternatives, "max-alternatives", 4, "substitutes to look for per member of the minimal set (0: none)")
+	f.StringVar(&opts.Fault, "fault", "", "how denied attempts fail: reject|blackhole (default: the scenario's)")
+	f.DurationVar(&opts.Timeout, "timeout", 0, "bound each trial's runbook and validation (default: the scenario's)")
+	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.DriverNames()...)
+	f.StringVar(&opts.UpstreamNetNS, "upstream-netns", "", "network namespace the sandboxes leak back to (default: the scenario's)")
+	f.StringVar(&opts.Release, "release", "", "release label for the records")
+	f.StringVar(&opts.Record, "record", "", "write the minimization record (JSON) to `FILE`")
+	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "report progress on stderr even when it is not a terminal")
+	addOutputFlag(cmd, &opts.Output, "text", "json")
+	return cmd
+}
+
+func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
+	sc, err := sandbox.LoadScenario(opts.Scenario)
+	if err != nil {
+		return err
+	}
+	driver, err := sandbox.DriverByName(opts.Driver)
+	if err != nil {
+		return usageErrorf("--driver: %v", err)
+	}
+	env := opts.Env
+	// Reap what killed runs left once, rather than in every trial, where
+	// parallel trials would race for it.
+	if _, err := opts.GC(ctx, sandbox.GCOptions{}); err != nil && !errors.Is(err, sandbox.ErrPermission) {
+		fmt.Fprintf(env.ErrOut, "rgraph: warning: reaping dead runs: %v\n", err)
+	}
+	rep := &minimizeReporter{w: env.ErrOut, tty: env.ErrTTY && !opts.Quiet, lines: opts.Verbose && !opts.Quiet && !env.ErrTTY}
+	oracle := &sandboxOracle{sc: sc, run: opts.Run, opts: sandbox.Options{
+		Fault:         collector.FaultMode(opts.Fault),
+		Timeout:       opts.Timeout,
+		UpstreamNetNS: opts.UpstreamNetNS,
+		Release:       opts.Release,
+		Driver:        driver,
+		NoGC:          true,
+		Progress: func(e sandbox.Event) {
+			if e.Kind == sandbox.EventWarning {
+				rep.warn(e.Err)
+			}
+		},
+	}}
+	maxAlt := opts.MaxAlternatives
+	if maxAlt == 0 {
+		maxAlt = -1 // minimize reads 0 as its default
+	}
+	start := env.Now()
+	stamp := start.UTC().Format("20060102T150405Z")
+	res, err := minimize.Minimize(ctx, oracle, minimize.Options{
+		Repeat:          opts.Repeat,
+		Parallel:        opts.Parallel,
+		Candidates:      append(append(collector.Allowlist{}, sc.Allow...), sc.Soft...),
+		Catalog:         sc.Catalog,
+		MaxAlternatives: maxAlt,
+		TrialPrefix:     "trial-" + sc.Service + "-" + stamp,
+		Progress:        rep.progress,
+		Now:             env.Now,
+	})
+	rep.done()
+	if err != nil {
+		if errors.Is(err, minimize.ErrNotRecovered) {
+			return withCode(exitNotRecovered, fmt.Errorf("scenario %s: %w", sc.Name, err))
+		}
+		return fmt.Errorf("minimizing scenario %s: %w", sc.Name, err)
+	}
+	rec, recErr := res.Record("min-" + sc.Service + "-" + stamp)
+	if opts.Record != "" {
+		if recErr != nil {
+			return recErr
+		}
+		if err := collector.WriteFile(opts.Record, rec); err != nil {
+			return err
+		}
+	}
+	if opts.Output == "json" {
+		if recErr != nil {
+			return recErr
+		}
+		if err := collector.Encode(env.Out, rec); err != nil {
+			return err
+		}
+	} else {
+		writeMinimizeText(env.Out, sc, res, opts, env.Now().Sub(start))
+	}
+	if res.Interrupted {
+		return withCode(exitInterrupted, errors.New("interrupted: printed the smallest allowlist known to pass so far"))
+	}
+	return nil
+}
+
+// sandboxOracle runs each trial with [sandbox.Run] in a fresh sandbox, the
+// scenario's allowlist replaced by the trial's.
+type sandboxOracle struct {
+	sc   *sandbox.Scenario
+	opts sandbox.Options
+	run  func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error)
+}
+
+// Try implements minimize.Oracle.
+func (o *sandboxOracle) Try(ctx context.Context, t minimize.Trial) (minimize.Outcome, error) {
+	so := o.opts
+	allow := append(collector.Allowlist{}, t.Allow...)
+	so.Allow = &allow
+	rec, err := o.run(ctx, o.sc, so)
+	if err != nil {
+		return minimize.Outcome{}, err
+	}
+	return minimize.Outcome{Recovered: rec.Outcome.Recovered, Record: rec, Duration: rec.Outcome.Duration.Std()}, nil
+}
+
+// minimizeReporter prints progress on stderr: one line rewritten in place
+// on a terminal, one line per trial with -v otherwise.
+type minimizeReporter struct {
+	w         io.Writer
+	tty       bool
+	lines     bool
+	lastWidth int
+	last      minimize.Progress
+}
+
+func (r *minimizeReporter) progress(p minimize.Progress) {
+	if !r.tty && !r.lines {
+		return
+	}
+	size := "none yet"
+	if p.Size >= 0 {
+		size = fmt.Sprintf("%d of %d", p.Size, p.Candidates)
+	}
+	line := fmt.Sprintf("rgraph: minimize: %s pass, trial %d of ~%d (%d running), smallest passing set %s candidates, %v",
+		p.Phase, p.Done, p.Planned, p.Running, size, p.Elapsed.Round(time.Second))
+	if r.tty {
+		pad := max(0, r.lastWidth-len(line))
+		fmt.Fprintf(r.w, "\r%s%s", line, strings.Repeat(" ", pad))
+		r.lastWidth = len(line)
+		return
+	}
+	if p.Done != r.last.Done || p.Phase != r.last.Phase || p.Planned != r.last.Planned {
+		fmt.Fprintln(r.w, line)
+		r.last = p
+	}
+}
+
+// warn prints a sandbox warning on a line of its own.
+func (r *minimizeReporter) warn(err error) {
+	r.done()
+	fmt.Fprintf(r.w, "rgraph: warning: %v\n", err)
+}
+
+// done ends the progress line on a terminal.
+func (r *minimizeReporter) done() {
+	if r.tty && r.lastWidth > 0 {
+		fmt.Fprintln(r.w)
+		r.lastWidth = 0
+	}
+}
+
+// writeMinimizeText prints the result as YAML to paste into the scenario:
+// the allow and soft lists, and the classification as comments.
+func writeMinimizeText(out io.Writer, sc *sandbox.Scenario, res *minimize.Result, opts *minimizeOptions, took time.Duration) {
+	fmt.Fprintf(out, "# rgraph minimize: scenario %s (service %s)\n", sc.Name, sc.Service)
+	if res.Interrupted {
+		fmt.Fprintf(out, "# INTERRUPTED: the smallest allowlist known to pass so far; not minimal, not confirmed\n")
+	}
+	fmt.Fprintf(out, "# %d runs (%d observe, %d search, %d confirm) in %v; repeat %d, parallel %d, %s\n",
+		res.Runs(), res.RunsIn(minimize.PhaseObserve), res.RunsIn(minimize.PhaseSearch), res.RunsIn(minimize.PhaseConfirm),
+		round(took), res.Repeat, opts.Parallel, res.Algorithm)
+	fmt.Fprintf(out, "# confidence: %s\n", res.ConfidenceNote)
+
+	minimal := map[string]bool{}
+	for _, c := range res.Minimal {
+		minimal[c.String()] = true
+	}
+	members := map[int][]string{} // alternative group -> capabilities
+	for _, c := range res.Candidates {
+		if c.Class == collector.Alternative {
+			members[c.Group] = append(members[c.Group], c.Capability.String())
+		}
+	}
+	others := func(c minimize.Candidate) string {
+		var o []string
+		for _, m := range members[c.Group] {
+			if m != c.Capability.String() {
+				o = append(o, m)
+			}
+		}
+		return strings.Join(o, ", ")
+	}
+	var allow, soft, never []string
+	for _, c := range res.Candidates {
+		text := c.Capability.String()
+		switch {
+		case minimal[text] && c.Class == collector.Alternative:
+			allow = append(allow, fmt.Sprintf("%s  # or %s (alternatives, group %d)", text, others(c), c.Group))
+		case minimal[text]:
+			allow = append(allow, text)
+		case c.Class == collector.Alternative:
+			soft = append(soft, fmt.Sprintf("%s  # alternative to %s (group %d)", text, others(c), c.Group))
+		case c.Origin == minimize.Listed:
+			never = append(never, text)
+		default:
+			soft = append(soft, text)
+		}
+	}
+	writeYAMLList(out, "allow", allow)
+	writeYAMLList(out, "soft", soft)
+	if len(never) > 0 {
+		fmt.Fprintf(out, "# listed in the scenario but never attempted: %s\n", strings.Join(never, ", "))
+	}
+
+	fmt.Fprintln(out, "# candidates:")
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "#   CLASS\tGROUP\tCAPABILITY\tORIGIN\tEVIDENCE")
+	for _, c := range res.Candidates {
+		group := "-"
+		if c.Group > 0 {
+			group = fmt.Sprint(c.Group)
+		}
+		ev := "-"
+		if n := len(c.Trials); n > 0 {
+			ev = fmt.Sprintf("%d trials, first %s", n, c.Trials[0])
+		}
+		fmt.Fprintf(tw, "#   %s\t%s\t%s\t%s\t%s\n", c.Class, group, c.Capability, c.Origin, ev)
+	}
+	tw.Flush()
+}
+
+func writeYAMLList(out io.Writer, key string, items []string) {
+	if len(items) == 0 {
+		fmt.Fprintf(out, "%s: []\n", key)
+		return
+	}
+	fmt.Fprintf(out, "%s:\n", key)
+	for _, it := range items {
+		fmt.Fprintf(out, "  - %s\n", it)
+	}
+}
