@@ -24,6 +24,8 @@
 //     All the k shortest loopless alternatives (Yen).
 //   - [Diff], [Findings], [Baseline] and [ApplyBaseline]: what changed
 //     between two releases, as findings with stable keys for a CI gate.
+//   - [Compare]: a recovery graph against a runtime call graph, service by
+//     service.
 //   - [Filter], [Subgraph], [Closure], [Dependents], [Condense] and
 //     [TransitiveReduction]: helpers for drawing and targeting.
 //
