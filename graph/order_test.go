@@ -436,3 +436,23 @@ func TestComponentsRemembered(t *testing.T) {
 		}
 	}
 }
+
+func TestConcurrentAnalyses(t *testing.T) {
+	// A Graph is safe for concurrent use, remembered components included
+	// (run with -race).
+	g := graphtest.Fleet(2000, 8000, 5)
+	want, _ := graph.RecoveryOrder(graphtest.Fleet(2000, 8000, 5), graph.OrderOptions{})
+	done := make(chan graph.Order, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			graph.Cycles(g, graph.CycleOptions{})
+			o, _ := graph.RecoveryOrder(g, graph.OrderOptions{})
+			done <- o
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if d := cmp.Diff(want, <-done); d != "" {
+			t.Fatalf("concurrent RecoveryOrder differs:\n%s", d)
+		}
+	}
+}
