@@ -384,23 +384,31 @@ func groupKey(nd *dnode, by GroupBy) string {
 	return ""
 }
 
+// readableGroups is the number of groups a collapsed drawing prefers to
+// stay under: a few dozen boxes still read as a map, two hundred side by
+// side in a rank do not.
+const readableGroups = 50
+
 // pickGroup chooses the grouping for a large drawing: by itself if given,
 // else the first of owner, tier and wave that most nodes have and that
-// gives between 2 and limit groups.
+// gives between 2 and readableGroups groups, or failing that between 2
+// and limit.
 func (m *model) pickGroup(by GroupBy, limit int) GroupBy {
 	if by != GroupNone {
 		return by
 	}
-	for _, cand := range []GroupBy{GroupOwner, GroupTier, GroupWave} {
-		keys, with := map[string]bool{}, 0
-		for i := range m.nodes {
-			if k := groupKey(&m.nodes[i], cand); k != "" {
-				keys[k] = true
-				with++
+	for _, most := range []int{min(readableGroups, limit), limit} {
+		for _, cand := range []GroupBy{GroupOwner, GroupTier, GroupWave} {
+			keys, with := map[string]bool{}, 0
+			for i := range m.nodes {
+				if k := groupKey(&m.nodes[i], cand); k != "" {
+					keys[k] = true
+					with++
+				}
 			}
-		}
-		if 2*with >= len(m.nodes) && len(keys) >= 2 && len(keys) <= limit {
-			return cand
+			if 2*with >= len(m.nodes) && len(keys) >= 2 && len(keys) <= most {
+				return cand
+			}
 		}
 	}
 	return GroupNone

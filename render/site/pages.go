@@ -48,7 +48,7 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 <h2 id="waves">Recovery waves</h2>
 <p class="muted">Bring services back wave by wave: everything in a wave needs only what earlier waves brought back, so a wave's services can recover in parallel. A jumpstart group is a bootstrap cycle whose members must be started together by hand.</p>
 <table><tr><th class="num">Wave</th><th>Services</th><th>Jumpstart</th></tr>
-{{range .WaveRows}}<tr><td class="num">{{.Index}}</td><td>{{template "names" .Services}}</td><td>{{range .Groups}}<span class="tag warn">{{template "names" .}}</span> {{end}}{{if .OverWidth}}<span class="muted">wider than asked: a group is never split</span>{{end}}</td></tr>
+{{range .WaveRows}}<tr><td class="num">{{.Index}}</td><td>{{if gt (len .Services) $.Fold}}<details><summary>{{plural (len .Services) "service" "services"}}</summary>{{template "names" .Services}}</details>{{else}}{{template "names" .Services}}{{end}}</td><td>{{range .Groups}}<span class="tag warn">{{template "names" .}}</span> {{end}}{{if .OverWidth}}<span class="muted">wider than asked: a group is never split</span>{{end}}</td></tr>
 {{end}}</table>
 <h2 id="critical">Critical path</h2>
 {{with .Critical}}<p>{{template "chain" .}}</p>
@@ -141,14 +141,21 @@ type fleetData struct {
 	common
 	Runtime         *runtimeData
 	Services, Waves int
-	WaveRows        []waveRow
-	Critical        []link
-	Duration        string
-	Defaulted       string
-	Cycles          []cycleData
-	SVG             template.HTML
-	Index           []indexRow
+	// Fold is how many services a wave lists openly; larger waves fold
+	// their list into a <details> element.
+	Fold      int
+	WaveRows  []waveRow
+	Critical  []link
+	Duration  string
+	Defaulted string
+	Cycles    []cycleData
+	SVG       template.HTML
+	Index     []indexRow
 }
+
+// foldWave is the number of services above which a wave's list is
+// folded on the fleet page, so that a large fleet's waves stay scannable.
+const foldWave = 30
 
 type runtimeData struct {
 	RecoveryOnly, RuntimeOnly, Both, Endpoints int
@@ -194,7 +201,7 @@ type indexRow struct {
 func (b *builder) fleetPage(ctx context.Context) ([]byte, error) {
 	const prefix = "services/"
 	s := b.s
-	d := fleetData{common: b.common("Recovery runbook · " + s.Release), Services: len(b.names), Waves: len(s.Order.Waves)}
+	d := fleetData{common: b.common("Recovery runbook · " + s.Release), Services: len(b.names), Waves: len(s.Order.Waves), Fold: foldWave}
 	for _, w := range s.Order.Waves {
 		row := waveRow{Index: w.Index, Services: b.links(w.Services, prefix), OverWidth: w.OverWidth}
 		for _, g := range w.Groups {
