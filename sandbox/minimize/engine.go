@@ -296,20 +296,27 @@ func (e *engine) report() {
 // and how many more trials to start now.
 
 // accept is the rule for removals: a set passes after Repeat consecutive
-// successes with at most one failure before them, and fails at its first
-// failure until then. In a search no trial of a failed set follows, so
-// there the first failure decides; trials a later pass adds (leaveOneOut)
-// may still show it passing, and both rules agree on the same history.
+// successes, provided successes outnumber failures two to one (see
+// majority), and fails at its first failure until then. In a search no
+// trial of a failed set follows, so there the first failure decides;
+// trials a later pass adds (leaveOneOut) may still show it passing, and
+// both rules agree on the same history.
 func (e *engine) accept(sr *setRuns) (decided, pass bool, need int) {
 	trailing := sr.trailingPasses()
 	switch {
-	case trailing >= e.opts.Repeat && sr.fails <= 1:
+	case trailing >= e.opts.Repeat && sr.majority():
 		return true, true, 0
 	case sr.fails > 0:
 		return true, false, 0
 	}
 	return false, false, max(0, e.opts.Repeat-trailing-sr.inflight)
 }
+
+// majority reports whether a set's successes outnumber its failures two
+// to one. A set that truly fails passes only by false successes, which
+// are then rare; requiring the majority besides a run of Repeat keeps a
+// long series of trials from producing that run by chance.
+func (sr *setRuns) majority() bool { return sr.passes >= 2*sr.fails }
 
 // trailingPasses counts the successes since the last failure.
 func (sr *setRuns) trailingPasses() int {
@@ -325,31 +332,33 @@ func (sr *setRuns) trailingPasses() int {
 }
 
 // verify is the rule for re-verifying a set: Repeat consecutive successes
-// among the trials after since, within verifyBudget·Repeat trials. It
+// and a two-to-one majority among the trials after since, within
+// verifyBudget·Repeat trials. It
 // tolerates the odd false failure of a set that mostly passes: with a 15%
 // false-failure rate and Repeat 3 it passes a good set 99.8% of the time,
 // while a set that fails but shows a 10% false-success rate passes 1.2%.
 func (e *engine) verify(sr *setRuns, since int) (decided, pass bool, need int) {
 	r := e.opts.Repeat
-	fresh, trailing := 0, 0
+	fresh, passes, trailing := 0, 0, 0
 	for _, o := range sr.outs {
 		if o.seq <= since {
 			continue
 		}
 		fresh++
 		if o.pass {
+			passes++
 			trailing++
 		} else {
 			trailing = 0
 		}
 	}
 	switch {
-	case trailing >= r:
+	case trailing >= r && passes >= 2*(fresh-passes):
 		return true, true, 0
-	case fresh+(r-trailing) > verifyBudget*r:
+	case fresh+max(1, r-trailing) > verifyBudget*r:
 		return true, false, 0
 	}
-	return false, false, max(0, r-trailing-sr.inflight)
+	return false, false, max(0, max(1, r-trailing)-sr.inflight)
 }
 
 // verifyBudget bounds the trials of a verification, in units of Repeat.
@@ -367,12 +376,12 @@ const (
 
 // leaveOneOut is the rule for confirming a member by trials of the set
 // without it: Repeat failures and no success show it hard. Once a trial
-// without it passes, it is dropped only as [engine.accept] would remove
-// it, after Repeat consecutive successes with at most one failure before
-// them; a second failure keeps it (mixed). A single false failure thus
-// costs a few more trials instead of an unneeded capability, while a
-// needed one is dropped with probability about 2·p^Repeat for a
-// false-success rate p.
+// without it passes, recovery is flaky here, and trials go on until it is
+// dropped as [engine.accept] would remove it (Repeat consecutive
+// successes and a two-to-one majority), or verifyBudget·Repeat trials are
+// spent and it is kept (mixed). False failures thus cost trials rather
+// than an unneeded capability, while a needed member is dropped only if
+// false successes both come Repeat in a row and outnumber true failures.
 func (e *engine) leaveOneOut(sr *setRuns) (looVerdict, int) {
 	r := e.opts.Repeat
 	trailing := sr.trailingPasses()
@@ -381,12 +390,12 @@ func (e *engine) leaveOneOut(sr *setRuns) (looVerdict, int) {
 		return looHard, 0
 	case sr.passes == 0:
 		return looPending, max(0, r-sr.fails-sr.inflight)
-	case trailing >= r && sr.fails <= 1:
+	case trailing >= r && sr.majority():
 		return looDrop, 0
-	case sr.fails >= 2:
+	case sr.passes+sr.fails >= verifyBudget*r:
 		return looMixed, 0
 	}
-	return looPending, max(0, r-trailing-sr.inflight)
+	return looPending, max(0, max(1, r-trailing)-sr.inflight)
 }
 
 // ids returns the IDs of the trials of sr, in the order they were started;

@@ -21,6 +21,11 @@ var (
 	ErrCandidatesInsufficient = errors.New("minimize: allowing every candidate does not recover")
 )
 
+// observeTries is how often the observe run is tried before the scenario
+// is taken not to recover: Repeat+1, at least 3, so that a false failure
+// does not end a minimization before it starts.
+func observeTries(repeat int) int { return max(3, repeat+1) }
+
 // maxRepairs bounds how often a final set that fails re-verification is
 // grown back and re-confirmed.
 const maxRepairs = 2
@@ -29,8 +34,8 @@ const maxRepairs = 2
 // capabilities under which oracle still reports recovery, and classifies
 // every candidate. It runs these passes:
 //
-//  1. Observe: one trial with everything allowed (retried up to Repeat
-//     times if it fails); the capabilities of its attempts (see
+//  1. Observe: one trial with everything allowed (tried up to Repeat+1
+//     times, at least 3, until it passes); the capabilities of its attempts (see
 //     [Capabilities]) and [Options.Candidates] become the candidates, in
 //     text order.
 //  2. Search: the candidates together must pass (Repeat consecutive
@@ -41,8 +46,10 @@ const maxRepairs = 2
 //     takes about k·log2(n/k) + 2k questions.
 //  3. Confirm: the minimal set is re-verified with fresh trials, and the
 //     set without each member is tried Repeat times (1-minimality). A
-//     member whose removal passes every time is dropped; one whose
-//     removal sometimes passes and sometimes fails is kept. If the
+//     member whose removal fails every time is hard; once its removal
+//     passes, trials go on until it is dropped (Repeat consecutive
+//     successes and a two-to-one majority) or 5·Repeat trials are spent
+//     and it is kept. If the
 //     minimal set fails its re-verification the search is repeated over
 //     the other candidates with the minimal set fixed.
 //  4. Alternatives: for each member h, the trial allowing every candidate
@@ -92,7 +99,7 @@ func Minimize(ctx context.Context, oracle Oracle, opts Options) (*Result, error)
 func (e *engine) observe(ctx context.Context) error {
 	sr := e.observeRuns()
 	err := e.drive(ctx, PhaseObserve, func() []want {
-		if sr.passes > 0 || sr.fails >= e.opts.Repeat {
+		if sr.passes > 0 || sr.fails >= observeTries(e.opts.Repeat) {
 			return nil
 		}
 		return []want{{sr, 1 - sr.inflight}}

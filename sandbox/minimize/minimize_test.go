@@ -296,6 +296,7 @@ func TestFlaky(t *testing.T) {
 				t.Errorf("seed %d: %d trials recorded, oracle ran %d", seed, len(res.Trials), o.Calls())
 			}
 		}
+		t.Logf("false success %v, false failure %v, repeat %d: %d required dropped, %d unneeded kept over %d instances", fs, ff, repeat, missed, extra, seeds)
 		return missed, extra
 	}
 	t.Run("false failures only keep, then confirmation drops", func(t *testing.T) {
@@ -304,9 +305,9 @@ func TestFlaky(t *testing.T) {
 			t.Errorf("%d required capabilities dropped without any false success", missed)
 		}
 		// A clean question fails with probability 1-0.85^3 = 39%, so the
-		// search keeps many unneeded capabilities (about 5 per run); the
-		// confirmation drops each with probability about 0.85.
-		if extra > 2*seeds {
+		// search keeps several unneeded capabilities per instance; the
+		// confirmation must drop nearly all of them.
+		if extra > seeds/4 {
 			t.Errorf("%d unneeded capabilities kept over %d runs; confirmation should drop most", extra, seeds)
 		}
 	})
@@ -323,9 +324,9 @@ func TestFlaky(t *testing.T) {
 		}
 	})
 	t.Run("both", func(t *testing.T) {
-		missed, _ := run(t, 0.1, 0.1, 3)
-		if missed > 0 {
-			t.Errorf("%d required capabilities dropped", missed)
+		missed, extra := run(t, 0.1, 0.1, 3)
+		if missed > 0 || extra > seeds/4 {
+			t.Errorf("%d required capabilities dropped, %d unneeded kept", missed, extra)
 		}
 	})
 }
