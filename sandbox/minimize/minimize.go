@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/rgraph/rgraph/collector"
 )
 
 // Algorithm names the search in [collector.Minimization.Algorithm].
@@ -110,9 +112,11 @@ func (e *engine) observe(ctx context.Context) error {
 	if sr.passes == 0 {
 		return fmt.Errorf("%w (%d trials)", ErrNotRecovered, sr.fails)
 	}
+	var observed collector.Allowlist
 	for _, t := range e.trials {
-		e.addCandidates(Capabilities(t.Record, e.opts.Catalog), Observed)
+		observed = append(observed, Capabilities(t.Record, e.opts.Catalog)...)
 	}
+	e.addCandidates(observed, Observed)
 	e.addCandidates(e.opts.Candidates, Listed)
 	all := full(len(e.cands)).members()
 	for i := range e.trials {
