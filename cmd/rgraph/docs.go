@@ -1,0 +1,289 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render/site"
+)
+
+// docsOptions are the parsed flags of rgraph docs and what it needs.
+type docsOptions struct {
+	analysisFlags
+	Out   string
+	Quiet bool
+
+	Env       *Env
+	OpenStore func() (*ingest.Store, error)
+}
+
+func newDocsCmd(env *Env, g *globalOptions, runF func(context.Context, *docsOptions) error) *cobra.Command {
+	opts := &docsOptions{Env: env, OpenStore: storeOpener(env, g)}
+	cmd := &cobra.Command{
+		Use:   "docs --out DIR",
+		Short: "Write the HTML recovery runbooks of a release",
+		Long: `Docs writes a release's recovery documentation as a static web site that
+needs no network and works from file://: a fleet page with the recovery
+waves, the critical path and the bootstrap cycles (the recovery graph
+drawn inline, cycles highlighted), and one page per service with its
+runbook steps exactly as typed, its validation, its minimal allowlist with
+the hard, soft or alternative class and the evidence for each entry, when
+its scenario last passed, and links to what it needs and what needs it.
+
+Steps and validation come from the service's newest passing run record,
+the allowlist from its newest minimization record (before any, from the
+passing run's allowlist, marked declared). Services without records get a
+page from the graph alone. When the release has a runtime graph (rgraph
+runtime ingest), pages also say which needs are never called while
+healthy.
+
+DIR must be new, empty, or written by rgraph docs before: a manifest
+(.rgraph-site.json) lists the files rgraph wrote, so regenerating removes
+the pages of services that are gone and never touches other files.
+'rgraph run --docs DIR' refreshes the site after a scenario passes.`,
+		Example: `  rgraph docs --out site/
+  rgraph docs --release 2026-11 --out /srv/runbooks
+  xdg-open site/index.html`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Quiet = g.Quiet
+			if opts.Out == "" {
+				return usageErrorf("--out DIR is required")
+			}
+			if _, err := opts.kindSet(); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return docsRun(cmd.Context(), opts)
+		},
+	}
+	addAnalysisFlags(cmd, &opts.analysisFlags)
+	cmd.Flags().StringVar(&opts.Out, "out", "", "write the site to `DIR` (required)")
+	return cmd
+}
+
+func docsRun(ctx context.Context, opts *docsOptions) error {
+	kinds, err := opts.kindSet()
+	if err != nil {
+		return err
+	}
+	sum, err := writeDocs(ctx, opts.Env, opts.OpenStore, docsRequest{Dir: opts.Out, Release: opts.Release, Kinds: kinds})
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.Env.Out, sum)
+	return err
+}
+
+// refreshDocs regenerates the recovery documentation site in dir after
+// rec's scenario passed: the site of release rec.Release (the newest
+// release when empty) from the store, with rec counted among its records
+// whether or not it has been ingested yet (so its steps, validation and
+// pass time show). It does nothing for a run that did not recover. The
+// release must be in the store; the directory rules are those of rgraph
+// docs. open is the store opener (runOptions.OpenStore).
+func refreshDocs(ctx context.Context, env *Env, open func() (*ingest.Store, error), dir string, rec *collector.Record) error {
+	if rec == nil || !rec.Outcome.Recovered {
+		return nil
+	}
+	_, err := writeDocs(ctx, env, open, docsRequest{Dir: dir, Release: rec.Release, Kinds: graph.DefaultKinds, Extra: rec})
+	return err
+}
+
+// docsRequest says which site to write.
+type docsRequest struct {
+	Dir     string
+	Release string // "" for the newest
+	Kinds   graph.KindSet
+	// Extra is a record to count with the release's own (a run that just
+	// passed); one with the ID of a stored record replaces it.
+	Extra *collector.Record
+}
+
+// docsSummary is what writeDocs wrote.
+type docsSummary struct {
+	Dir, Release          string
+	Pages                 int
+	Services, WithRecords int
+	// Hidden counts recovery dependencies the runtime graph never shows;
+	// -1 without a runtime graph.
+	Hidden int
+}
+
+func (s docsSummary) String() string {
+	line := fmt.Sprintf("documented release %s in %s: %d pages, %s (%d with records)",
+		s.Release, s.Dir, s.Pages, plural(s.Services, "service"), s.WithRecords)
+	if s.Hidden >= 0 {
+		deps := "recovery dependencies"
+		if s.Hidden == 1 {
+			deps = "recovery dependency"
+		}
+		line += fmt.Sprintf(", %d %s hidden at runtime", s.Hidden, deps)
+	}
+	return line
+}
+
+// writeDocs gathers a release's graph, records, catalog and runtime graph
+// from the store and writes its site.
+func writeDocs(ctx context.Context, env *Env, open func() (*ingest.Store, error), req docsRequest) (docsSummary, error) {
+	var (
+		g    *graph.Graph
+		rel  ingest.Release
+		recs []*collector.Record
+		cat  *collector.Catalog
+		rt   *ingest.Runtime
+	)
+	err := withStore(open, func(s *ingest.Store) error {
+		var err error
+		if req.Release == "" {
+			if rel, err = s.Latest(); errors.Is(err, ingest.ErrNoReleases) {
+				return fmt.Errorf("%w; ingest one with 'rgraph ingest --release NAME FILE...'", err)
+			}
+		} else {
+			rel, err = s.Get(req.Release)
+		}
+		if err != nil {
+			return err
+		}
+		if g, err = s.Load(rel.Name); err != nil {
+			return err
+		}
+		if recs, err = s.Records(rel.Name); err != nil {
+			return err
+		}
+		if cat, err = s.Catalog(rel.Name); err != nil {
+			return err
+		}
+		rt, err = s.Runtime(rel.Name)
+		if errors.Is(err, ingest.ErrNoRuntime) {
+			rt, err = nil, nil
+		}
+		return err
+	})
+	if err != nil {
+		return docsSummary{}, err
+	}
+	if req.Extra != nil {
+		recs = slices.DeleteFunc(slices.Clone(recs), func(r *collector.Record) bool { return r.ID == req.Extra.ID })
+		recs = append(recs, req.Extra)
+	}
+
+	kinds := req.Kinds.OrDefault()
+	order, err := graph.RecoveryOrder(g, graph.OrderOptions{Kinds: kinds, DefaultDuration: time.Minute})
+	if err != nil {
+		return docsSummary{}, fmt.Errorf("release %s: %w", rel.Name, err)
+	}
+	s := site.Site{
+		Release:   rel.Name,
+		Generated: env.Now(),
+		Graph:     g,
+		Order:     order,
+		Cycles:    graph.Cycles(g, graph.CycleOptions{Kinds: kinds}),
+		Kinds:     kinds | graph.Kinds(graph.Soft, graph.Alternative),
+		Services:  docServices(recs, cat),
+	}
+	sum := docsSummary{Dir: req.Dir, Release: rel.Name, WithRecords: len(s.Services), Hidden: -1}
+	if rt != nil {
+		c := graph.Compare(g, rt.Edges, graph.CompareOptions{})
+		s.Runtime, s.RuntimeSources = &c, rt.Inputs
+		sum.Hidden = c.RecoveryOnly
+	}
+	files, err := site.Build(ctx, s)
+	if err != nil {
+		return docsSummary{}, fmt.Errorf("building the site of %s: %w", rel.Name, err)
+	}
+	if err := site.WriteFiles(req.Dir, rel.Name, files); err != nil {
+		return docsSummary{}, err
+	}
+	sum.Pages = len(files)
+	sum.Services = len(files) - 1
+	return sum, nil
+}
+
+// docServices turns a release's records into what the service pages
+// show, one entry per service with records, sorted by name:
+//
+//   - the scenario, and when it last passed (the end of the newest run
+//     that recovered) with that run's ID;
+//   - the runbook steps and validation, exactly as typed, from the newest
+//     run that recovered and recorded them;
+//   - the allowlist from the newest minimization record, with each
+//     candidate's class, group and evidence; before any minimization, the
+//     allowlist of the newest run that recovered, marked declared.
+func docServices(recs []*collector.Record, cat *collector.Catalog) []site.Service {
+	by := map[string][]*collector.Record{}
+	for _, r := range recs {
+		by[r.Service] = append(by[r.Service], r)
+	}
+	names := make([]string, 0, len(by))
+	for n := range by {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	out := make([]site.Service, 0, len(names))
+	for _, name := range names {
+		rs := by[name]
+		slices.SortFunc(rs, func(a, b *collector.Record) int {
+			return cmp.Or(a.Outcome.StartedAt.Compare(b.Outcome.StartedAt), cmp.Compare(a.ID, b.ID))
+		})
+		sv := site.Service{Name: name, Scenario: rs[len(rs)-1].Scenario}
+		var passed, runbook, allow *collector.Record
+		for i := len(rs) - 1; i >= 0; i-- {
+			r := rs[i]
+			ok := r.Outcome.Recovered
+			if ok && passed == nil {
+				passed = r
+			}
+			if ok && runbook == nil && (len(r.Outcome.Steps) > 0 || r.Outcome.Validation.Command != "") {
+				runbook = r
+			}
+			if allow == nil && r.Kind == collector.KindMinimization && r.Minimization != nil {
+				allow = r
+			}
+		}
+		if passed != nil {
+			sv.Scenario, sv.LastRun = passed.Scenario, passed.ID
+			sv.LastPassed = passed.Outcome.StartedAt.Add(passed.Outcome.Duration.Std())
+		}
+		if runbook != nil {
+			for _, st := range runbook.Outcome.Steps {
+				sv.Steps = append(sv.Steps, site.Step{Name: st.Name, Command: st.Command})
+			}
+			v := runbook.Outcome.Validation
+			sv.Validation = site.Step{Name: v.Name, Command: v.Command}
+		}
+		if allow == nil {
+			allow = passed
+		}
+		if allow != nil {
+			sv.AllowlistFrom = allow.ID
+			for _, req := range ingest.Requirements(allow, cat) {
+				r := site.Requirement{Capability: req.Capability.String(), Class: site.Declared, Evidence: req.Evidence}
+				if !req.Endpoint {
+					r.Service = req.Target
+				}
+				if req.Class != "" {
+					r.Class = site.Class(req.Class)
+				}
+				if req.Group != 0 {
+					r.Group = "any one of group " + strconv.Itoa(req.Group)
+				}
+				sv.Allowlist = append(sv.Allowlist, r)
+			}
+		}
+		out = append(out, sv)
+	}
+	return out
+}
