@@ -69,6 +69,9 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newWhyCmd(env, g, nil),
 		newDiffCmd(env, g, nil),
 		newDrawCmd(env, g, nil),
+		newDocsCmd(env, g, nil),
+		newRuntimeCmd(env, g),
+		newCompareCmd(env, g, nil),
 		newExportCmd(env, g, nil),
 	)
 	return root
