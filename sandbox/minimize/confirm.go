@@ -254,20 +254,10 @@ func (e *engine) alternatives(ctx context.Context, c *confirmation) error {
 			c.alts[h] = a
 			active = append(active, a)
 		}
-		advance := func(a *altSearch) bitset {
-			for q := a.next(); q != nil; q = a.next() {
-				decided, pass, _ := e.accept(e.runsOf(q))
-				if !decided {
-					return q
-				}
-				a.answer(pass)
-			}
-			return nil
-		}
 		plan := func() []want {
 			var w []want
 			for _, a := range active {
-				if q := advance(a); q != nil {
+				if q := e.advance(a); q != nil {
 					sr := e.runsOf(q)
 					_, _, need := e.accept(sr)
 					w = append(w, want{sr, need})

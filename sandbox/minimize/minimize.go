@@ -157,19 +157,8 @@ func (e *engine) search(ctx context.Context) (bitset, error) {
 // removable items in order, speculating on free slots.
 func (e *engine) split(ctx context.Context, phase Phase, start bitset, order []int, after func(*split) int) (bitset, error) {
 	s := newSplit(start, order)
-	// advance feeds s every answer already decided.
-	advance := func(s *split) bitset {
-		for q := s.next(); q != nil; q = s.next() {
-			decided, pass, _ := e.accept(e.runsOf(q))
-			if !decided {
-				return q
-			}
-			s.answer(pass)
-		}
-		return nil
-	}
 	plan := func() []want {
-		if advance(s) == nil {
+		if e.advance(s) == nil {
 			return nil
 		}
 		var wants []want
@@ -179,7 +168,7 @@ func (e *engine) split(ctx context.Context, phase Phase, start bitset, order []i
 		for steps := 0; len(frontier) > 0 && free > 0 && steps < 4*e.opts.Parallel; steps++ {
 			h := frontier[0]
 			frontier = frontier[1:]
-			q := advance(h)
+			q := e.advance(h)
 			if q == nil || seen[q.key()] {
 				continue
 			}
@@ -204,6 +193,28 @@ func (e *engine) split(ctx context.Context, phase Phase, start bitset, order []i
 		return nil, err
 	}
 	return s.keep, nil
+}
+
+// questioner is a search that asks about one candidate set at a time:
+// [split] and [altSearch].
+type questioner interface {
+	// next returns the set to decide next, nil when done.
+	next() bitset
+	// answer feeds the outcome of the set next returned.
+	answer(pass bool)
+}
+
+// advance feeds q every answer already decided by the accept rule and
+// returns its first undecided question, nil when it is done.
+func (e *engine) advance(q questioner) bitset {
+	for set := q.next(); set != nil; set = q.next() {
+		decided, pass, _ := e.accept(e.runsOf(set))
+		if !decided {
+			return set
+		}
+		q.answer(pass)
+	}
+	return nil
 }
 
 // estimateSplit estimates the trials a split search has left with u
