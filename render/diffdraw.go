@@ -35,9 +35,11 @@ func fromDiff(old, new *graph.Graph, r DiffReport, opt DOTOptions) *model {
 		kinds = graph.AllKindsSet
 	}
 	ci := newCycleInfo(opt.Components, opt.Order)
+	fresh := map[[2]string]bool{} // witness edges of new cycles
 	for _, c := range r.Delta.NewCycles {
 		for _, e := range c.Edges {
 			ci.witness[[2]string{e.From, e.To}] = true
+			fresh[[2]string{e.From, e.To}] = true
 		}
 	}
 	waves := waveOf(opt.Order)
@@ -78,8 +80,9 @@ func fromDiff(old, new *graph.Graph, r DiffReport, opt DOTOptions) *model {
 			}
 			from, to := index[new.Name(u)], index[new.Name(t)]
 			edgeAt[key{from, to}] = len(m.edges)
+			ft := [2]string{new.Name(u), new.Name(t)}
 			m.edges = append(m.edges, dedge{from: from, to: to, kind: ks[i], change: added,
-				witness: ci.witness[[2]string{new.Name(u), new.Name(t)}]})
+				witness: ci.witness[ft], newCycle: fresh[ft]})
 		}
 	}
 	for u := int32(0); u < int32(old.Len()); u++ {

@@ -73,6 +73,7 @@ type dedge struct {
 	from, to int
 	kind     graph.Kind
 	witness  bool // on a witness cycle (or a new cycle in a diff)
+	newCycle bool // on the witness of a cycle new in a diff
 	implied  bool // removed by transitive reduction
 	via      int  // unmapped endpoints contracted on the way
 	count    int  // edges a collapsed edge stands for; 0 or 1 for one

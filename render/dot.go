@@ -231,6 +231,9 @@ func (m *model) edgeAttrs(e *dedge) attrs {
 			color = colorNewCycle
 		}
 	}
+	if e.newCycle { // in a diff, new cycles stand out from old ones
+		color = colorNewCycle
+	}
 	switch e.change {
 	case added:
 		color = colorAdded
