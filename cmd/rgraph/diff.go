@@ -120,16 +120,21 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 	}
 
 	env := opts.Env
+	// Drawings mark the members of the new release's bootstrap cycles, as
+	// their legend promises.
+	drawing := func() render.DOTOptions {
+		return render.DOTOptions{Kinds: kinds, Components: graph.Cycles(newG, graph.CycleOptions{Kinds: kinds, MaxCuts: -1})}
+	}
 	switch opts.Output {
 	case "json":
 		err = render.DiffJSON(env.Out, report)
 	case "md":
 		err = render.DiffMarkdown(env.Out, report)
 	case "html":
-		err = render.DiffHTML(ctx, env.Out, oldG, newG, report, render.DOTOptions{Kinds: kinds})
+		err = render.DiffHTML(ctx, env.Out, oldG, newG, report, drawing())
 	case "dot", "svg":
 		err = writeDrawing(ctx, env.Out, opts.Output, func(w io.Writer) error {
-			return render.DiffDOT(w, oldG, newG, report, render.DOTOptions{Kinds: kinds})
+			return render.DiffDOT(w, oldG, newG, report, drawing())
 		})
 	default:
 		err = render.Diff(env.Out, terminal(env), report)
