@@ -73,6 +73,8 @@ type engine struct {
 	inflight int
 	done     chan completion
 	err      error // the first oracle error
+	// abort cancels the context trials run under, after an oracle error.
+	abort context.CancelFunc
 }
 
 func newEngine(o Oracle, opts Options) *engine {
@@ -87,6 +89,7 @@ func newEngine(o Oracle, opts Options) *engine {
 		ids:       map[string]bool{},
 		done:      make(chan completion, opts.Parallel),
 		remaining: func() int { return 0 },
+		abort:     func() {},
 	}
 }
 
@@ -181,6 +184,7 @@ func (e *engine) complete(ctx context.Context, c completion) {
 	if c.err != nil {
 		if e.err == nil {
 			e.err = fmt.Errorf("trial %s: %w", c.id, c.err)
+			e.abort() // stop the other trials rather than wait for them
 		}
 		return
 	}

@@ -79,6 +79,9 @@ const maxRepairs = 2
 // nil error; otherwise ctx.Err().
 func Minimize(ctx context.Context, oracle Oracle, opts Options) (*Result, error) {
 	e := newEngine(oracle, opts)
+	outer := ctx
+	ctx, e.abort = context.WithCancel(ctx)
+	defer e.abort()
 	if err := e.observe(ctx); err != nil {
 		return nil, err
 	}
@@ -91,7 +94,7 @@ func Minimize(ctx context.Context, oracle Oracle, opts Options) (*Result, error)
 			return e.result(c), nil
 		}
 	}
-	if ctx.Err() != nil && e.bestKnown {
+	if outer.Err() != nil && e.bestKnown {
 		return e.interrupted(), nil
 	}
 	return nil, err

@@ -630,3 +630,36 @@ func TestProgress(t *testing.T) {
 		t.Errorf("last progress %+v, runs %d, minimal %d", last, res.Runs(), len(res.Minimal))
 	}
 }
+
+// TestOracleErrorStopsTrials checks that an oracle error cancels the
+// trials still running instead of waiting for them.
+func TestOracleErrorStopsTrials(t *testing.T) {
+	errBoom := errors.New("sandbox broke")
+	var calls atomic.Int32
+	o := minimize.OracleFunc(func(ctx context.Context, tr minimize.Trial) (minimize.Outcome, error) {
+		n := calls.Add(1)
+		if n == 3 {
+			return minimize.Outcome{}, errBoom
+		}
+		if n > 3 {
+			select {
+			case <-ctx.Done():
+				return minimize.Outcome{}, ctx.Err()
+			case <-time.After(time.Minute):
+			}
+		}
+		return minimize.Outcome{Recovered: true}, nil
+	})
+	cands := collector.Allowlist{}
+	for _, a := range minimizetest.Addrs(30) {
+		cands = append(cands, mustCap(t, a))
+	}
+	t0 := time.Now()
+	_, err := minimize.Minimize(context.Background(), o, minimize.Options{Repeat: 4, Parallel: 4, Candidates: cands})
+	if !errors.Is(err, errBoom) {
+		t.Errorf("Minimize = %v, want %v", err, errBoom)
+	}
+	if took := time.Since(t0); took > 10*time.Second {
+		t.Errorf("returned after %v: running trials were not cancelled", took)
+	}
+}
