@@ -29,9 +29,10 @@ const (
 	RuntimeAuto RuntimeFormat = "auto"
 	// RuntimeJaeger is Jaeger's service dependencies: the response of its
 	// query service's /api/dependencies ({"data": [links]}), of
-	// /api/v3/dependencies ({"dependencies": [links]}), or a bare array of
-	// links, each {"parent", "child", "callCount"}. Zipkin's
-	// /api/v2/dependencies has the same links.
+	// /api/v3/dependencies ({"dependencies": [links]}, also wrapped as
+	// {"result": {...}}), or a bare array of links, each {"parent",
+	// "child", "callCount"}. Zipkin's /api/v2/dependencies has the same
+	// links.
 	RuntimeJaeger RuntimeFormat = "jaeger"
 	// RuntimeOTLP is OpenTelemetry's service graph: the metrics the
 	// collector's servicegraph connector (or Grafana Tempo's
@@ -187,7 +188,7 @@ func sniffRuntime(b []byte, name string) (RuntimeFormat, error) {
 	switch {
 	case head["resourceMetrics"] != nil:
 		return RuntimeOTLP, nil
-	case head["dependencies"] != nil:
+	case head["dependencies"] != nil, bytes.Contains(head["result"], []byte(`"dependencies"`)):
 		return RuntimeJaeger, nil
 	case head["status"] != nil && bytes.HasPrefix(bytes.TrimSpace(head["data"]), []byte("{")):
 		return RuntimePrometheus, nil
@@ -428,11 +429,17 @@ func (p *runtimeParser) jaeger() error {
 		return err
 	}
 	found := false
-	err := p.object(func(key string) error {
+	var member func(key string) error
+	member = func(key string) error {
 		switch key {
 		case "data", "dependencies":
 			found = true
 			return links(key)
+		case "result": // a gRPC-gateway envelope: {"result": {"dependencies": [...]}}
+			if err := p.delim('{', key); err != nil {
+				return err
+			}
+			return p.object(member)
 		case "errors":
 			var errs []struct {
 				Code int    `json:"code"`
@@ -444,8 +451,8 @@ func (p *runtimeParser) jaeger() error {
 			return nil
 		}
 		return p.skip()
-	})
-	if err != nil {
+	}
+	if err := p.object(member); err != nil {
 		return err
 	}
 	if !found {

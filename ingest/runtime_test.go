@@ -35,6 +35,7 @@ func TestParseRuntime(t *testing.T) {
 		}, "jaeger"},
 		{"jaeger-array.json", RuntimeAuto, []string{"web -> config 15"}, "jaeger"},
 		{"jaeger-v3.json", RuntimeJaeger, []string{"frontend -> web 12"}, "jaeger"},
+		{"jaeger-v3-result.json", RuntimeAuto, []string{"web -> config 3"}, "jaeger"},
 		{"otlp-servicegraph.json", RuntimeAuto, []string{"config -> coord 7", "web -> config 42"}, "otlp"},
 		{"otlp-cumulative.jsonl", RuntimeOTLP, []string{"web -> config 25", "web -> dns 7"}, "otlp"},
 		{"prometheus-vector.json", RuntimeAuto, []string{"scheduler -> coord 89", "web -> config 1520"}, "prometheus"},
