@@ -147,14 +147,7 @@ func writeDocs(ctx context.Context, env *Env, open func() (*ingest.Store, error)
 	)
 	err := withStore(open, func(s *ingest.Store) error {
 		var err error
-		if req.Release == "" {
-			if rel, err = s.Latest(); errors.Is(err, ingest.ErrNoReleases) {
-				return fmt.Errorf("%w; ingest one with 'rgraph ingest --release NAME FILE...'", err)
-			}
-		} else {
-			rel, err = s.Get(req.Release)
-		}
-		if err != nil {
+		if rel, err = findRelease(s, req.Release); err != nil {
 			return err
 		}
 		if g, err = s.Load(rel.Name); err != nil {

@@ -219,25 +219,41 @@ func runtimeShowRun(_ context.Context, opts *runtimeShowOptions) error {
 	return render.Table(opts.Env.Out, t, []string{"CALLER", "CALLEE", "CALLS"}, rows)
 }
 
+// findRelease returns release name of s, or the newest release when name
+// is empty, with a hint for an empty store.
+func findRelease(s *ingest.Store, name string) (ingest.Release, error) {
+	if name != "" {
+		return s.Get(name)
+	}
+	rel, err := s.Latest()
+	if errors.Is(err, ingest.ErrNoReleases) {
+		return rel, fmt.Errorf("%w; ingest one with 'rgraph ingest --release NAME FILE...'", err)
+	}
+	return rel, err
+}
+
+// storedRuntime reads the runtime graph of release rel, with a hint when
+// there is none.
+func storedRuntime(s *ingest.Store, rel string) (*ingest.Runtime, error) {
+	rt, err := s.Runtime(rel)
+	if errors.Is(err, ingest.ErrNoRuntime) {
+		return nil, fmt.Errorf("%w; import one with 'rgraph runtime ingest --release %s FILE'", err, rel)
+	}
+	return rt, err
+}
+
 // loadRuntime reads the runtime graph of release name (the newest release
-// when empty), with a hint when there is none.
+// when empty).
 func loadRuntime(open func() (*ingest.Store, error), name string) (*ingest.Runtime, error) {
 	var rt *ingest.Runtime
 	err := withStore(open, func(s *ingest.Store) error {
-		if name == "" {
-			rel, err := s.Latest()
-			if err != nil {
-				return err
-			}
-			name = rel.Name
+		rel, err := findRelease(s, name)
+		if err != nil {
+			return err
 		}
-		var err error
-		rt, err = s.Runtime(name)
+		rt, err = storedRuntime(s, rel.Name)
 		return err
 	})
-	if errors.Is(err, ingest.ErrNoRuntime) {
-		return nil, fmt.Errorf("%w; import one with 'rgraph runtime ingest --release %s FILE'", err, name)
-	}
 	return rt, err
 }
 
@@ -329,23 +345,13 @@ func compareRun(_ context.Context, opts *compareOptions) error {
 	var rel ingest.Release
 	err = withStore(opts.OpenStore, func(s *ingest.Store) error {
 		var err error
-		if opts.Release == "" {
-			if rel, err = s.Latest(); errors.Is(err, ingest.ErrNoReleases) {
-				return fmt.Errorf("%w; ingest one with 'rgraph ingest --release NAME FILE...'", err)
-			}
-		} else {
-			rel, err = s.Get(opts.Release)
-		}
-		if err != nil {
+		if rel, err = findRelease(s, opts.Release); err != nil {
 			return err
 		}
 		if g, err = s.Load(rel.Name); err != nil {
 			return err
 		}
-		rt, err = s.Runtime(rel.Name)
-		if errors.Is(err, ingest.ErrNoRuntime) {
-			return fmt.Errorf("%w; import one with 'rgraph runtime ingest --release %s FILE'", err, rel.Name)
-		}
+		rt, err = storedRuntime(s, rel.Name)
 		return err
 	})
 	if err != nil {
