@@ -279,7 +279,7 @@ func (e *engine) confidence(c *confirmation, mixed int) (float64, string) {
 	case conf >= 0.9:
 		label = "medium"
 	}
-	note := fmt.Sprintf("%s (%.3f): %d candidate sets decided, a removal accepted after %d consecutive successes; %d of %d trials of repeated sets disagreed; final set passed %d of %d re-verification trials",
+	note := fmt.Sprintf("%s (%.4f): %d candidate sets decided, a removal accepted after %d consecutive successes; %d of %d trials of repeated sets disagreed; final set passed %d of %d re-verification trials",
 		label, conf, decided, e.opts.Repeat, disagree, repeated, vpass, vruns)
 	if mixed > 0 {
 		note += fmt.Sprintf("; kept on inconclusive leave-one-out trials: %d", mixed)
