@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/graph/graphtest"
 )
 
 func callLines(cs []graph.Call) []string {
@@ -256,4 +258,53 @@ func orphans(t *testing.T, s *Store) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// BenchmarkRuntime parses a Jaeger dependencies response of a synthetic
+// fleet (links between graphtest fleet services), stores it as a
+// release's runtime graph and reads it back:
+// go test -run '^$' -bench Runtime -benchtime 1x ./ingest/
+func BenchmarkRuntime(b *testing.B) {
+	for _, n := range []int{10_000, 100_000} {
+		fl := graphtest.FleetEdges(n/5, n, 1)
+		var buf bytes.Buffer
+		buf.WriteString(`{"data": [`)
+		for i := range fl.Src {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			fmt.Fprintf(&buf, "\n{\"parent\": %q, \"child\": %q, \"callCount\": %d}", fl.Names[fl.Src[i]], fl.Names[fl.Dst[i]], i%997+1)
+		}
+		buf.WriteString("\n], \"total\": 0, \"limit\": 0, \"offset\": 0, \"errors\": null}\n")
+		doc := buf.Bytes()
+		b.Run(fmt.Sprintf("%dk-links", n/1000), func(b *testing.B) {
+			ctx := context.Background()
+			s, err := OpenInMemory()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			snap, err := Parse(ctx, []Input{data("r.tsv", "a\tb\n")}, ParseOptions{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.Put(ctx, "r1", snap, PutOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(int64(len(doc)))
+			for b.Loop() {
+				rt, err := ParseRuntime(ctx, []Input{{Name: "deps.json", Data: doc}}, RuntimeOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.PutRuntime(ctx, "r1", rt, PutOptions{Replace: true}); err != nil {
+					b.Fatal(err)
+				}
+				back, err := s.Runtime("r1")
+				if err != nil || len(back.Edges) != len(rt.Edges) {
+					b.Fatalf("Runtime = %d edges, %v; want %d", len(back.Edges), err, len(rt.Edges))
+				}
+			}
+		})
+	}
 }
