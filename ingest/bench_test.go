@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/graph/graphtest"
 )
 
@@ -29,6 +31,10 @@ import (
 //	raw-scan    reading those keys back (what "one key per edge" costs a command)
 //	load        Store.Load of the release into a graph.Graph
 //	open-load   Open + Load + Close, a read-only command's store cost
+//	commands    rgraph cycles then rgraph order from the store: each opens,
+//	            loads and closes the store and runs its analysis
+//	tight-tsv   the same answers from the TSV by a tight compact-array
+//	            implementation (parse into CSR, SCC + waves): the yardstick
 //
 // -bench 'Ingest/(10k|100k)' skips the 1M size.
 var benchSizes = []struct {
@@ -152,8 +158,122 @@ func BenchmarkIngest(b *testing.B) {
 					}
 				}
 			})
+			b.Run("commands", func(b *testing.B) {
+				peak := peakMeter(b)
+				for i := 0; i < b.N; i++ {
+					peak.reset()
+					var comps []graph.Component
+					var order graph.Order
+					for _, analyse := range []func(*graph.Graph) error{
+						func(g *graph.Graph) error { comps = graph.Cycles(g, graph.CycleOptions{}); return nil },
+						func(g *graph.Graph) (err error) {
+							order, err = graph.RecoveryOrder(g, graph.OrderOptions{})
+							return err
+						},
+					} {
+						s, err := Open(dir, quiet)
+						if err != nil {
+							b.Fatal(err)
+						}
+						g, err := s.Load("bench")
+						if err != nil {
+							b.Fatal(err)
+						}
+						if err := analyse(g); err != nil {
+							b.Fatal(err)
+						}
+						if err := s.Close(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					peak.sample()
+					if i == 0 {
+						b.Logf("%d cyclic components, %d waves", len(comps), len(order.Waves))
+					}
+				}
+				peak.report(b)
+			})
+			b.Run("tight-tsv", func(b *testing.B) {
+				peak := peakMeter(b)
+				for i := 0; i < b.N; i++ {
+					peak.reset()
+					off, dst, kinds := tightParseTSV(b, tsv)
+					_, _, cyclic, wave := graphtest.TightSCCWaves(off, dst, kinds, graph.DefaultKinds)
+					peak.sample()
+					if i == 0 {
+						maxWave := int32(0)
+						for _, w := range wave {
+							maxWave = max(maxWave, w)
+						}
+						b.Logf("%d cyclic components, %d waves", cyclic, maxWave+1)
+					}
+				}
+				peak.report(b)
+			})
 		})
 	}
+}
+
+// tightParseTSV reads an edge list into CSR arrays with as little work as
+// possible: one read, names interned in a map, a counting sort by source.
+// It skips validation and duplicate merging; it is the yardstick the
+// commands benchmark is measured against, not a parser to ship.
+func tightParseTSV(b *testing.B, path string) (off, dst []int32, kinds []graph.Kind) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ids := make(map[string]int32, 1<<16)
+	id := func(s []byte) int32 {
+		if v, ok := ids[string(s)]; ok {
+			return v
+		}
+		v := int32(len(ids))
+		ids[string(s)] = v
+		return v
+	}
+	var src, tgt []int32
+	var kd []graph.Kind
+	for len(data) > 0 {
+		nl := bytes.IndexByte(data, '\n')
+		line := data
+		if nl >= 0 {
+			line, data = data[:nl], data[nl+1:]
+		} else {
+			data = nil
+		}
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		t1 := bytes.IndexByte(line, '\t')
+		rest := line[t1+1:]
+		to, kind := rest, graph.Declared
+		if t2 := bytes.IndexByte(rest, '\t'); t2 >= 0 {
+			to = rest[:t2]
+			if k, err := graph.ParseKind(string(rest[t2+1:])); err == nil {
+				kind = k
+			}
+		}
+		src = append(src, id(line[:t1]))
+		tgt = append(tgt, id(to))
+		kd = append(kd, kind)
+	}
+	n := len(ids)
+	off = make([]int32, n+1)
+	for _, s := range src {
+		off[s+1]++
+	}
+	for i := 0; i < n; i++ {
+		off[i+1] += off[i]
+	}
+	pos := append([]int32(nil), off[:n]...)
+	dst = make([]int32, len(src))
+	kinds = make([]graph.Kind, len(src))
+	for i, s := range src {
+		dst[pos[s]], kinds[pos[s]] = tgt[i], kd[i]
+		pos[s]++
+	}
+	return off, dst, kinds
 }
 
 // rawWrite writes one Badger key per edge, "e/from\x00to" -> kind, with
