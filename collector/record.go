@@ -211,7 +211,7 @@ type Minimization struct {
 	Runs int `json:"runs"`
 	// Repeat is how many consecutive successes accepted a removal.
 	Repeat int `json:"repeat"`
-	// Algorithm names the search, e.g. "quickxplain".
+	// Algorithm names the search, e.g. "adaptive-binary-splitting".
 	Algorithm string `json:"algorithm"`
 	// Confidence describes how far the result can be trusted.
 	Confidence string  `json:"confidence"`
