@@ -32,6 +32,7 @@ type runOptions struct {
 	Check         bool
 	Ingest        bool
 	Release       string
+	Docs          string
 	Output        string
 	Verbose       bool
 	Quiet         bool
@@ -100,6 +101,7 @@ The scenario format is in docs/scenarios.md; the run record written by
 	f.BoolVar(&opts.Check, "check", false, "exit 6 when the run attempted anything outside the committed allowlist")
 	f.BoolVar(&opts.Ingest, "ingest", false, "add the record to the store's release given by --release")
 	f.StringVar(&opts.Release, "release", "", "release label for the record (and the release --ingest adds it to)")
+	f.StringVar(&opts.Docs, "docs", "", "when the scenario recovers, regenerate the recovery documentation site in `DIR` (see rgraph docs)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "report progress on stderr even when it is not a terminal")
 	addOutputFlag(cmd, &opts.Output, "text", "json")
 	return cmd
@@ -150,6 +152,11 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if opts.Ingest {
 		if err := ingestRecord(ctx, opts, sc, rec); err != nil {
 			return fmt.Errorf("run %s finished, but adding its record to release %q failed: %w", rec.ID, opts.Release, err)
+		}
+	}
+	if opts.Docs != "" && rec.Outcome.Recovered && !(opts.Check && len(creep) > 0) {
+		if err := refreshDocs(ctx, opts.Env, opts.OpenStore, opts.Docs, rec); err != nil {
+			return fmt.Errorf("run %s recovered, but refreshing the docs in %s failed: %w", rec.ID, opts.Docs, err)
 		}
 	}
 	if opts.Output == "json" {

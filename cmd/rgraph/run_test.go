@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -242,5 +243,41 @@ func TestSandboxGC(t *testing.T) {
 	}
 	if code := exitCode(context.Background(), sandboxGCRun(context.Background(), opts)); code != exitPrivilege {
 		t.Errorf("gc without privilege = exit %d, want %d", code, exitPrivilege)
+	}
+}
+
+func TestRunDocs(t *testing.T) {
+	e := newTestEnv(t, nil)
+	store := t.TempDir()
+	site := filepath.Join(t.TempDir(), "site")
+	opts := &runOptions{
+		Scenario: fleetScenario, Ingest: true, Release: "r1", Docs: site, Output: "text", Env: e.Env,
+		OpenStore: func() (*ingest.Store, error) { return ingest.Open(store) },
+	}
+	for _, tt := range []struct {
+		name      string
+		recovered bool
+		wantPages bool
+	}{
+		{"a failed run leaves the docs alone", false, false},
+		{"a recovered run regenerates them", true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := fakeRecord(tt.recovered)
+			rec.ID = strings.ReplaceAll(tt.name, " ", "-")
+			opts.Run = func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error) {
+				return rec, nil
+			}
+			if err := runRun(context.Background(), opts); tt.recovered && err != nil {
+				t.Fatal(err)
+			}
+			page, err := os.ReadFile(filepath.Join(site, "services", "pkgstore.html"))
+			if (err == nil) != tt.wantPages {
+				t.Fatalf("pkgstore.html exists = %v, want %v", err == nil, tt.wantPages)
+			}
+			if tt.wantPages && !strings.Contains(string(page), rec.ID) {
+				t.Errorf("pkgstore.html does not name the run that passed:\n%s", page)
+			}
+		})
 	}
 }
