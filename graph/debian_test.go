@@ -36,6 +36,7 @@ import (
 	"gonum.org/v1/gonum/graph/topo"
 
 	"github.com/rgraph/rgraph/graph"
+	goldenfile "github.com/rgraph/rgraph/internal/golden"
 )
 
 // debianEdge is one parsed package relation.
@@ -416,7 +417,7 @@ func maps(m map[int32]bool) map[int32]bool {
 // TestDebianFixture regenerates testdata/debian-subset.tsv from apt's lists
 // with -update; the fixture itself is checked by the golden tests.
 func TestDebianFixture(t *testing.T) {
-	if !*update {
+	if !goldenfile.Update() {
 		t.Skip("regenerates testdata/debian-subset.tsv only with -update")
 	}
 	g := debianGraph(t)

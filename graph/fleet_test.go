@@ -11,6 +11,7 @@ import (
 
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/graph/graphtest"
+	goldenfile "github.com/rgraph/rgraph/internal/golden"
 )
 
 func TestFleet(t *testing.T) {
@@ -76,7 +77,7 @@ func TestFleet(t *testing.T) {
 // TestFleetFixture regenerates testdata/fleet.tsv and fleet-next.tsv, the
 // synthetic fleet the golden tests use, with -update.
 func TestFleetFixture(t *testing.T) {
-	if !*update {
+	if !goldenfile.Update() {
 		t.Skip("regenerates testdata/fleet*.tsv only with -update")
 	}
 	g := graphtest.Fleet(400, 1600, 3)

@@ -4,41 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-
 	"github.com/rgraph/rgraph/graph"
+	goldenfile "github.com/rgraph/rgraph/internal/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files (and, from apt's lists, testdata/debian-subset.tsv)")
 
 // golden compares got with testdata/<TestName>/<name>.golden, or rewrites
 // it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", strings.Split(t.Name(), "/")[0], name+".golden")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if d := cmp.Diff(string(want), string(got)); d != "" {
-		t.Errorf("%s differs from golden (-want +got):\n%s", path, d)
-	}
+	goldenfile.CheckFile(t, filepath.Join("testdata", strings.Split(t.Name(), "/")[0], name+".golden"), got)
 }
 
 // loadTSV reads an edge list "from<TAB>to<TAB>kind" with # comments.

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/render/internal/golden"
+	"github.com/rgraph/rgraph/internal/golden"
 )
 
 func TestDOTGolden(t *testing.T) {

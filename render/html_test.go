@@ -10,7 +10,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/render/internal/golden"
+	"github.com/rgraph/rgraph/internal/golden"
 )
 
 // realDiff diffs the two example releases with graph.Diff.

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/render/internal/golden"
+	"github.com/rgraph/rgraph/internal/golden"
 )
 
 func TestJSONGolden(t *testing.T) {

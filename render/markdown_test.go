@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/render/internal/golden"
+	"github.com/rgraph/rgraph/internal/golden"
 )
 
 func TestDiffMarkdown(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,33 +15,16 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/internal/golden"
 	"github.com/rgraph/rgraph/render/site"
 	"github.com/rgraph/rgraph/render/site/sitetest"
 )
-
-var updateGolden = flag.Bool("update", false, "rewrite golden files with the current output")
 
 // checkGolden compares got with testdata/<test name>/<name>.golden, or
 // rewrites it with -update.
 func checkGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", strings.ReplaceAll(t.Name(), "/", "_"), strings.ReplaceAll(name, "/", "_")+".golden")
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from %s (run with -update to accept):\n%s", name, path, cmp.Diff(string(want), string(got)))
-	}
+	golden.CheckFile(t, filepath.Join("testdata", strings.ReplaceAll(t.Name(), "/", "_"), strings.ReplaceAll(name, "/", "_")+".golden"), got)
 }
 
 // fleetStore ingests the test fleet of package ingest (records, catalog)

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/render/internal/golden"
+	"github.com/rgraph/rgraph/internal/golden"
 	"github.com/rgraph/rgraph/render/site/sitetest"
 )
 

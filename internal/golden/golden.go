@@ -47,11 +47,21 @@ func Check(t testing.TB, got []byte) {
 	CheckExt(t, ".golden", got)
 }
 
+// Update reports whether the test binary runs with -update, for tests
+// that regenerate other fixtures along with their golden files.
+func Update() bool { return *update }
+
 // CheckExt is [Check] with a file extension of its own (".dot", ".md"),
 // so that golden files open in the right viewer.
 func CheckExt(t testing.TB, ext string, got []byte) {
 	t.Helper()
-	path := Path(t, ext)
+	CheckFile(t, Path(t, ext), got)
+}
+
+// CheckFile compares got with the golden file at path, or writes it when
+// -update is set.
+func CheckFile(t testing.TB, path string, got []byte) {
+	t.Helper()
 	if *update {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
