@@ -1,12 +1,7 @@
 package graph_test
 
 import (
-	"bufio"
-	"os"
 	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -186,10 +181,8 @@ func measure(b *testing.B, setup, fn func()) {
 	if setup != nil {
 		setup()
 	}
-	runtime.GC()
-	debug.FreeOSMemory()
-	resetPeak := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
-	before := procStatus("VmRSS")
+	peak := graphtest.NewPeak()
+	peak.Reset()
 	var cpu int64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -205,12 +198,8 @@ func measure(b *testing.B, setup, fn func()) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(cpu)/float64(b.N)/1e6, "cpu-ms/op")
-	peak := procStatus("VmHWM")
-	if resetPeak && before >= 0 && peak >= 0 {
-		b.ReportMetric(float64(peak-before)/(1<<20), "peak-MB")
-	} else {
-		b.ReportMetric(-1, "peak-MB")
-	}
+	peak.Sample()
+	peak.Report(b)
 }
 
 // cpuTime returns the CPU time (user and system, all threads, GC
@@ -222,24 +211,4 @@ func cpuTime() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
-// procStatus returns a /proc/self/status field in bytes, or -1.
-func procStatus(field string) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 10, 64)
-			if err != nil {
-				return -1
-			}
-			return kb << 10
-		}
-	}
-	return -1
 }

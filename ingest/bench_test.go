@@ -9,9 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -55,10 +52,10 @@ func BenchmarkIngest(b *testing.B) {
 
 			b.Run("tsv", func(b *testing.B) {
 				var disk int64
-				peak := peakMeter(b)
+				peak := graphtest.NewPeak()
 				for i := 0; i < b.N; i++ {
 					dir := b.TempDir()
-					peak.reset()
+					peak.Reset()
 					s, err := Open(dir, quiet)
 					if err != nil {
 						b.Fatal(err)
@@ -74,7 +71,7 @@ func BenchmarkIngest(b *testing.B) {
 					if err := s.Close(); err != nil {
 						b.Fatal(err)
 					}
-					peak.sample()
+					peak.Sample()
 					b.StopTimer()
 					if i == 0 {
 						b.Logf("%d services, %d edges after merging duplicates, snapshot %d bytes",
@@ -86,18 +83,18 @@ func BenchmarkIngest(b *testing.B) {
 				}
 				b.ReportMetric(float64(sz.edges)*float64(b.N)/b.Elapsed().Seconds(), "edges/s")
 				b.ReportMetric(float64(disk)/(1<<20), "disk-MB")
-				peak.report(b)
+				peak.Report(b)
 			})
 
 			b.Run("raw-badger", func(b *testing.B) {
 				var disk int64
-				peak := peakMeter(b)
+				peak := graphtest.NewPeak()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
 					dir := b.TempDir()
-					peak.reset()
+					peak.Reset()
 					rawWrite(b, dir, fl.arrays)
-					peak.sample()
+					peak.Sample()
 					b.StopTimer()
 					disk = diskUsage(b, dir)
 					os.RemoveAll(dir)
@@ -105,7 +102,7 @@ func BenchmarkIngest(b *testing.B) {
 				}
 				b.ReportMetric(float64(sz.edges)*float64(b.N)/b.Elapsed().Seconds(), "edges/s")
 				b.ReportMetric(float64(disk)/(1<<20), "disk-MB")
-				peak.report(b)
+				peak.Report(b)
 			})
 
 			b.Run("raw-scan", func(b *testing.B) {
@@ -127,19 +124,19 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Run("load", func(b *testing.B) {
-				peak := peakMeter(b)
+				peak := graphtest.NewPeak()
 				for i := 0; i < b.N; i++ {
-					peak.reset()
+					peak.Reset()
 					g, err := s.Load("bench")
 					if err != nil {
 						b.Fatal(err)
 					}
-					peak.sample()
+					peak.Sample()
 					if g.Len() < sz.services/2 {
 						b.Fatalf("loaded %d nodes", g.Len())
 					}
 				}
-				peak.report(b)
+				peak.Report(b)
 			})
 			if err := s.Close(); err != nil {
 				b.Fatal(err)
@@ -159,9 +156,9 @@ func BenchmarkIngest(b *testing.B) {
 				}
 			})
 			b.Run("commands", func(b *testing.B) {
-				peak := peakMeter(b)
+				peak := graphtest.NewPeak()
 				for i := 0; i < b.N; i++ {
-					peak.reset()
+					peak.Reset()
 					var comps []graph.Component
 					var order graph.Order
 					for _, analyse := range []func(*graph.Graph) error{
@@ -186,20 +183,20 @@ func BenchmarkIngest(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					peak.sample()
+					peak.Sample()
 					if i == 0 {
 						b.Logf("%d cyclic components, %d waves", len(comps), len(order.Waves))
 					}
 				}
-				peak.report(b)
+				peak.Report(b)
 			})
 			b.Run("tight-tsv", func(b *testing.B) {
-				peak := peakMeter(b)
+				peak := graphtest.NewPeak()
 				for i := 0; i < b.N; i++ {
-					peak.reset()
+					peak.Reset()
 					off, dst, kinds := tightParseTSV(b, tsv)
 					_, _, cyclic, wave := graphtest.TightSCCWaves(off, dst, kinds, graph.DefaultKinds)
-					peak.sample()
+					peak.Sample()
 					if i == 0 {
 						maxWave := int32(0)
 						for _, w := range wave {
@@ -208,7 +205,7 @@ func BenchmarkIngest(b *testing.B) {
 						b.Logf("%d cyclic components, %d waves", cyclic, maxWave+1)
 					}
 				}
-				peak.report(b)
+				peak.Report(b)
 			})
 		})
 	}
@@ -398,57 +395,4 @@ func diskUsage(_ testing.TB, dir string) int64 {
 		return nil
 	})
 	return n
-}
-
-// peak measures how much memory an operation adds at its peak: the
-// process's peak resident set (VmHWM, reset through /proc/self/clear_refs
-// after a GC) minus its resident set at the reset, as graph's benchmarks
-// report it. On systems without those files it reports nothing.
-type peak struct {
-	base, max int64
-	ok        bool
-}
-
-func peakMeter(b *testing.B) *peak {
-	_, err := os.Stat("/proc/self/clear_refs")
-	return &peak{ok: err == nil}
-}
-
-func (p *peak) reset() {
-	if !p.ok {
-		return
-	}
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		p.ok = false
-		return
-	}
-	p.base = procStatus("VmRSS:")
-}
-
-func (p *peak) sample() {
-	if p.ok {
-		p.max = max(p.max, procStatus("VmHWM:")-p.base)
-	}
-}
-
-func (p *peak) report(b *testing.B) {
-	if p.ok {
-		b.ReportMetric(float64(p.max)/(1<<20), "peak-MB")
-	}
-}
-
-// procStatus returns a /proc/self/status field in bytes.
-func procStatus(field string) int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, field); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
 }
