@@ -6,7 +6,9 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/cilium/ebpf"
@@ -69,23 +71,78 @@ func isPermission(err error) bool {
 }
 
 // loadError turns a load or attach failure into a one-sentence error when
-// it is about privileges or kernel support.
+// it is about privileges or kernel support. A program the verifier
+// rejected is [ErrUnsupported] (the verifier's errno, often EACCES or
+// EPERM, says nothing about privileges), with the log kept for
+// [VerifierLog].
 func loadError(what string, err error) error {
 	var ve *ebpf.VerifierError
 	switch {
-	case errors.As(err, &ve):
-		// A rejected program is a bug or an unexpected kernel, even when
-		// the verifier's errno is EACCES.
-		return fmt.Errorf("%s: %w", what, err)
+	case errors.As(err, &ve) && len(ve.Log) > 0:
+		return newVerifierError(what, err, ve)
+	case isPermission(err) && os.Geteuid() != 0:
+		return permissionError()
 	case isPermission(err):
-		if os.Geteuid() != 0 {
-			return permissionError()
-		}
 		return &envError{ErrPermission, what + ": the kernel refused as root (lockdown or a security module?): " + oneLine(err)}
 	case errors.Is(err, ebpf.ErrNotSupported):
 		return unsupported("%s: this kernel does not support it (%s)", what, oneLine(err))
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// verifierLogLines is how much of the verifier's log a [verifierError]
+// keeps: its end, where the reason is.
+const verifierLogLines = 40
+
+// verifierError is a program the kernel's verifier rejected: this kernel
+// differs from the ones the probe was validated on. It wraps
+// [ErrUnsupported], not the verifier's errno.
+type verifierError struct {
+	msg string
+	log []string // the last lines of the verifier's log
+}
+
+var programName = regexp.MustCompile(`program (\w+): `)
+
+func newVerifierError(what string, err error, ve *ebpf.VerifierError) *verifierError {
+	prog := "a program"
+	if m := programName.FindStringSubmatch(err.Error()); m != nil {
+		prog = "program " + m[1]
+	}
+	reason := ve.Error()
+	if i := strings.Index(reason, ve.Cause.Error()+": "); i >= 0 {
+		reason = reason[i+len(ve.Cause.Error())+2:]
+	}
+	log := ve.Log
+	if len(log) > verifierLogLines {
+		log = log[len(log)-verifierLogLines:]
+	}
+	return &verifierError{
+		msg: fmt.Sprintf("%s: this kernel's eBPF verifier rejected %s (the probe was validated on Linux 6.18): %s", what, prog, reason),
+		log: append([]string(nil), log...),
+	}
+}
+
+func (e *verifierError) Error() string        { return e.msg }
+func (e *verifierError) Is(target error) bool { return target == ErrUnsupported }
+
+// Format prints the verifier log's last lines after the message for %+v.
+func (e *verifierError) Format(f fmt.State, verb rune) {
+	io.WriteString(f, e.msg)
+	if verb == 'v' && f.Flag('+') {
+		io.WriteString(f, "\nverifier log (last lines):\n"+strings.Join(e.log, "\n"))
+	}
+}
+
+// VerifierLog returns the last lines of the verifier's log when err says
+// that this kernel's verifier rejected one of the probe's programs, for
+// debug output; nil otherwise.
+func VerifierLog(err error) []string {
+	var ve *verifierError
+	if errors.As(err, &ve) {
+		return append([]string(nil), ve.log...)
+	}
+	return nil
 }
 
 // cgroup2Mount returns where the cgroup v2 hierarchy is mounted.
