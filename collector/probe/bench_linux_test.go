@@ -2,6 +2,7 @@ package probe
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
@@ -37,16 +38,16 @@ func BenchmarkConnectOverhead(b *testing.B) {
 	hooksOnly.noTracepoints = true
 	configs := []struct {
 		name string
-		opts *loadOptions
-	}{{"without", nil}, {"hooks", &hooksOnly}, {"with", &defaultLoadOptions}}
+		c    *Collector
+	}{{"without", nil}, {"hooks", openTestCollector(b, hooksOnly)}, {"with", openTestCollector(b, defaultLoadOptions)}}
 	p50s := make([][]float64, len(configs))
 	p99s := make([][]float64, len(configs))
 	for range rounds {
 		for i, c := range configs {
 			var p *Probe
-			if c.opts != nil {
+			if c.c != nil {
 				var err error
-				if p, err = load(spec, *c.opts); err != nil {
+				if p, err = c.c.Attach(spec); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -131,4 +132,45 @@ func BenchmarkLossRate(b *testing.B) {
 	}
 	b.ReportMetric(maxClean, "attempts/s-max-without-loss")
 	b.ReportMetric(firstLoss, "attempts/s-at-first-loss")
+}
+
+// BenchmarkAttach measures what a run costs: opening a collector (once
+// per process: loading and verifying the programs, attaching the
+// tracepoints), attaching one run to a cgroup with the full rule set of
+// the privileged tests and detaching it, and closing the collector.
+// Reported: open-ms and close-ms (once), attach-us and detach-us (per
+// run).
+func BenchmarkAttach(b *testing.B) {
+	e := newTestEnv(b, func(string) Spec { return Spec{} })
+	e.probe.Close()
+	spec := Spec{Cgroup: e.cgroup, Rules: testRules(b, e.dir), Fault: collector.FaultReject,
+		DNS: netip.MustParseAddrPort(stub4), DNS6: netip.MustParseAddrPort(stub6)}
+	t0 := time.Now()
+	c, err := openCollector(defaultLoadOptions)
+	if err != nil {
+		b.Fatal(err)
+	}
+	open := time.Since(t0)
+	var attach, detach time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		p, err := c.Attach(spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := p.Close(); err != nil {
+			b.Fatal(err)
+		}
+		attach += t1.Sub(t0)
+		detach += time.Since(t1)
+	}
+	t0 = time.Now()
+	if err := c.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(open.Microseconds())/1e3, "open-ms")
+	b.ReportMetric(float64(time.Since(t0).Microseconds())/1e3, "close-ms")
+	b.ReportMetric(float64(attach.Microseconds())/float64(b.N), "attach-us")
+	b.ReportMetric(float64(detach.Microseconds())/float64(b.N), "detach-us")
 }

@@ -71,7 +71,7 @@ func TestKernelTrieMatchesRules(t *testing.T) {
 		rules.Nets = append(rules.Nets, mustCap(t, s))
 	}
 	e := newTestEnv(t, func(string) Spec { return Spec{Rules: rules} })
-	m := e.probe.maps.NetRules
+	m := e.probe.tables.netRules
 	for _, a := range []string{"10.0.0.1", "10.1.0.9", "10.1.2.3", "10.1.2.200", "11.0.0.1", "127.0.0.1", "127.0.0.2",
 		"fd00::1", "fd00::2", "fe80::1", "::ffff:10.1.2.3", "192.0.2.77", "0.0.0.0", "255.255.255.255", "::"} {
 		addr := netip.MustParseAddr(a)

@@ -96,10 +96,11 @@ type testEnv struct {
 	tcpSeen atomic.Int64 // connections the TCP services accepted
 }
 
-// newTestEnv builds the environment and loads a probe with the spec
+// newTestEnv builds the environment and attaches a probe with the spec
 // mkSpec returns for the environment's directory; Cgroup, DNS, DNS6 and,
-// in blackhole mode, the blackhole addresses are filled in. opts, if
-// given, sizes the kernel tables.
+// in blackhole mode, the blackhole addresses are filled in. The probe is
+// attached to the shared collector or, with opts, to a collector of its
+// own whose tables opts sizes.
 func newTestEnv(t testing.TB, mkSpec func(dir string) Spec, opts ...loadOptions) *testEnv {
 	t.Helper()
 	privtest.Require(t)
@@ -123,13 +124,13 @@ func newTestEnv(t testing.TB, mkSpec func(dir string) Spec, opts ...loadOptions)
 		spec.Blackhole = netip.MustParseAddr(blackhole4)
 		spec.Blackhole6 = netip.MustParseAddr(blackhole6)
 	}
-	o := defaultLoadOptions
+	c := sharedCollector(t)
 	if len(opts) > 0 {
-		o = opts[0]
+		c = openTestCollector(t, opts[0])
 	}
-	p, err := load(spec, o)
+	p, err := c.Attach(spec)
 	if err != nil {
-		t.Fatalf("Load: %v", err)
+		t.Fatalf("Attach: %v", err)
 	}
 	e.probe = p
 	t.Cleanup(func() {
@@ -141,26 +142,61 @@ func newTestEnv(t testing.TB, mkSpec func(dir string) Spec, opts ...loadOptions)
 	return e
 }
 
+// sharedCollector returns the process-wide collector.
+func sharedCollector(t testing.TB) *Collector {
+	t.Helper()
+	c, err := Shared()
+	if err != nil {
+		t.Fatalf("Shared: %v", err)
+	}
+	return c
+}
+
+// openTestCollector opens a collector of the test's own, closed at
+// cleanup.
+func openTestCollector(t testing.TB, opts loadOptions) *Collector {
+	t.Helper()
+	c, err := openCollector(opts)
+	if err != nil {
+		t.Fatalf("opening collector: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := c.Close(); err != nil {
+			t.Errorf("closing collector: %v", err)
+		}
+	})
+	return c
+}
+
 func (e *testEnv) makeCgroup() {
+	e.cgroup, e.cgFD = newCgroup(e.t)
+}
+
+// newCgroup creates a cgroup of the test's own, removed at cleanup, and
+// returns its path and an open descriptor for starting processes in it.
+func newCgroup(t testing.TB) (string, *os.File) {
+	t.Helper()
 	root, err := cgroup2Mount()
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	reapTestCgroups(root)
 	var b [6]byte
 	rand.Read(b[:])
-	e.cgroup = filepath.Join(root, testCgroupPrefix+hex.EncodeToString(b[:]))
-	if err := os.Mkdir(e.cgroup, 0o755); err != nil {
-		e.t.Fatalf("creating cgroup: %v", err)
+	dir := filepath.Join(root, testCgroupPrefix+hex.EncodeToString(b[:]))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatalf("creating cgroup: %v", err)
 	}
-	e.cgFD, err = os.Open(e.cgroup)
+	fd, err := os.Open(dir)
 	if err != nil {
-		e.t.Fatal(err)
+		os.Remove(dir)
+		t.Fatal(err)
 	}
-	e.t.Cleanup(func() {
-		e.cgFD.Close()
-		removeCgroup(e.t, e.cgroup)
+	t.Cleanup(func() {
+		fd.Close()
+		removeCgroup(t, dir)
 	})
+	return dir, fd
 }
 
 const testCgroupPrefix = "rgraph-probe-test-"
@@ -380,6 +416,12 @@ func (e *testEnv) startStub(spec Spec) {
 // the line it printed.
 func (e *testEnv) run(comm, action string, args ...string) string {
 	e.t.Helper()
+	return e.runIn(e.cgFD, comm, action, args...)
+}
+
+// runIn is run in another cgroup, given by an open descriptor.
+func (e *testEnv) runIn(cg *os.File, comm, action string, args ...string) string {
+	e.t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		e.t.Fatal(err)
@@ -392,7 +434,7 @@ func (e *testEnv) run(comm, action string, args ...string) string {
 		cmd.Env = append(os.Environ(), helperEnv+"=1")
 		cmd.Stdout = &out
 		cmd.Stderr = &out
-		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(e.cgFD.Fd())}
+		cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: int(cg.Fd())}
 		err2 = cmd.Start()
 	})
 	if err2 != nil {

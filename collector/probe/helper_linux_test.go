@@ -68,6 +68,8 @@ func helperAction(action string, a []string) (string, error) {
 		return inetConnect(arg(0), arg(1), ms(2))
 	case "sendto": // ADDR:PORT
 		return udpSendto(arg(0))
+	case "udp-serve": // ADDR:PORT OTHER:PORT
+		return udpServe(arg(0), arg(1))
 	case "unix-connect": // PATH
 		return unixOp(unix.SOCK_STREAM, arg(0))
 	case "unix-sendto": // PATH
@@ -175,6 +177,40 @@ func udpSendto(addr string) (string, error) {
 	}
 	defer unix.Close(fd)
 	return result(unix.Sendto(fd, []byte("x"), 0, sa)), nil
+}
+
+// udpServe answers the first datagram that arrives on addr, then sends
+// one to other, a destination that never sent anything: "reply:RESULT
+// other:RESULT".
+func udpServe(addr, other string) (string, error) {
+	sa, fam, err := sockaddr(addr)
+	if err != nil {
+		return "", err
+	}
+	osa, _, err := sockaddr(other)
+	if err != nil {
+		return "", err
+	}
+	fd, err := unix.Socket(fam, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return "", err
+	}
+	defer unix.Close(fd)
+	if fam == unix.AF_INET6 {
+		unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0) // [::] takes IPv4 too
+	}
+	if err := unix.Bind(fd, sa); err != nil {
+		return "", err
+	}
+	tv := unix.NsecToTimeval((5 * time.Second).Nanoseconds())
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	buf := make([]byte, 512)
+	n, from, err := unix.Recvfrom(fd, buf, 0)
+	if err != nil {
+		return "", fmt.Errorf("receiving: %w", err)
+	}
+	reply := result(unix.Sendto(fd, buf[:n], 0, from))
+	return "reply:" + reply + " other:" + result(unix.Sendto(fd, []byte("x"), 0, osa)), nil
 }
 
 // unixOp connects a stream socket or sends on a datagram socket; a path

@@ -9,10 +9,11 @@ import (
 	"github.com/rgraph/rgraph/collector"
 )
 
-// TestLoadConfigMatrix loads the probe under every combination of the
-// settings that change which code the verifier must accept (DNS stubs,
-// blackhole addresses, allow-all), so that no configuration a sandbox may
-// choose fails to load.
+// TestLoadConfigMatrix attaches a run under every combination of the
+// per-run settings (DNS stubs, blackhole addresses, allow-all). The
+// verifier checked every path once when the collector was opened; this
+// checks that no configuration a sandbox may choose fails to attach or
+// to detach.
 func TestLoadConfigMatrix(t *testing.T) {
 	e := newTestEnv(t, func(string) Spec { return Spec{} })
 	e.probe.Close()
@@ -48,5 +49,5 @@ func TestLoadConfigMatrix(t *testing.T) {
 			}
 		})
 	}
-	t.Logf("32 loads in %v", time.Since(start))
+	t.Logf("32 attachments in %v", time.Since(start))
 }

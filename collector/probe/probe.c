@@ -1,8 +1,13 @@
 //go:build ignore
 
-/* rgraph's first-hop recorder and allowlist enforcer. Attached to one
- * cgroup v2 directory by probe_linux.go; see doc.go for what each program
- * does and why. */
+/* rgraph's first-hop recorder and allowlist enforcer. Loaded once per
+ * process by collector.go and attached to one cgroup v2 directory per
+ * run; see doc.go for what each program does and why.
+ *
+ * Every program serves every run at once. A run is found by the cgroup
+ * of the current task (the attached cgroup or one of its descendants) in
+ * the runs map; its rules and its recording live in per-run inner maps,
+ * indexed by the run's slot. */
 
 #include "probe.h"
 
@@ -37,6 +42,8 @@ char __license[] SEC("license") = "Dual MIT/GPL";
 #define TASK_COMM_LEN 16
 #define UNIX_PATH_MAX 108
 #define MAX_RANGES 16
+#define MAX_RUNS 256  /* runs attached at once; collector.go: maxRuns */
+#define MAX_LEVELS 32 /* cgroup depth searched for a run */
 
 /* Values of inet_key.proto. */
 enum proto { P_TCP = 1, P_UDP = 2, P_RAW = 3 };
@@ -46,13 +53,18 @@ enum verdict { V_ALLOWED = 1, V_DENIED = 2, V_REDIRECTED = 3 };
 enum failure { F_NONE = 0, F_EPERM = 1, F_DROPPED = 2 };
 /* How an allowed TCP connect ended; indexes attempt_val.outcome. */
 enum outcome { O_ESTABLISHED, O_REFUSED, O_TIMEOUT, O_UNREACHABLE, O_RESET, O_ABANDONED, O_ERROR, O_N };
-/* Loss counters (per CPU, only ever increased). */
+/* Loss counters of a run (per CPU, only ever increased while the run is
+ * attached), at counters[slot * C_N + counter]. */
 enum counter {
 	C_MAP_FULL,     /* an attempt did not fit in its dedup map */
 	C_RINGBUF_FULL, /* a ring buffer reservation failed */
 	C_LOST,         /* both: the attempt is recorded nowhere */
 	C_N,
 };
+/* counters[G_UNATTRIBUTED] counts calls a hook refused because the
+ * caller's cgroup belongs to no run (a process that left its run's cgroup
+ * but kept a socket created there). */
+#define G_UNATTRIBUTED (MAX_RUNS * C_N)
 /* Event kinds on the ring buffer. */
 enum kind { EV_INET = 1, EV_UNIX = 2, EV_OUTCOME = 3 };
 /* Event flags. */
@@ -86,7 +98,7 @@ struct attempt_val {
 	__u64 first_ns; /* CLOCK_MONOTONIC */
 	__u64 cgroup;
 	__u32 pid;      /* tgid of the first process seen */
-	__u32 pad;
+	__u32 run;      /* the run that recorded it */
 	__u64 outcome[O_N];
 };
 
@@ -98,6 +110,8 @@ struct event_hdr {
 	__u32 pid;
 	__u64 ts;
 	__u64 cgroup;
+	__u32 run; /* the run's id */
+	__u32 pad2;
 };
 
 struct inet_event {
@@ -110,23 +124,41 @@ struct unix_event {
 	struct unix_key key;
 };
 
-/* Per-socket memory of a DNS redirect: the resolver the caller addressed. */
+/* Per-socket memory of a DNS redirect: the resolver the caller addressed
+ * and the stub the socket was sent to instead. */
 struct origin {
 	__u8 family; /* 4 or 6 */
-	__u8 pad;
+	__u8 stub_family;
 	__u16 port;  /* host order */
 	__u32 pid;
 	__u64 cgroup;
 	__u8 addr[16];
 	char comm[TASK_COMM_LEN];
+	__u32 run;
+	__u16 stub_port; /* network order */
+	__u16 pad;
+	__u32 stub_addr[4]; /* network order; IPv4 in the first word */
 };
 
-/* The key under which the stub finds an origin: the client's source. */
+/* The key under which the stub finds an origin: the run and the client's
+ * source (runs in different namespaces may share addresses). */
 struct client_key {
+	__u32 run;
 	__u8 proto; /* P_TCP or P_UDP */
 	__u8 family;
 	__u16 port; /* host order */
 	__u8 addr[16];
+};
+
+/* A peer that sent a datagram to a socket: replies to it are not first
+ * hops. The socket cookie is unique for the machine's uptime. */
+struct peer_key {
+	__u64 cookie;
+	__u8 family;
+	__u8 pad;
+	__u16 port; /* host order */
+	__u8 addr[16];
+	__u32 pad2;
 };
 
 struct lpm_net_key {
@@ -152,15 +184,24 @@ struct lpm_unix_key {
 	char path[UNIX_PATH_MAX];
 };
 
+/* socket() arguments of threads in a run, between enter and exit. */
 struct sock_args {
 	__u32 family;
 	__u32 type;
 	__u32 protocol;
 	__u32 hooked; /* sock_create saw (and recorded) this call */
+	__u32 run;
+	__u32 slot;
 };
 
-/* Set by the loader before the programs are loaded; addresses and ports
- * in network byte order. */
+/* An allowed TCP connect being followed to its outcome. */
+struct conn {
+	__u32 run;
+	__u32 slot;
+	struct inet_key key;
+};
+
+/* A run's settings; addresses and ports in network byte order. */
 struct config {
 	__u8 allow_all;
 	__u8 blackhole;
@@ -177,36 +218,85 @@ struct config {
 	__u32 bh6_ip[4];
 };
 
-volatile const struct config cfg;
+/* A run: its id (unique while the collector lives, carried by events),
+ * its slot in the per-run tables, and its settings. */
+struct run {
+	__u32 id;
+	__u32 slot;
+	struct config cfg;
+};
 
+/* Runs by the id of the cgroup they are attached to. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1); /* sized by the loader */
-	__type(key, struct lpm_net_key);
-	__type(value, struct net_rule);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MAX_RUNS);
+	__type(key, __u64);
+	__type(value, struct run);
+} runs SEC(".maps");
+
+/* The id of the run holding each slot (0: free), so that tracepoints
+ * following a connect can tell a slot taken over by a later run. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_RUNS);
+	__type(key, __u32);
+	__type(value, __u32);
+} slot_runs SEC(".maps");
+
+/* Per-run tables, by slot. The loader creates a slot's inner maps the
+ * first time a run uses the slot (replacing an inner map waits for an
+ * RCU grace period, tens of milliseconds) and empties them when the run
+ * detaches. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MAX_RUNS);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+		__uint(map_flags, BPF_F_NO_PREALLOC);
+		__uint(max_entries, 4096);
+		__type(key, struct lpm_net_key);
+		__type(value, struct net_rule);
+	});
 } net_rules SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(max_entries, 1); /* sized by the loader */
-	__type(key, struct lpm_unix_key);
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MAX_RUNS);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+		__uint(map_flags, BPF_F_NO_PREALLOC);
+		__uint(max_entries, 1024);
+		__type(key, struct lpm_unix_key);
+		__type(value, __u8);
+	});
 } unix_rules SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct inet_key);
-	__type(value, struct attempt_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MAX_RUNS);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_HASH);
+		__uint(map_flags, BPF_F_NO_PREALLOC);
+		__uint(max_entries, 16384);
+		__type(key, struct inet_key);
+		__type(value, struct attempt_val);
+	});
 } inet_attempts SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
-	__type(key, struct unix_key);
-	__type(value, struct attempt_val);
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, MAX_RUNS);
+	__type(key, __u32);
+	__array(values, struct {
+		__uint(type, BPF_MAP_TYPE_HASH);
+		__uint(map_flags, BPF_F_NO_PREALLOC);
+		__uint(max_entries, 4096);
+		__type(key, struct unix_key);
+		__type(value, struct attempt_val);
+	});
 } unix_attempts SEC(".maps");
 
 struct {
@@ -216,7 +306,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, C_N);
+	__uint(max_entries, MAX_RUNS * C_N + 1);
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
@@ -235,12 +325,19 @@ struct {
 	__type(value, struct origin);
 } dns_clients SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct peer_key);
+	__type(value, __u32); /* the run's id */
+} peers SEC(".maps");
+
 /* Allowed TCP connects between the hook and SYN_SENT, by thread. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 4096);
 	__type(key, __u64);
-	__type(value, struct inet_key);
+	__type(value, struct conn);
 } pending SEC(".maps");
 
 /* Allowed TCP connects in SYN_SENT, by kernel socket address. */
@@ -248,10 +345,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u64);
-	__type(value, struct inet_key);
+	__type(value, struct conn);
 } connecting SEC(".maps");
 
-/* socket() arguments of threads in the cgroup, between enter and exit. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
@@ -273,26 +369,59 @@ struct {
 	__type(value, struct unix_scratch);
 } scratch SEC(".maps");
 
-/* The cgroup the probe is attached to, for the tracepoints. */
-struct {
-	__uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} cgroups SEC(".maps");
-
 /* Put the event types into BTF so bpf2go generates Go types for them. */
 const struct inet_event *unused_inet_event __attribute__((unused));
 const struct unix_event *unused_unix_event __attribute__((unused));
+const struct attempt_val *unused_attempt_val __attribute__((unused));
+const struct lpm_net_key *unused_lpm_net_key __attribute__((unused));
+const struct net_rule *unused_net_rule __attribute__((unused));
+const struct lpm_unix_key *unused_lpm_unix_key __attribute__((unused));
 
-static __always_inline void bump(__u32 c)
+/* current_run returns the run of the calling task: the run attached to
+ * its cgroup or to the nearest ancestor that has one (the loader never
+ * attaches one run inside another). */
+static __always_inline struct run *current_run(void)
 {
-	__u64 *v = bpf_map_lookup_elem(&counters, &c);
+	__u64 id = bpf_get_current_cgroup_id();
+	struct run *r = bpf_map_lookup_elem(&runs, &id);
+	if (r)
+		return r;
+	for (int level = 1; level < MAX_LEVELS; level++) {
+		id = bpf_get_current_ancestor_cgroup_id(level);
+		if (!id)
+			return NULL;
+		r = bpf_map_lookup_elem(&runs, &id);
+		if (r)
+			return r;
+	}
+	return NULL;
+}
+
+/* slot_holds reports whether slot still belongs to run. */
+static __always_inline int slot_holds(__u32 slot, __u32 run)
+{
+	__u32 *id = bpf_map_lookup_elem(&slot_runs, &slot);
+	return id && *id == run;
+}
+
+static __always_inline void bump(__u32 slot, __u32 c)
+{
+	__u32 i = slot * C_N + c;
+	__u64 *v = bpf_map_lookup_elem(&counters, &i);
 	if (v)
 		__sync_fetch_and_add(v, 1);
 }
 
-static __always_inline void fill_hdr(struct event_hdr *h, __u8 kind, __u8 flags)
+static __always_inline int unattributed(void)
+{
+	__u32 i = G_UNATTRIBUTED;
+	__u64 *v = bpf_map_lookup_elem(&counters, &i);
+	if (v)
+		__sync_fetch_and_add(v, 1);
+	return 0;
+}
+
+static __always_inline void fill_hdr(struct event_hdr *h, __u8 kind, __u8 flags, __u32 run)
 {
 	h->kind = kind;
 	h->flags = flags;
@@ -301,13 +430,18 @@ static __always_inline void fill_hdr(struct event_hdr *h, __u8 kind, __u8 flags)
 	h->pid = bpf_get_current_pid_tgid() >> 32;
 	h->ts = bpf_ktime_get_ns();
 	h->cgroup = bpf_get_current_cgroup_id();
+	h->run = run;
+	h->pad2 = 0;
 }
 
-/* count counts an attempt in a dedup map. It returns -1 when the key was
+/* count counts an attempt in a run's dedup map (NULL: the run has none,
+ * which only a detaching run can show). It returns -1 when the key was
  * already there (nothing more to do), 0 when it added the key, and
  * EVF_OVERFLOW when the map is full: the ring buffer must carry it. */
-static __always_inline int count(void *map, const void *k)
+static __always_inline int count(void *map, const void *k, __u32 run, __u32 slot)
 {
+	if (!map)
+		return EVF_OVERFLOW;
 	struct attempt_val *v = bpf_map_lookup_elem(map, k);
 	if (v) {
 		__sync_fetch_and_add(&v->count, 1);
@@ -318,6 +452,7 @@ static __always_inline int count(void *map, const void *k)
 		.first_ns = bpf_ktime_get_ns(),
 		.cgroup = bpf_get_current_cgroup_id(),
 		.pid = bpf_get_current_pid_tgid() >> 32,
+		.run = run,
 	};
 	long err = bpf_map_update_elem(map, k, &nv, BPF_NOEXIST);
 	if (err == -EEXIST) { /* another CPU added it meanwhile */
@@ -327,7 +462,7 @@ static __always_inline int count(void *map, const void *k)
 		return -1;
 	}
 	if (err) {
-		bump(C_MAP_FULL);
+		bump(slot, C_MAP_FULL);
 		return EVF_OVERFLOW;
 	}
 	return 0;
@@ -335,85 +470,95 @@ static __always_inline int count(void *map, const void *k)
 
 /* ringbuf_full counts a failed reservation, and a loss when the attempt
  * is in no map either. */
-static __always_inline void ringbuf_full(int flags)
+static __always_inline void ringbuf_full(__u32 slot, int flags)
 {
-	bump(C_RINGBUF_FULL);
+	bump(slot, C_RINGBUF_FULL);
 	if (flags & EVF_OVERFLOW)
-		bump(C_LOST);
+		bump(slot, C_LOST);
 }
 
-/* record_inet counts an attempt in the dedup map and announces a new key
- * (or one the full map could not take) on the ring buffer. */
-static __always_inline void record_inet(struct inet_key *k)
+/* record_inet counts an attempt in the run's dedup map and announces a
+ * new key (or one the full map could not take) on the ring buffer. */
+static __always_inline void record_inet(__u32 run, __u32 slot, struct inet_key *k)
 {
-	int flags = count(&inet_attempts, k);
+	void *m = bpf_map_lookup_elem(&inet_attempts, &slot);
+	int flags = count(m, k, run, slot);
 	if (flags < 0)
 		return;
 	struct inet_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		ringbuf_full(flags);
+		ringbuf_full(slot, flags);
 		return;
 	}
-	fill_hdr(&e->hdr, EV_INET, flags);
+	fill_hdr(&e->hdr, EV_INET, flags, run);
 	__builtin_memcpy(&e->key, k, sizeof(*k));
 	bpf_ringbuf_submit(e, 0);
 }
 
 /* record_unix is record_inet for unix socket attempts. */
-static __always_inline void record_unix(struct unix_key *k)
+static __always_inline void record_unix(__u32 run, __u32 slot, struct unix_key *k)
 {
-	int flags = count(&unix_attempts, k);
+	void *m = bpf_map_lookup_elem(&unix_attempts, &slot);
+	int flags = count(m, k, run, slot);
 	if (flags < 0)
 		return;
 	struct unix_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		ringbuf_full(flags);
+		ringbuf_full(slot, flags);
 		return;
 	}
-	fill_hdr(&e->hdr, EV_UNIX, flags);
+	fill_hdr(&e->hdr, EV_UNIX, flags, run);
 	__builtin_memcpy(&e->key, k, sizeof(*k));
 	bpf_ringbuf_submit(e, 0);
 }
 
 /* record_outcome adds how an allowed TCP connect ended to its attempt. */
-static __always_inline void record_outcome(struct inet_key *k, __u32 o)
+static __always_inline void record_outcome(struct conn *c, __u32 o)
 {
-	if (o >= O_N)
+	__u32 run = c->run, slot = c->slot;
+	if (o >= O_N || !slot_holds(slot, run))
 		return;
-	struct attempt_val *v = bpf_map_lookup_elem(&inet_attempts, k);
-	if (v) {
-		__sync_fetch_and_add(&v->outcome[o], 1);
-		return;
+	void *m = bpf_map_lookup_elem(&inet_attempts, &slot);
+	if (m) {
+		struct attempt_val *v = bpf_map_lookup_elem(m, &c->key);
+		if (v && v->run == run) {
+			__sync_fetch_and_add(&v->outcome[o], 1);
+			return;
+		}
 	}
 	struct inet_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
-		ringbuf_full(EVF_OVERFLOW);
+		ringbuf_full(slot, EVF_OVERFLOW);
 		return;
 	}
-	fill_hdr(&e->hdr, EV_OUTCOME, EVF_OVERFLOW);
+	fill_hdr(&e->hdr, EV_OUTCOME, EVF_OVERFLOW, run);
 	e->hdr.outcome = o;
-	e->key = *k;
+	e->key = c->key;
 	bpf_ringbuf_submit(e, 0);
 }
 
-/* allowed checks a destination against the address rules. addr holds the
- * address (IPv4 in its first 4 bytes), port is in host order. */
-static __always_inline int allowed(__u8 family, const __u8 *addr, __u16 port, __u8 proto)
+/* allowed checks a destination against a run's address rules. addr holds
+ * the address (IPv4 in its first 4 bytes), port is in host order. */
+static __always_inline int allowed(struct run *r, __u8 family, const __u8 *addr, __u16 port, __u8 proto)
 {
-	if (cfg.allow_all)
+	if (r->cfg.allow_all)
 		return 1;
+	__u32 slot = r->slot;
+	void *rules = bpf_map_lookup_elem(&net_rules, &slot);
+	if (!rules)
+		return 0;
 	struct lpm_net_key lk = {};
 	lk.prefixlen = 8 + (family == 4 ? 32 : 128);
 	lk.data[0] = family;
 	__builtin_memcpy(&lk.data[1], addr, 16);
-	struct net_rule *r = bpf_map_lookup_elem(&net_rules, &lk);
-	if (!r)
+	struct net_rule *nr = bpf_map_lookup_elem(rules, &lk);
+	if (!nr)
 		return 0;
 	__u8 bit = proto == P_TCP ? 1 : 2;
 	for (int i = 0; i < MAX_RANGES; i++) {
-		if (i >= r->n)
+		if (i >= nr->n)
 			break;
-		if (port >= r->r[i].lo && port <= r->r[i].hi && (r->r[i].protos & bit))
+		if (port >= nr->r[i].lo && port <= nr->r[i].hi && (nr->r[i].protos & bit))
 			return 1;
 	}
 	return 0;
@@ -429,7 +574,10 @@ static __always_inline __u8 proto_of(struct bpf_sock_addr *ctx)
 	return 0;
 }
 
-static __always_inline void remember_origin(struct bpf_sock_addr *ctx, struct inet_key *k)
+/* remember_origin keeps, with the socket, the resolver the caller
+ * addressed (k) and the stub it is sent to instead. */
+static __always_inline void remember_origin(struct bpf_sock_addr *ctx, struct inet_key *k, __u32 run, __u8 stub_family,
+					    const __u32 *stub, __u16 stub_port)
 {
 	struct origin *o = bpf_sk_storage_get(&origins, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (!o)
@@ -440,6 +588,35 @@ static __always_inline void remember_origin(struct bpf_sock_addr *ctx, struct in
 	o->cgroup = bpf_get_current_cgroup_id();
 	__builtin_memcpy(o->addr, k->addr, 16);
 	__builtin_memcpy(o->comm, k->comm, TASK_COMM_LEN);
+	o->run = run;
+	o->stub_family = stub_family;
+	o->stub_port = stub_port;
+	o->stub_addr[0] = stub[0];
+	o->stub_addr[1] = stub_family == 6 ? stub[1] : 0;
+	o->stub_addr[2] = stub_family == 6 ? stub[2] : 0;
+	o->stub_addr[3] = stub_family == 6 ? stub[3] : 0;
+}
+
+/* addr_of reads the address of a sock_addr context the way attempts key
+ * it: IPv4 (also v4-mapped IPv6) in the first 4 bytes with family 4. It
+ * returns the family. */
+static __always_inline __u8 addr_of(struct bpf_sock_addr *ctx, int v6, __u8 *addr)
+{
+	if (!v6) {
+		__u32 a = ctx->user_ip4;
+		__builtin_memcpy(addr, &a, 4);
+		return 4;
+	}
+	__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2], a3 = ctx->user_ip6[3];
+	if (a0 == 0 && a1 == 0 && a2 == 0xffff0000) { /* ::ffff:a.b.c.d, network order */
+		__builtin_memcpy(addr, &a3, 4);
+		return 4;
+	}
+	__builtin_memcpy(&addr[0], &a0, 4);
+	__builtin_memcpy(&addr[4], &a1, 4);
+	__builtin_memcpy(&addr[8], &a2, 4);
+	__builtin_memcpy(&addr[12], &a3, 4);
+	return 6;
 }
 
 /* handle_inet records and judges a connect or an unconnected sendmsg. v6
@@ -447,33 +624,33 @@ static __always_inline void remember_origin(struct bpf_sock_addr *ctx, struct in
  * call proceed (possibly rewritten) and 0 to fail it with EPERM. */
 static __always_inline int handle_inet(struct bpf_sock_addr *ctx, int v6, int is_connect)
 {
+	struct run *r = current_run();
+	if (!r)
+		return unattributed();
+	__u32 run = r->id, slot = r->slot;
 	__u8 proto = proto_of(ctx);
 	if (!proto)
-		return cfg.allow_all; /* e.g. ICMP sockets, judged at creation */
+		return r->cfg.allow_all ? 1 : 0; /* e.g. ICMP sockets, judged at creation */
 
 	/* Branch on the locals fam and port, not on k's fields: k escapes to
 	 * bpf_get_current_comm, so the compiler (and the verifier) would no
 	 * longer know them, and keep IPv6 context writes in IPv4 programs. */
 	struct inet_key k = {};
-	__u8 fam;
+	__u8 fam = addr_of(ctx, v6, k.addr);
 	__u16 port = bpf_ntohs(ctx->user_port);
-	if (!v6) {
-		fam = 4;
-		__u32 a = ctx->user_ip4;
-		__builtin_memcpy(k.addr, &a, 4);
-	} else {
-		__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2], a3 = ctx->user_ip6[3];
-		if (a0 == 0 && a1 == 0 && a2 == 0xffff0000) { /* ::ffff:a.b.c.d, network order */
-			fam = 4;
-			__builtin_memcpy(k.addr, &a3, 4);
-		} else {
-			fam = 6;
-			__builtin_memcpy(&k.addr[0], &a0, 4);
-			__builtin_memcpy(&k.addr[4], &a1, 4);
-			__builtin_memcpy(&k.addr[8], &a2, 4);
-			__builtin_memcpy(&k.addr[12], &a3, 4);
-		}
+
+	/* A datagram to a peer that sent to this socket first is a reply,
+	 * not a first hop (a UDP server answering a client). */
+	if (proto == P_UDP) {
+		struct peer_key pk = {};
+		pk.cookie = bpf_get_socket_cookie(ctx);
+		pk.family = fam;
+		pk.port = port;
+		__builtin_memcpy(pk.addr, k.addr, 16);
+		if (bpf_map_lookup_elem(&peers, &pk))
+			return 1;
 	}
+
 	k.proto = proto;
 	k.family = fam;
 	k.port = port;
@@ -481,71 +658,78 @@ static __always_inline int handle_inet(struct bpf_sock_addr *ctx, int v6, int is
 
 	/* Every port-53 attempt goes to the stub, which records the name. */
 	if (port == 53) {
-		if (fam == 4 && cfg.dns4_on) {
+		if (fam == 4 && r->cfg.dns4_on) {
+			__u32 stub[4] = {r->cfg.dns4_ip};
+			__u16 sport = r->cfg.dns4_port;
 			k.verdict = V_REDIRECTED;
-			remember_origin(ctx, &k);
+			remember_origin(ctx, &k, run, 4, stub, sport);
 			if (!v6) {
-				ctx->user_ip4 = cfg.dns4_ip;
+				ctx->user_ip4 = stub[0];
 			} else {
 				ctx->user_ip6[0] = 0;
 				ctx->user_ip6[1] = 0;
 				ctx->user_ip6[2] = 0xffff0000;
-				ctx->user_ip6[3] = cfg.dns4_ip;
+				ctx->user_ip6[3] = stub[0];
 			}
-			ctx->user_port = cfg.dns4_port;
-			record_inet(&k);
+			ctx->user_port = sport;
+			record_inet(run, slot, &k);
 			return 1;
 		}
-		if (v6 && fam == 6 && cfg.dns6_on) {
+		if (v6 && fam == 6 && r->cfg.dns6_on) {
+			__u32 stub[4] = {r->cfg.dns6_ip[0], r->cfg.dns6_ip[1], r->cfg.dns6_ip[2], r->cfg.dns6_ip[3]};
+			__u16 sport = r->cfg.dns6_port;
 			k.verdict = V_REDIRECTED;
-			remember_origin(ctx, &k);
-			ctx->user_ip6[0] = cfg.dns6_ip[0];
-			ctx->user_ip6[1] = cfg.dns6_ip[1];
-			ctx->user_ip6[2] = cfg.dns6_ip[2];
-			ctx->user_ip6[3] = cfg.dns6_ip[3];
-			ctx->user_port = cfg.dns6_port;
-			record_inet(&k);
+			remember_origin(ctx, &k, run, 6, stub, sport);
+			ctx->user_ip6[0] = stub[0];
+			ctx->user_ip6[1] = stub[1];
+			ctx->user_ip6[2] = stub[2];
+			ctx->user_ip6[3] = stub[3];
+			ctx->user_port = sport;
+			record_inet(run, slot, &k);
 			return 1;
 		}
 	}
 
-	if (allowed(fam, k.addr, port, proto)) {
+	if (allowed(r, fam, k.addr, port, proto)) {
 		k.verdict = V_ALLOWED;
-		record_inet(&k);
+		record_inet(run, slot, &k);
 		if (is_connect && proto == P_TCP) {
 			__u64 tid = bpf_get_current_pid_tgid();
-			bpf_map_update_elem(&pending, &tid, &k, BPF_ANY);
+			struct conn c = {.run = run, .slot = slot, .key = k};
+			bpf_map_update_elem(&pending, &tid, &c, BPF_ANY);
 		}
 		return 1;
 	}
 
 	k.verdict = V_DENIED;
-	if (cfg.blackhole) {
-		if (fam == 4 && cfg.bh4_on) {
+	if (r->cfg.blackhole) {
+		if (fam == 4 && r->cfg.bh4_on) {
+			__u32 bh = r->cfg.bh4_ip;
 			k.failure = F_DROPPED;
-			record_inet(&k);
+			record_inet(run, slot, &k);
 			if (!v6) {
-				ctx->user_ip4 = cfg.bh4_ip;
+				ctx->user_ip4 = bh;
 			} else {
 				ctx->user_ip6[0] = 0;
 				ctx->user_ip6[1] = 0;
 				ctx->user_ip6[2] = 0xffff0000;
-				ctx->user_ip6[3] = cfg.bh4_ip;
+				ctx->user_ip6[3] = bh;
 			}
 			return 1;
 		}
-		if (v6 && fam == 6 && cfg.bh6_on) {
+		if (v6 && fam == 6 && r->cfg.bh6_on) {
+			__u32 b0 = r->cfg.bh6_ip[0], b1 = r->cfg.bh6_ip[1], b2 = r->cfg.bh6_ip[2], b3 = r->cfg.bh6_ip[3];
 			k.failure = F_DROPPED;
-			record_inet(&k);
-			ctx->user_ip6[0] = cfg.bh6_ip[0];
-			ctx->user_ip6[1] = cfg.bh6_ip[1];
-			ctx->user_ip6[2] = cfg.bh6_ip[2];
-			ctx->user_ip6[3] = cfg.bh6_ip[3];
+			record_inet(run, slot, &k);
+			ctx->user_ip6[0] = b0;
+			ctx->user_ip6[1] = b1;
+			ctx->user_ip6[2] = b2;
+			ctx->user_ip6[3] = b3;
 			return 1;
 		}
 	}
 	k.failure = F_EPERM;
-	record_inet(&k);
+	record_inet(run, slot, &k);
 	return 0;
 }
 
@@ -562,14 +746,15 @@ SEC("cgroup/sendmsg6")
 int sendmsg6(struct bpf_sock_addr *ctx) { return handle_inet(ctx, 1, 0); }
 
 /* restore4 makes a reply from the stub, or the peer of a redirected
- * connected socket, look like the resolver the caller addressed. */
+ * connected socket, look like the resolver the caller addressed. It
+ * returns 1 when it rewrote the address. */
 static __always_inline int restore4(struct bpf_sock_addr *ctx)
 {
-	if (!cfg.dns4_on || ctx->user_ip4 != cfg.dns4_ip || ctx->user_port != cfg.dns4_port)
-		return 1;
 	struct origin *o = bpf_sk_storage_get(&origins, ctx->sk, 0, 0);
-	if (!o || o->family != 4)
-		return 1;
+	if (!o || o->stub_family != 4 || o->family != 4)
+		return 0;
+	if (ctx->user_ip4 != o->stub_addr[0] || ctx->user_port != o->stub_port)
+		return 0;
 	__u32 a;
 	__builtin_memcpy(&a, o->addr, 4);
 	ctx->user_ip4 = a;
@@ -579,22 +764,27 @@ static __always_inline int restore4(struct bpf_sock_addr *ctx)
 
 static __always_inline int restore6(struct bpf_sock_addr *ctx)
 {
+	struct origin *o = bpf_sk_storage_get(&origins, ctx->sk, 0, 0);
+	if (!o)
+		return 0;
 	__u32 a0 = ctx->user_ip6[0], a1 = ctx->user_ip6[1], a2 = ctx->user_ip6[2], a3 = ctx->user_ip6[3];
 	__u32 port = ctx->user_port;
-	int is4;
-	if (cfg.dns4_on && a0 == 0 && a1 == 0 && a2 == 0xffff0000 && a3 == cfg.dns4_ip && port == cfg.dns4_port)
-		is4 = 1;
-	else if (cfg.dns6_on && a0 == cfg.dns6_ip[0] && a1 == cfg.dns6_ip[1] && a2 == cfg.dns6_ip[2] &&
-		 a3 == cfg.dns6_ip[3] && port == cfg.dns6_port)
-		is4 = 0;
-	else
-		return 1;
-	struct origin *o = bpf_sk_storage_get(&origins, ctx->sk, 0, 0);
-	if (!o || o->family != (is4 ? 4 : 6))
-		return 1;
+	__u8 fam = o->family;
+	if (port != o->stub_port)
+		return 0;
+	if (o->stub_family == 4) {
+		if (fam != 4 || a0 != 0 || a1 != 0 || a2 != 0xffff0000 || a3 != o->stub_addr[0])
+			return 0;
+	} else if (o->stub_family == 6) {
+		if (fam != 6 || a0 != o->stub_addr[0] || a1 != o->stub_addr[1] || a2 != o->stub_addr[2] ||
+		    a3 != o->stub_addr[3])
+			return 0;
+	} else {
+		return 0;
+	}
 	__u32 w[4];
 	__builtin_memcpy(w, o->addr, 16);
-	if (is4) {
+	if (fam == 4) {
 		ctx->user_ip6[3] = w[0];
 	} else {
 		ctx->user_ip6[0] = w[0];
@@ -606,26 +796,69 @@ static __always_inline int restore6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+/* remember_peer notes the sender of a datagram the socket received, so
+ * that replies to it pass (see handle_inet). */
+static __always_inline void remember_peer(struct bpf_sock_addr *ctx, int v6)
+{
+	struct run *r = current_run();
+	if (!r)
+		return;
+	__u32 run = r->id;
+	struct peer_key pk = {};
+	pk.family = addr_of(ctx, v6, pk.addr);
+	pk.port = bpf_ntohs(ctx->user_port);
+	pk.cookie = bpf_get_socket_cookie(ctx);
+	if (bpf_map_lookup_elem(&peers, &pk))
+		return;
+	bpf_map_update_elem(&peers, &pk, &run, BPF_ANY);
+}
+
+/* recvmsg4/6 run when a UDP socket in a run receives a datagram with its
+ * source address: stub replies are made to look like they came from the
+ * resolver; any other sender is remembered as a peer. */
 SEC("cgroup/recvmsg4")
-int recvmsg4(struct bpf_sock_addr *ctx) { return restore4(ctx); }
+int recvmsg4(struct bpf_sock_addr *ctx)
+{
+	if (!restore4(ctx))
+		remember_peer(ctx, 0);
+	return 1;
+}
 
 SEC("cgroup/recvmsg6")
-int recvmsg6(struct bpf_sock_addr *ctx) { return restore6(ctx); }
+int recvmsg6(struct bpf_sock_addr *ctx)
+{
+	if (!restore6(ctx))
+		remember_peer(ctx, 1);
+	return 1;
+}
 
 SEC("cgroup/getpeername4")
-int getpeername4(struct bpf_sock_addr *ctx) { return restore4(ctx); }
+int getpeername4(struct bpf_sock_addr *ctx)
+{
+	restore4(ctx);
+	return 1;
+}
 
 SEC("cgroup/getpeername6")
-int getpeername6(struct bpf_sock_addr *ctx) { return restore6(ctx); }
+int getpeername6(struct bpf_sock_addr *ctx)
+{
+	restore6(ctx);
+	return 1;
+}
 
 /* handle_unix records and judges a connect or sendmsg on a unix socket by
  * path. Denied unix attempts fail with EPERM in both fault modes. */
 static __always_inline int handle_unix(struct bpf_sock_addr *ctx)
 {
+	struct run *r = current_run();
+	if (!r)
+		return unattributed();
+	__u32 run = r->id, slot = r->slot;
+	int ok = r->cfg.allow_all ? 1 : 0;
 	__u32 zero = 0;
 	struct unix_scratch *s = bpf_map_lookup_elem(&scratch, &zero);
 	if (!s)
-		return cfg.allow_all;
+		return ok;
 	struct unix_key *k = &s->key;
 	struct bpf_sock_addr_kern *sa = bpf_cast_to_kern_ctx(ctx);
 	__u32 len = sa->uaddrlen;
@@ -650,15 +883,17 @@ static __always_inline int handle_unix(struct bpf_sock_addr *ctx)
 	}
 	bpf_get_current_comm(k->comm, sizeof(k->comm));
 
-	int ok = cfg.allow_all;
 	if (!ok) {
-		s->lpm.prefixlen = UNIX_PATH_MAX * 8;
-		__builtin_memcpy(s->lpm.path, k->path, UNIX_PATH_MAX);
-		ok = bpf_map_lookup_elem(&unix_rules, &s->lpm) != NULL;
+		void *rules = bpf_map_lookup_elem(&unix_rules, &slot);
+		if (rules) {
+			s->lpm.prefixlen = UNIX_PATH_MAX * 8;
+			__builtin_memcpy(s->lpm.path, k->path, UNIX_PATH_MAX);
+			ok = bpf_map_lookup_elem(rules, &s->lpm) != NULL;
+		}
 	}
 	k->verdict = ok ? V_ALLOWED : V_DENIED;
 	k->failure = ok ? F_NONE : F_EPERM;
-	record_unix(k);
+	record_unix(run, slot, k);
 	return ok;
 }
 
@@ -678,6 +913,11 @@ int sock_create(struct bpf_sock *sk)
 		return 1;
 	if (type == SOCK_DGRAM && (proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE))
 		return 1;
+	struct run *r = current_run();
+	if (!r)
+		return unattributed();
+	__u32 run = r->id, slot = r->slot;
+	int all = r->cfg.allow_all ? 1 : 0;
 	__u64 tid = bpf_get_current_pid_tgid();
 	struct sock_args *a = bpf_map_lookup_elem(&socket_calls, &tid);
 	if (a)
@@ -687,15 +927,16 @@ int sock_create(struct bpf_sock *sk)
 	k.family = sk->family;
 	k.port = type;
 	k.raw_proto = proto;
-	k.verdict = cfg.allow_all ? V_ALLOWED : V_DENIED;
-	k.failure = cfg.allow_all ? F_NONE : F_EPERM;
+	k.verdict = all ? V_ALLOWED : V_DENIED;
+	k.failure = all ? F_NONE : F_EPERM;
 	bpf_get_current_comm(k.comm, sizeof(k.comm));
-	record_inet(&k);
-	return cfg.allow_all;
+	record_inet(run, slot, &k);
+	return all;
 }
 
 /* egress tells the stub who sent a redirected DNS packet: it files the
- * socket's origin under the packet's source address and port. */
+ * socket's origin under the run and the packet's source address and
+ * port. */
 SEC("cgroup_skb/egress")
 int egress(struct __sk_buff *skb)
 {
@@ -718,7 +959,7 @@ int egress(struct __sk_buff *skb)
 			return 1;
 		__u32 dst;
 		__builtin_memcpy(&dst, &h[16], 4);
-		if (!cfg.dns4_on || dst != cfg.dns4_ip)
+		if (o->stub_family != 4 || dst != o->stub_addr[0])
 			return 1;
 		l4 = h[9];
 		off = (h[0] & 0xf) * 4;
@@ -730,8 +971,8 @@ int egress(struct __sk_buff *skb)
 			return 1;
 		__u32 d[4];
 		__builtin_memcpy(d, &h[24], 16);
-		if (!cfg.dns6_on || d[0] != cfg.dns6_ip[0] || d[1] != cfg.dns6_ip[1] || d[2] != cfg.dns6_ip[2] ||
-		    d[3] != cfg.dns6_ip[3])
+		if (o->stub_family != 6 || d[0] != o->stub_addr[0] || d[1] != o->stub_addr[1] ||
+		    d[2] != o->stub_addr[2] || d[3] != o->stub_addr[3])
 			return 1;
 		l4 = h[6];
 		off = 40;
@@ -749,10 +990,10 @@ int egress(struct __sk_buff *skb)
 	__u16 ports[2];
 	if (bpf_skb_load_bytes(skb, off, ports, sizeof(ports)))
 		return 1;
-	__u16 want = ck.family == 4 ? cfg.dns4_port : cfg.dns6_port;
-	if (ports[1] != want)
+	if (ports[1] != o->stub_port)
 		return 1;
 	ck.port = bpf_ntohs(ports[0]);
+	ck.run = o->run;
 	bpf_map_update_elem(&dns_clients, &ck, o, BPF_ANY);
 	return 1;
 }
@@ -785,8 +1026,8 @@ struct tp_inet_sock_set_state {
 	__u16 protocol;
 };
 
-/* enter_socket notes socket() calls in the cgroup that the address
- * hooks cannot follow: families other than unix, inet, netlink and alg
+/* enter_socket notes socket() calls in a run that the address hooks
+ * cannot follow: families other than unix, inet, netlink and alg
  * (packet, XDP, vsock, ...), and inet sockets other than TCP and UDP,
  * which the kernel may refuse before sock_create runs (ping sockets
  * outside ping_group_range, raw sockets without CAP_NET_RAW). */
@@ -802,9 +1043,10 @@ int enter_socket(struct tp_sys_enter_socket *ctx)
 		if (type == SOCK_DGRAM && (proto == 0 || proto == IPPROTO_UDP || proto == IPPROTO_UDPLITE))
 			return 0;
 	}
-	if (bpf_current_task_under_cgroup(&cgroups, 0) != 1)
+	struct run *r = current_run();
+	if (!r)
 		return 0;
-	struct sock_args a = {.family = fam, .type = type, .protocol = proto};
+	struct sock_args a = {.family = fam, .type = type, .protocol = proto, .run = r->id, .slot = r->slot};
 	__u64 tid = bpf_get_current_pid_tgid();
 	bpf_map_update_elem(&socket_calls, &tid, &a, BPF_ANY);
 	return 0;
@@ -824,10 +1066,10 @@ int exit_socket(struct tp_sys_exit *ctx)
 	k.family = a->family;
 	k.port = a->type;
 	k.raw_proto = a->protocol;
-	__u32 hooked = a->hooked;
+	__u32 hooked = a->hooked, run = a->run, slot = a->slot;
 	bpf_map_delete_elem(&socket_calls, &tid);
-	if (hooked)
-		return 0; /* sock_create recorded it */
+	if (hooked || !slot_holds(slot, run))
+		return 0; /* sock_create recorded it, or the run is gone */
 	__s64 ret = ctx->ret;
 	if (ret >= 0) {
 		k.verdict = V_ALLOWED;
@@ -838,7 +1080,7 @@ int exit_socket(struct tp_sys_exit *ctx)
 		return 0; /* e.g. EAFNOSUPPORT: nothing was created */
 	}
 	bpf_get_current_comm(k.comm, sizeof(k.comm));
-	record_inet(&k);
+	record_inet(run, slot, &k);
 	return 0;
 }
 
@@ -869,19 +1111,19 @@ int set_state(struct tp_inet_sock_set_state *ctx)
 	__u64 skaddr = ctx->skaddr;
 	if (ctx->oldstate == TCP_CLOSE && ctx->newstate == TCP_SYN_SENT) {
 		__u64 tid = bpf_get_current_pid_tgid();
-		struct inet_key *k = bpf_map_lookup_elem(&pending, &tid);
-		if (!k)
+		struct conn *c = bpf_map_lookup_elem(&pending, &tid);
+		if (!c)
 			return 0;
-		bpf_map_update_elem(&connecting, &skaddr, k, BPF_ANY);
+		bpf_map_update_elem(&connecting, &skaddr, c, BPF_ANY);
 		bpf_map_delete_elem(&pending, &tid);
 		return 0;
 	}
 	if (ctx->oldstate != TCP_SYN_SENT)
 		return 0;
-	struct inet_key *kp = bpf_map_lookup_elem(&connecting, &skaddr);
-	if (!kp)
+	struct conn *cp = bpf_map_lookup_elem(&connecting, &skaddr);
+	if (!cp)
 		return 0;
-	struct inet_key k = *kp;
+	struct conn c = *cp;
 	bpf_map_delete_elem(&connecting, &skaddr);
 	__u32 o;
 	if (ctx->newstate == TCP_ESTABLISHED) {
@@ -893,7 +1135,7 @@ int set_state(struct tp_inet_sock_set_state *ctx)
 	} else {
 		return 0;
 	}
-	record_outcome(&k, o);
+	record_outcome(&c, o);
 	return 0;
 }
 
@@ -903,14 +1145,14 @@ SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct tp_sys_exit *ctx)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
-	struct inet_key *kp = bpf_map_lookup_elem(&pending, &tid);
-	if (!kp)
+	struct conn *cp = bpf_map_lookup_elem(&pending, &tid);
+	if (!cp)
 		return 0;
-	struct inet_key k = *kp;
+	struct conn c = *cp;
 	bpf_map_delete_elem(&pending, &tid);
 	__s64 ret = ctx->ret;
 	if (ret == 0 || ret == -EINPROGRESS)
 		return 0;
-	record_outcome(&k, outcome_of(-ret));
+	record_outcome(&c, outcome_of(-ret));
 	return 0;
 }

@@ -19,12 +19,13 @@ type probeAttemptVal struct {
 	FirstNs uint64
 	Cgroup  uint64
 	Pid     uint32
-	Pad     uint32
+	Run     uint32
 	Outcome [7]uint64
 }
 
 type probeClientKey struct {
 	_      structs.HostLayout
+	Run    uint32
 	Proto  uint8
 	Family uint8
 	Port   uint16
@@ -48,6 +49,13 @@ type probeConfig struct {
 	Bh6Ip     [4]uint32
 }
 
+type probeConn struct {
+	_    structs.HostLayout
+	Run  uint32
+	Slot uint32
+	Key  probeInetKey
+}
+
 type probeInetEvent struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -59,6 +67,8 @@ type probeInetEvent struct {
 		Pid     uint32
 		Ts      uint64
 		Cgroup  uint64
+		Run     uint32
+		Pad2    uint32
 	}
 	Key probeInetKey
 }
@@ -102,14 +112,35 @@ type probeNetRule struct {
 }
 
 type probeOrigin struct {
+	_          structs.HostLayout
+	Family     uint8
+	StubFamily uint8
+	Port       uint16
+	Pid        uint32
+	Cgroup     uint64
+	Addr       [16]uint8
+	Comm       [16]int8
+	Run        uint32
+	StubPort   uint16
+	Pad        uint16
+	StubAddr   [4]uint32
+}
+
+type probePeerKey struct {
 	_      structs.HostLayout
+	Cookie uint64
 	Family uint8
 	Pad    uint8
 	Port   uint16
-	Pid    uint32
-	Cgroup uint64
 	Addr   [16]uint8
-	Comm   [16]int8
+	Pad2   uint32
+}
+
+type probeRun struct {
+	_    structs.HostLayout
+	Id   uint32
+	Slot uint32
+	Cfg  probeConfig
 }
 
 type probeSockArgs struct {
@@ -118,6 +149,8 @@ type probeSockArgs struct {
 	Type     uint32
 	Protocol uint32
 	Hooked   uint32
+	Run      uint32
+	Slot     uint32
 }
 
 type probeUnixEvent struct {
@@ -131,6 +164,8 @@ type probeUnixEvent struct {
 		Pid     uint32
 		Ts      uint64
 		Cgroup  uint64
+		Run     uint32
+		Pad2    uint32
 	}
 	Key probeUnixKey
 	_   [4]byte
@@ -156,38 +191,43 @@ type probeUnixScratch struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	probeMapCgroups         = "cgroups"
-	probeMapConnecting      = "connecting"
-	probeMapCounters        = "counters"
-	probeMapDnsClients      = "dns_clients"
-	probeMapEvents          = "events"
-	probeMapInetAttempts    = "inet_attempts"
-	probeMapNetRules        = "net_rules"
-	probeMapOrigins         = "origins"
-	probeMapPending         = "pending"
-	probeMapScratch         = "scratch"
-	probeMapSocketCalls     = "socket_calls"
-	probeMapUnixAttempts    = "unix_attempts"
-	probeMapUnixRules       = "unix_rules"
-	probeProgConnect4       = "connect4"
-	probeProgConnect6       = "connect6"
-	probeProgConnectUnix    = "connect_unix"
-	probeProgEgress         = "egress"
-	probeProgEnterSocket    = "enter_socket"
-	probeProgExitConnect    = "exit_connect"
-	probeProgExitSocket     = "exit_socket"
-	probeProgGetpeername4   = "getpeername4"
-	probeProgGetpeername6   = "getpeername6"
-	probeProgRecvmsg4       = "recvmsg4"
-	probeProgRecvmsg6       = "recvmsg6"
-	probeProgSendmsg4       = "sendmsg4"
-	probeProgSendmsg6       = "sendmsg6"
-	probeProgSendmsgUnix    = "sendmsg_unix"
-	probeProgSetState       = "set_state"
-	probeProgSockCreate     = "sock_create"
-	probeVarCfg             = "cfg"
-	probeVarUnusedInetEvent = "unused_inet_event"
-	probeVarUnusedUnixEvent = "unused_unix_event"
+	probeMapConnecting       = "connecting"
+	probeMapCounters         = "counters"
+	probeMapDnsClients       = "dns_clients"
+	probeMapEvents           = "events"
+	probeMapInetAttempts     = "inet_attempts"
+	probeMapNetRules         = "net_rules"
+	probeMapOrigins          = "origins"
+	probeMapPeers            = "peers"
+	probeMapPending          = "pending"
+	probeMapRuns             = "runs"
+	probeMapScratch          = "scratch"
+	probeMapSlotRuns         = "slot_runs"
+	probeMapSocketCalls      = "socket_calls"
+	probeMapUnixAttempts     = "unix_attempts"
+	probeMapUnixRules        = "unix_rules"
+	probeProgConnect4        = "connect4"
+	probeProgConnect6        = "connect6"
+	probeProgConnectUnix     = "connect_unix"
+	probeProgEgress          = "egress"
+	probeProgEnterSocket     = "enter_socket"
+	probeProgExitConnect     = "exit_connect"
+	probeProgExitSocket      = "exit_socket"
+	probeProgGetpeername4    = "getpeername4"
+	probeProgGetpeername6    = "getpeername6"
+	probeProgRecvmsg4        = "recvmsg4"
+	probeProgRecvmsg6        = "recvmsg6"
+	probeProgSendmsg4        = "sendmsg4"
+	probeProgSendmsg6        = "sendmsg6"
+	probeProgSendmsgUnix     = "sendmsg_unix"
+	probeProgSetState        = "set_state"
+	probeProgSockCreate      = "sock_create"
+	probeVarUnusedAttemptVal = "unused_attempt_val"
+	probeVarUnusedInetEvent  = "unused_inet_event"
+	probeVarUnusedLpmNetKey  = "unused_lpm_net_key"
+	probeVarUnusedLpmUnixKey = "unused_lpm_unix_key"
+	probeVarUnusedNetRule    = "unused_net_rule"
+	probeVarUnusedUnixEvent  = "unused_unix_event"
 )
 
 // loadProbe returns the embedded CollectionSpec for probe.
@@ -254,7 +294,6 @@ type probeProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeMapSpecs struct {
-	Cgroups      *ebpf.MapSpec `ebpf:"cgroups"`
 	Connecting   *ebpf.MapSpec `ebpf:"connecting"`
 	Counters     *ebpf.MapSpec `ebpf:"counters"`
 	DnsClients   *ebpf.MapSpec `ebpf:"dns_clients"`
@@ -262,8 +301,11 @@ type probeMapSpecs struct {
 	InetAttempts *ebpf.MapSpec `ebpf:"inet_attempts"`
 	NetRules     *ebpf.MapSpec `ebpf:"net_rules"`
 	Origins      *ebpf.MapSpec `ebpf:"origins"`
+	Peers        *ebpf.MapSpec `ebpf:"peers"`
 	Pending      *ebpf.MapSpec `ebpf:"pending"`
+	Runs         *ebpf.MapSpec `ebpf:"runs"`
 	Scratch      *ebpf.MapSpec `ebpf:"scratch"`
+	SlotRuns     *ebpf.MapSpec `ebpf:"slot_runs"`
 	SocketCalls  *ebpf.MapSpec `ebpf:"socket_calls"`
 	UnixAttempts *ebpf.MapSpec `ebpf:"unix_attempts"`
 	UnixRules    *ebpf.MapSpec `ebpf:"unix_rules"`
@@ -273,9 +315,12 @@ type probeMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type probeVariableSpecs struct {
-	Cfg             *ebpf.VariableSpec `ebpf:"cfg"`
-	UnusedInetEvent *ebpf.VariableSpec `ebpf:"unused_inet_event"`
-	UnusedUnixEvent *ebpf.VariableSpec `ebpf:"unused_unix_event"`
+	UnusedAttemptVal *ebpf.VariableSpec `ebpf:"unused_attempt_val"`
+	UnusedInetEvent  *ebpf.VariableSpec `ebpf:"unused_inet_event"`
+	UnusedLpmNetKey  *ebpf.VariableSpec `ebpf:"unused_lpm_net_key"`
+	UnusedLpmUnixKey *ebpf.VariableSpec `ebpf:"unused_lpm_unix_key"`
+	UnusedNetRule    *ebpf.VariableSpec `ebpf:"unused_net_rule"`
+	UnusedUnixEvent  *ebpf.VariableSpec `ebpf:"unused_unix_event"`
 }
 
 // probeObjects contains all objects after they have been loaded into the kernel.
@@ -298,7 +343,6 @@ func (o *probeObjects) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeMaps struct {
-	Cgroups      *ebpf.Map `ebpf:"cgroups"`
 	Connecting   *ebpf.Map `ebpf:"connecting"`
 	Counters     *ebpf.Map `ebpf:"counters"`
 	DnsClients   *ebpf.Map `ebpf:"dns_clients"`
@@ -306,8 +350,11 @@ type probeMaps struct {
 	InetAttempts *ebpf.Map `ebpf:"inet_attempts"`
 	NetRules     *ebpf.Map `ebpf:"net_rules"`
 	Origins      *ebpf.Map `ebpf:"origins"`
+	Peers        *ebpf.Map `ebpf:"peers"`
 	Pending      *ebpf.Map `ebpf:"pending"`
+	Runs         *ebpf.Map `ebpf:"runs"`
 	Scratch      *ebpf.Map `ebpf:"scratch"`
+	SlotRuns     *ebpf.Map `ebpf:"slot_runs"`
 	SocketCalls  *ebpf.Map `ebpf:"socket_calls"`
 	UnixAttempts *ebpf.Map `ebpf:"unix_attempts"`
 	UnixRules    *ebpf.Map `ebpf:"unix_rules"`
@@ -315,7 +362,6 @@ type probeMaps struct {
 
 func (m *probeMaps) Close() error {
 	return _ProbeClose(
-		m.Cgroups,
 		m.Connecting,
 		m.Counters,
 		m.DnsClients,
@@ -323,8 +369,11 @@ func (m *probeMaps) Close() error {
 		m.InetAttempts,
 		m.NetRules,
 		m.Origins,
+		m.Peers,
 		m.Pending,
+		m.Runs,
 		m.Scratch,
+		m.SlotRuns,
 		m.SocketCalls,
 		m.UnixAttempts,
 		m.UnixRules,
@@ -335,9 +384,12 @@ func (m *probeMaps) Close() error {
 //
 // It can be passed to loadProbeObjects or ebpf.CollectionSpec.LoadAndAssign.
 type probeVariables struct {
-	Cfg             *ebpf.Variable `ebpf:"cfg"`
-	UnusedInetEvent *ebpf.Variable `ebpf:"unused_inet_event"`
-	UnusedUnixEvent *ebpf.Variable `ebpf:"unused_unix_event"`
+	UnusedAttemptVal *ebpf.Variable `ebpf:"unused_attempt_val"`
+	UnusedInetEvent  *ebpf.Variable `ebpf:"unused_inet_event"`
+	UnusedLpmNetKey  *ebpf.Variable `ebpf:"unused_lpm_net_key"`
+	UnusedLpmUnixKey *ebpf.Variable `ebpf:"unused_lpm_unix_key"`
+	UnusedNetRule    *ebpf.Variable `ebpf:"unused_net_rule"`
+	UnusedUnixEvent  *ebpf.Variable `ebpf:"unused_unix_event"`
 }
 
 // probePrograms contains all programs after they have been loaded into the kernel.

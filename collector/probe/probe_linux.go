@@ -9,14 +9,13 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/ringbuf"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/collector"
@@ -51,164 +50,128 @@ const (
 // enum outcome in probe.c; index 0 is success.
 var outcomeNames = [...]string{"", "refused", "timeout", "unreachable", "reset", "abandoned", "error"}
 
-// Probe is a loaded and attached recorder. It implements
-// [collector.Source]; all methods are safe for concurrent use.
+// Probe is one run: a [Collector]'s programs attached to one cgroup, with
+// that run's rules and recording. It implements [collector.Source]; all
+// methods are safe for concurrent use. Runs of one collector never see
+// each other's rules or attempts.
 type Probe struct {
+	c           *Collector
 	spec        Spec
-	maps        probeMaps
-	progs       []*ebpf.Program
+	id, slot    uint32
+	cgroupID    uint64
+	rules       ruleTables
+	tables      *runTables // the slot's
 	links       []link.Link
-	reader      *ringbuf.Reader
 	notRecorded []string
-	monoToWall  int64 // add to CLOCK_MONOTONIC nanoseconds to get Unix nanoseconds
 
-	snapMu  sync.Mutex    // serializes flushes of the reader
-	flushed chan struct{} // the reader drained the ring after a Flush
-	done    chan struct{} // the reader goroutine ended
+	snapMu sync.Mutex // not closed while a snapshot reads the maps
 
 	mu           sync.Mutex
 	inetOverflow map[probeInetKey]*probeAttemptVal // attempts that did not fit in the maps
 	unixOverflow map[probeUnixKey]*probeAttemptVal
 	outcomes     map[probeInetKey][len(outcomeNames)]uint64 // outcomes of attempts not in the map
-	readerErr    error
 	closed       bool
 }
 
-// loadOptions size the kernel tables; tests shrink them to provoke loss.
-type loadOptions struct {
-	inetEntries, unixEntries uint32 // dedup map sizes
-	ringBytes                uint32 // ring buffer size, a power of two pages
-	noTracepoints            bool   // benchmarks: measure the cgroup hooks alone
+// runTables are the inner maps of a slot: the rules and the recording of
+// the run holding it.
+type runTables struct {
+	netRules, unixRules, inetAttempts, unixAttempts *ebpf.Map
 }
 
-var defaultLoadOptions = loadOptions{inetEntries: 16384, unixEntries: 4096, ringBytes: 4 << 20}
-
-// coreObjects are the maps and the programs without which the probe
-// cannot work; optional programs are loaded separately so that a missing
-// feature degrades instead of failing.
-type coreObjects struct {
-	probeMaps
-	Connect4     *ebpf.Program `ebpf:"connect4"`
-	Connect6     *ebpf.Program `ebpf:"connect6"`
-	Sendmsg4     *ebpf.Program `ebpf:"sendmsg4"`
-	Sendmsg6     *ebpf.Program `ebpf:"sendmsg6"`
-	Recvmsg4     *ebpf.Program `ebpf:"recvmsg4"`
-	Recvmsg6     *ebpf.Program `ebpf:"recvmsg6"`
-	Getpeername4 *ebpf.Program `ebpf:"getpeername4"`
-	Getpeername6 *ebpf.Program `ebpf:"getpeername6"`
-	SockCreate   *ebpf.Program `ebpf:"sock_create"`
+func (t *runTables) all() []*ebpf.Map {
+	return []*ebpf.Map{t.netRules, t.unixRules, t.inetAttempts, t.unixAttempts}
 }
 
-// optional is a group of programs that is loaded and attached together,
-// and what is not recorded when that fails.
-type optional struct {
-	what  string // for Collection.NotRecorded
-	progs []string
+// clear empties every table (a run that detached cleanly left them empty).
+func (t *runTables) clear() error {
+	for _, m := range t.all() {
+		if err := clearMap(m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
-// Load compiles spec's rules into kernel maps, loads the programs and
-// attaches them to spec.Cgroup. Errors wrap [ErrPermission] when the
-// caller lacks privileges and [ErrUnsupported] when the kernel lacks a
-// required feature. The returned Probe must be closed.
-func Load(spec Spec) (*Probe, error) { return load(spec, defaultLoadOptions) }
+// clearMap deletes every entry of m.
+func clearMap(m *ebpf.Map) error {
+	for {
+		k, err := m.NextKeyBytes(nil)
+		if err != nil {
+			return fmt.Errorf("emptying %v: %w", m, err)
+		}
+		if k == nil {
+			return nil
+		}
+		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("emptying %v: %w", m, err)
+		}
+	}
+}
 
-func load(spec Spec, opts loadOptions) (*Probe, error) {
+func (t *runTables) close() {
+	for _, m := range t.all() {
+		if m != nil {
+			m.Close()
+		}
+	}
+}
+
+// Load attaches spec to the process-wide collector ([Shared]), loading it
+// on first use. Errors wrap [ErrPermission] when the caller lacks
+// privileges and [ErrUnsupported] when the kernel lacks a required
+// feature. The returned Probe must be closed; closing it detaches the
+// run, the collector stays loaded for the next.
+func Load(spec Spec) (*Probe, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	tables, err := compileRules(spec.Rules)
+	c, err := Shared()
 	if err != nil {
 		return nil, err
+	}
+	return c.Attach(spec)
+}
+
+// Attach compiles spec's rules into tables of their own and attaches the
+// collector's programs to spec.Cgroup. A cgroup inside (or containing)
+// one that is attached already is refused: its processes would run the
+// programs twice. The returned Probe must be closed; that detaches it.
+func (c *Collector) Attach(spec Spec) (*Probe, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	rules, err := compileRules(spec.Rules)
+	if err != nil {
+		return nil, err
+	}
+	if len(rules.Nets) > maxNetRules || len(rules.Unix) > maxUnixRules {
+		return nil, fmt.Errorf("probe: the rules need %d address and %d unix entries (at most %d and %d)",
+			len(rules.Nets), len(rules.Unix), maxNetRules, maxUnixRules)
 	}
 	if err := checkCgroup(spec.Cgroup); err != nil {
-		return nil, err
-	}
-	if os.Geteuid() != 0 {
-		// Not fatal by itself (capabilities may suffice), but without
-		// them the memlock rlimit may need raising on old kernels.
-		_ = rlimit.RemoveMemlock()
-	}
-	cs, err := loadProbe()
-	if err != nil {
-		return nil, fmt.Errorf("reading embedded eBPF object: %w", err)
-	}
-	cs.Maps["net_rules"].MaxEntries = uint32(max(1, len(tables.Nets)))
-	cs.Maps["unix_rules"].MaxEntries = uint32(max(1, len(tables.Unix)))
-	cs.Maps["inet_attempts"].MaxEntries = opts.inetEntries
-	cs.Maps["unix_attempts"].MaxEntries = opts.unixEntries
-	cs.Maps["events"].MaxEntries = opts.ringBytes
-	if err := cs.Variables["cfg"].Set(configOf(spec, tables)); err != nil {
-		return nil, fmt.Errorf("configuring probe: %w", err)
-	}
-
-	p := &Probe{
-		spec:         spec,
-		flushed:      make(chan struct{}, 1),
-		done:         make(chan struct{}),
-		inetOverflow: map[probeInetKey]*probeAttemptVal{},
-		unixOverflow: map[probeUnixKey]*probeAttemptVal{},
-		outcomes:     map[probeInetKey][len(outcomeNames)]uint64{},
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			p.release()
-		}
-	}()
-
-	var core coreObjects
-	if err := cs.LoadAndAssign(&core, nil); err != nil {
-		return nil, loadError("loading probe programs", err)
-	}
-	p.maps = core.probeMaps
-	p.progs = append(p.progs, core.Connect4, core.Connect6, core.Sendmsg4, core.Sendmsg6,
-		core.Recvmsg4, core.Recvmsg6, core.Getpeername4, core.Getpeername6, core.SockCreate)
-	if err := p.fillRules(tables); err != nil {
 		return nil, err
 	}
 	cg, err := os.Open(spec.Cgroup)
 	if err != nil {
 		return nil, fmt.Errorf("opening cgroup: %w", err)
 	}
-	err = p.maps.Cgroups.Put(uint32(0), uint32(cg.Fd()))
-	cg.Close()
-	if err != nil {
-		return nil, fmt.Errorf("filling cgroup map: %w", err)
+	defer cg.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(cg.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("cgroup %s: %w", spec.Cgroup, err)
 	}
+	spec.Cgroup = filepath.Clean(spec.Cgroup)
 
-	attach := []struct {
-		prog *ebpf.Program
-		typ  ebpf.AttachType
-	}{
-		{core.Connect4, ebpf.AttachCGroupInet4Connect},
-		{core.Connect6, ebpf.AttachCGroupInet6Connect},
-		{core.Sendmsg4, ebpf.AttachCGroupUDP4Sendmsg},
-		{core.Sendmsg6, ebpf.AttachCGroupUDP6Sendmsg},
-		{core.Recvmsg4, ebpf.AttachCGroupUDP4Recvmsg},
-		{core.Recvmsg6, ebpf.AttachCGroupUDP6Recvmsg},
-		{core.Getpeername4, ebpf.AttachCgroupInet4GetPeername},
-		{core.Getpeername6, ebpf.AttachCgroupInet6GetPeername},
-		{core.SockCreate, ebpf.AttachCGroupInetSockCreate},
-	}
-	for _, a := range attach {
-		l, err := link.AttachCgroup(link.CgroupOptions{Path: spec.Cgroup, Attach: a.typ, Program: a.prog})
-		if err != nil {
-			return nil, loadError(fmt.Sprintf("attaching %s to %s", a.prog, spec.Cgroup), err)
-		}
-		p.links = append(p.links, l)
-	}
-
-	replace := map[string]*ebpf.Map{}
-	for name := range cs.Maps {
-		if m := p.mapByName(name); m != nil {
-			replace[name] = m
-		}
-	}
-	p.attachUnix(cs, replace)
-	if spec.DNS.IsValid() || spec.DNS6.IsValid() {
-		if err := p.attachEgress(cs, replace); err != nil {
-			return nil, err
-		}
+	p := &Probe{
+		c:            c,
+		spec:         spec,
+		rules:        rules,
+		cgroupID:     st.Ino, // a cgroup's id is its directory's inode number
+		notRecorded:  c.NotRecorded(),
+		inetOverflow: map[probeInetKey]*probeAttemptVal{},
+		unixOverflow: map[probeUnixKey]*probeAttemptVal{},
+		outcomes:     map[probeInetKey][len(outcomeNames)]uint64{},
 	}
 	if !spec.DNS.IsValid() {
 		p.notRecorded = append(p.notRecorded, "DNS names asked over IPv4 (no IPv4 DNS stub configured)")
@@ -216,161 +179,125 @@ func load(spec Spec, opts loadOptions) (*Probe, error) {
 	if !spec.DNS6.IsValid() {
 		p.notRecorded = append(p.notRecorded, "DNS names asked over IPv6 (no IPv6 DNS stub configured)")
 	}
-	if !opts.noTracepoints {
-		p.attachTracepoints(cs, replace)
+	if err := c.register(p); err != nil {
+		return nil, err
 	}
-
-	p.reader, err = ringbuf.NewReader(p.maps.Events)
-	if err != nil {
-		return nil, fmt.Errorf("opening ring buffer: %w", err)
+	ok := false
+	defer func() {
+		if !ok {
+			p.release()
+		}
+	}()
+	if err := p.fillTables(); err != nil {
+		return nil, err
 	}
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
-		return nil, fmt.Errorf("reading monotonic clock: %w", err)
+	if err := p.install(); err != nil {
+		return nil, err
 	}
-	p.monoToWall = time.Now().UnixNano() - ts.Nano()
-	go p.read()
+	progs := c.cgroupProgs
+	if spec.DNS.IsValid() || spec.DNS6.IsValid() {
+		progs = append(progs[:len(progs):len(progs)], cgroupProg{c.egress, ebpf.AttachCGroupInetEgress})
+	}
+	for _, a := range progs {
+		l, err := link.AttachRawLink(link.RawLinkOptions{Target: int(cg.Fd()), Program: a.prog, Attach: a.typ})
+		if err != nil {
+			return nil, loadError(fmt.Sprintf("attaching %s to %s", a.prog, spec.Cgroup), err)
+		}
+		p.links = append(p.links, l)
+	}
 	ok = true
 	return p, nil
 }
 
-// mapByName returns the loaded map the C source calls name.
-func (p *Probe) mapByName(name string) *ebpf.Map {
-	m := map[string]*ebpf.Map{
-		"cgroups": p.maps.Cgroups, "connecting": p.maps.Connecting, "counters": p.maps.Counters,
-		"dns_clients": p.maps.DnsClients, "events": p.maps.Events, "inet_attempts": p.maps.InetAttempts,
-		"net_rules": p.maps.NetRules, "origins": p.maps.Origins, "pending": p.maps.Pending,
-		"scratch": p.maps.Scratch, "socket_calls": p.maps.SocketCalls, "unix_attempts": p.maps.UnixAttempts,
-		"unix_rules": p.maps.UnixRules,
+// register gives p an id and a slot, unless its cgroup overlaps a run's.
+func (c *Collector) register(p *Probe) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.closed:
+		return errors.New("probe: attach to a closed collector")
+	case len(c.freeSlots) == 0:
+		return fmt.Errorf("probe: %d runs are attached already", maxRuns)
 	}
-	return m[name]
-}
-
-// attachUnix loads and attaches the unix socket hooks, which need Linux
-// 6.7 and kernel BTF; without them unix sockets are neither recorded nor
-// denied, and the recording says so.
-func (p *Probe) attachUnix(cs *ebpf.CollectionSpec, replace map[string]*ebpf.Map) {
-	var objs struct {
-		ConnectUnix *ebpf.Program `ebpf:"connect_unix"`
-		SendmsgUnix *ebpf.Program `ebpf:"sendmsg_unix"`
+	for _, o := range c.runs {
+		if nested(o.spec.Cgroup, p.spec.Cgroup) || nested(p.spec.Cgroup, o.spec.Cgroup) || o.cgroupID == p.cgroupID {
+			return fmt.Errorf("probe: cgroup %s overlaps %s, which is attached already", p.spec.Cgroup, o.spec.Cgroup)
+		}
 	}
-	if err := cs.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: replace}); err != nil {
-		p.notRecorded = append(p.notRecorded, "unix socket connects, neither recorded nor denied (needs Linux 6.7 with BTF: "+oneLine(err)+")")
-		return
+	n := len(c.freeSlots) - 1
+	p.slot, c.freeSlots = c.freeSlots[n], c.freeSlots[:n]
+	p.id = c.nextID
+	c.nextID++
+	if c.nextID == 0 { // 0 marks a free slot
+		c.nextID = 1
 	}
-	p.progs = append(p.progs, objs.ConnectUnix, objs.SendmsgUnix)
-	l, err := link.AttachCgroup(link.CgroupOptions{Path: p.spec.Cgroup, Attach: ebpf.AttachCgroupUnixConnect, Program: objs.ConnectUnix})
-	if err != nil {
-		p.notRecorded = append(p.notRecorded, "unix socket connects, neither recorded nor denied (needs Linux 6.7 cgroup/connect_unix)")
-		return
-	}
-	p.links = append(p.links, l)
-	l, err = link.AttachCgroup(link.CgroupOptions{Path: p.spec.Cgroup, Attach: ebpf.AttachCgroupUnixSendmsg, Program: objs.SendmsgUnix})
-	if err != nil {
-		p.notRecorded = append(p.notRecorded, "unix datagram sends, neither recorded nor denied (needs cgroup/sendmsg_unix)")
-		return
-	}
-	p.links = append(p.links, l)
-}
-
-// attachEgress attaches the program that tells the stub who sent a query.
-func (p *Probe) attachEgress(cs *ebpf.CollectionSpec, replace map[string]*ebpf.Map) error {
-	var objs struct {
-		Egress *ebpf.Program `ebpf:"egress"`
-	}
-	if err := cs.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: replace}); err != nil {
-		return loadError("loading DNS attribution program", err)
-	}
-	p.progs = append(p.progs, objs.Egress)
-	l, err := link.AttachCgroup(link.CgroupOptions{Path: p.spec.Cgroup, Attach: ebpf.AttachCGroupInetEgress, Program: objs.Egress})
-	if err != nil {
-		return loadError("attaching DNS attribution program", err)
-	}
-	p.links = append(p.links, l)
+	c.runs[p.id] = p
 	return nil
 }
 
-// attachTracepoints attaches the optional tracepoint programs: outcomes of
-// allowed TCP connects and creation of packet sockets.
-func (p *Probe) attachTracepoints(cs *ebpf.CollectionSpec, replace map[string]*ebpf.Map) {
-	const (
-		outcomes = "allowed-connect outcome (needs tracepoints"
-		packet   = "packet socket creation (needs tracepoints"
-	)
-	if err := mountTracefs(); err != nil {
-		p.notRecorded = append(p.notRecorded, outcomes+": "+oneLine(err)+")", packet+": "+oneLine(err)+")")
-		return
-	}
-	var objs struct {
-		SetState    *ebpf.Program `ebpf:"set_state"`
-		ExitConnect *ebpf.Program `ebpf:"exit_connect"`
-		EnterSocket *ebpf.Program `ebpf:"enter_socket"`
-		ExitSocket  *ebpf.Program `ebpf:"exit_socket"`
-	}
-	if err := cs.LoadAndAssign(&objs, &ebpf.CollectionOptions{MapReplacements: replace}); err != nil {
-		p.notRecorded = append(p.notRecorded, outcomes+": "+oneLine(err)+")", packet+": "+oneLine(err)+")")
-		return
-	}
-	p.progs = append(p.progs, objs.SetState, objs.ExitConnect, objs.EnterSocket, objs.ExitSocket)
-	groups := []struct {
-		what  string
-		progs []*ebpf.Program
-		tps   [][2]string
-	}{
-		{outcomes, []*ebpf.Program{objs.SetState, objs.ExitConnect}, [][2]string{{"sock", "inet_sock_set_state"}, {"syscalls", "sys_exit_connect"}}},
-		{packet, []*ebpf.Program{objs.EnterSocket, objs.ExitSocket}, [][2]string{{"syscalls", "sys_enter_socket"}, {"syscalls", "sys_exit_socket"}}},
-	}
-	for _, g := range groups {
-		var ls []link.Link
-		var err error
-		for i, tp := range g.tps {
-			var l link.Link
-			if l, err = link.Tracepoint(tp[0], tp[1], g.progs[i], nil); err != nil {
-				err = fmt.Errorf("%s/%s: %w", tp[0], tp[1], err)
-				break
-			}
-			ls = append(ls, l)
-		}
-		if err != nil {
-			for _, l := range ls {
-				l.Close()
-			}
-			p.notRecorded = append(p.notRecorded, g.what+": "+oneLine(err)+")")
-			continue
-		}
-		p.links = append(p.links, ls...)
-	}
+// nested reports whether dir is inside (or is) parent.
+func nested(parent, dir string) bool {
+	return dir == parent || strings.HasPrefix(dir, parent+"/")
 }
 
-// fillRules writes the compiled allowlist into the rule tries.
-func (p *Probe) fillRules(t ruleTables) error {
-	for _, e := range t.Nets {
+// fillTables takes the slot's tables, empty, and fills the rules.
+func (p *Probe) fillTables() error {
+	t, err := p.c.slotTables(p.slot)
+	if err != nil {
+		return err
+	}
+	if err := t.clear(); err != nil {
+		return err
+	}
+	p.tables = t
+	rules := p.rules
+	for _, e := range rules.Nets {
 		k := probeLpmNetKey{Prefixlen: e.Bits, Data: e.Key}
 		var v probeNetRule
 		v.N = uint32(len(e.Ranges))
 		for i, r := range e.Ranges {
 			v.R[i].Lo, v.R[i].Hi, v.R[i].Protos = r.Lo, r.Hi, r.Protos
 		}
-		if err := p.maps.NetRules.Put(&k, &v); err != nil {
+		if err := t.netRules.Put(&k, &v); err != nil {
 			return fmt.Errorf("filling address rules: %w", err)
 		}
 	}
-	for _, e := range t.Unix {
+	for _, e := range rules.Unix {
 		k := probeLpmUnixKey{Prefixlen: e.Bits}
 		for i, b := range e.Path {
 			k.Path[i] = int8(b)
 		}
-		if err := p.maps.UnixRules.Put(&k, uint8(1)); err != nil {
+		if err := t.unixRules.Put(&k, uint8(1)); err != nil {
 			return fmt.Errorf("filling unix socket rules: %w", err)
 		}
 	}
 	return nil
 }
 
+// install zeroes the slot's counters and enters the run under its cgroup
+// id, after which the programs serve it.
+func (p *Probe) install() error {
+	m := p.c.maps
+	zeros := make([]uint64, p.c.nCPU)
+	for i := range uint32(nCounters) {
+		if err := m.Counters.Put(p.slot*nCounters+i, zeros); err != nil {
+			return fmt.Errorf("resetting loss counters: %w", err)
+		}
+	}
+	if err := m.SlotRuns.Put(p.slot, p.id); err != nil {
+		return fmt.Errorf("installing a run: %w", err)
+	}
+	r := probeRun{Id: p.id, Slot: p.slot}
+	r.Cfg = configOf(p.spec, p.rules)
+	if err := m.Runs.Update(p.cgroupID, &r, ebpf.UpdateNoExist); err != nil {
+		return fmt.Errorf("installing a run: %w", err)
+	}
+	return nil
+}
+
 // configOf is the C config struct for spec; addresses and ports are in
 // network byte order, as the programs compare them.
-func configOf(spec Spec, t ruleTables) probeConfig {
-	var c probeConfig
+func configOf(spec Spec, t ruleTables) (c probeConfig) {
 	if t.All {
 		c.AllowAll = 1
 	}
@@ -412,78 +339,34 @@ func htons(p uint16) uint16 {
 	return binary.NativeEndian.Uint16(b[:])
 }
 
-// read consumes the ring buffer until the reader is closed.
-func (p *Probe) read() {
-	defer close(p.done)
-	var rec ringbuf.Record
-	for {
-		err := p.reader.ReadInto(&rec)
-		switch {
-		case errors.Is(err, ringbuf.ErrFlushed):
-			select {
-			case p.flushed <- struct{}{}:
-			default:
-			}
-			continue
-		case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
-			return
-		case err != nil:
-			p.mu.Lock()
-			p.readerErr = err
-			p.mu.Unlock()
-			return
+// overflowInet folds an attempt (or an outcome) the kernel could not put
+// in the run's map into the run's overflow tables.
+func (p *Probe) overflowInet(e *probeInetEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if e.Hdr.Kind == evOutcome {
+		if int(e.Hdr.Outcome) < len(outcomeNames) {
+			o := p.outcomes[e.Key]
+			o[e.Hdr.Outcome]++
+			p.outcomes[e.Key] = o
 		}
-		p.handle(rec.RawSample)
-	}
-}
-
-// handle folds one ring buffer event into the overflow tables. Events
-// for attempts that are in the dedup maps carry nothing new. It runs for
-// every event the kernel could not put in a map, so it decodes in place.
-func (p *Probe) handle(b []byte) {
-	if len(b) < 1 {
 		return
 	}
-	switch b[0] {
-	case evInet, evOutcome:
-		if len(b) < int(unsafe.Sizeof(probeInetEvent{})) {
-			return
-		}
-		e := (*probeInetEvent)(unsafe.Pointer(&b[0])) // ring records are 8-byte aligned
-		if e.Hdr.Flags&evfOverflow == 0 {
-			return
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if b[0] == evOutcome {
-			if int(e.Hdr.Outcome) < len(outcomeNames) {
-				o := p.outcomes[e.Key]
-				o[e.Hdr.Outcome]++
-				p.outcomes[e.Key] = o
-			}
-			return
-		}
-		if v, ok := p.inetOverflow[e.Key]; ok {
-			v.Count++
-			return
-		}
-		p.inetOverflow[e.Key] = &probeAttemptVal{Count: 1, FirstNs: e.Hdr.Ts, Cgroup: e.Hdr.Cgroup, Pid: e.Hdr.Pid}
-	case evUnix:
-		if len(b) < int(unsafe.Sizeof(probeUnixEvent{})) {
-			return
-		}
-		e := (*probeUnixEvent)(unsafe.Pointer(&b[0]))
-		if e.Hdr.Flags&evfOverflow == 0 {
-			return
-		}
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		if v, ok := p.unixOverflow[e.Key]; ok {
-			v.Count++
-			return
-		}
-		p.unixOverflow[e.Key] = &probeAttemptVal{Count: 1, FirstNs: e.Hdr.Ts, Cgroup: e.Hdr.Cgroup, Pid: e.Hdr.Pid}
+	if v, ok := p.inetOverflow[e.Key]; ok {
+		v.Count++
+		return
 	}
+	p.inetOverflow[e.Key] = &probeAttemptVal{Count: 1, FirstNs: e.Hdr.Ts, Cgroup: e.Hdr.Cgroup, Pid: e.Hdr.Pid}
+}
+
+func (p *Probe) overflowUnix(e *probeUnixEvent) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v, ok := p.unixOverflow[e.Key]; ok {
+		v.Count++
+		return
+	}
+	p.unixOverflow[e.Key] = &probeAttemptVal{Count: 1, FirstNs: e.Hdr.Ts, Cgroup: e.Hdr.Cgroup, Pid: e.Hdr.Pid}
 }
 
 // Snapshot returns the attempts recorded so far, merged and sorted, with
@@ -497,7 +380,7 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 	if closed {
 		return collector.Recording{}, errors.New("probe: snapshot of a closed probe")
 	}
-	p.drain()
+	p.c.drain()
 
 	var attempts []collector.Attempt
 	outcomes := map[probeInetKey][len(outcomeNames)]uint64{}
@@ -515,13 +398,18 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 	for k, v := range p.unixOverflow {
 		attempts = append(attempts, p.unixAttempt(k, *v))
 	}
-	readerErr := p.readerErr
 	p.mu.Unlock()
+	p.c.mu.Lock()
+	readerErr := p.c.readerErr
+	p.c.mu.Unlock()
 
 	var ik probeInetKey
 	var v probeAttemptVal
-	it := p.maps.InetAttempts.Iterate()
+	it := p.tables.inetAttempts.Iterate()
 	for it.Next(&ik, &v) {
+		if v.Run != p.id {
+			continue // left by a run that did not detach cleanly
+		}
 		if o, ok := outcomes[ik]; ok {
 			for i := range o {
 				v.Outcome[i] += o[i]
@@ -533,8 +421,11 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 		return collector.Recording{}, fmt.Errorf("reading recorded attempts: %w", err)
 	}
 	var uk probeUnixKey
-	it = p.maps.UnixAttempts.Iterate()
+	it = p.tables.unixAttempts.Iterate()
 	for it.Next(&uk, &v) {
+		if v.Run != p.id {
+			continue
+		}
 		attempts = append(attempts, p.unixAttempt(uk, v))
 	}
 	if err := it.Err(); err != nil {
@@ -556,22 +447,6 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 	return collector.Recording{Attempts: collector.SortAttempts(attempts), Collection: col}, nil
 }
 
-// drain makes the reader goroutine consume everything submitted so far.
-func (p *Probe) drain() {
-	select {
-	case <-p.flushed: // a stale signal
-	default:
-	}
-	if err := p.reader.Flush(); err != nil {
-		return
-	}
-	select {
-	case <-p.flushed:
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-	}
-}
-
 // Stats are the probe's loss counters, summed over CPUs. They only ever
 // increase.
 type Stats struct {
@@ -585,7 +460,7 @@ type Stats struct {
 	Lost uint64
 }
 
-// Stats returns the loss counters.
+// Stats returns the run's loss counters.
 func (p *Probe) Stats() (Stats, error) {
 	c, err := p.counters()
 	if err != nil {
@@ -597,22 +472,20 @@ func (p *Probe) Stats() (Stats, error) {
 func (p *Probe) counters() ([nCounters]uint64, error) {
 	var out [nCounters]uint64
 	for i := range out {
-		var perCPU []uint64
-		if err := p.maps.Counters.Lookup(uint32(i), &perCPU); err != nil {
-			return out, fmt.Errorf("reading loss counters: %w", err)
+		n, err := p.c.counterSum(p.slot*nCounters + uint32(i))
+		if err != nil {
+			return out, err
 		}
-		for _, n := range perCPU {
-			out[i] += n
-		}
+		out[i] = n
 	}
 	return out, nil
 }
 
 // DNSOrigin reports who sent the DNS query the stub received from client
 // over proto (TCP or UDP), and which resolver it addressed. ok is false
-// when the probe did not redirect that client.
+// when the probe did not redirect that client in this run.
 func (p *Probe) DNSOrigin(proto collector.Protocol, client netip.AddrPort) (o Origin, ok bool) {
-	var k probeClientKey
+	k := probeClientKey{Run: p.id}
 	switch proto {
 	case collector.TCP:
 		k.Proto = pTCP
@@ -632,7 +505,7 @@ func (p *Probe) DNSOrigin(proto collector.Protocol, client netip.AddrPort) (o Or
 	}
 	k.Port = client.Port()
 	var v probeOrigin
-	if err := p.maps.DnsClients.Lookup(&k, &v); err != nil {
+	if err := p.c.maps.DnsClients.Lookup(&k, &v); err != nil {
 		return o, false
 	}
 	return Origin{
@@ -650,7 +523,7 @@ func (p *Probe) inetAttempt(k probeInetKey, v probeAttemptVal) collector.Attempt
 		Verdict:   verdictOf(k.Verdict),
 		Failure:   failureOf(k.Failure),
 		Count:     v.Count,
-		FirstSeen: p.wall(v.FirstNs),
+		FirstSeen: p.c.wall(v.FirstNs),
 	}
 	switch k.Proto {
 	case pTCP, pUDP:
@@ -682,7 +555,7 @@ func (p *Probe) unixAttempt(k probeUnixKey, v probeAttemptVal) collector.Attempt
 		Verdict:   verdictOf(k.Verdict),
 		Failure:   failureOf(k.Failure),
 		Count:     v.Count,
-		FirstSeen: p.wall(v.FirstNs),
+		FirstSeen: p.c.wall(v.FirstNs),
 	}
 }
 
@@ -701,11 +574,11 @@ func outcomeOf(o [len(outcomeNames)]uint64) string {
 	return outcomeNames[best]
 }
 
-func (p *Probe) wall(mono uint64) time.Time {
+func (c *Collector) wall(mono uint64) time.Time {
 	if mono == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, int64(mono)+p.monoToWall).UTC()
+	return time.Unix(0, int64(mono)+c.monoToWall).UTC()
 }
 
 func verdictOf(v uint8) collector.Verdict {
@@ -746,8 +619,8 @@ func cString[T int8 | uint8](b []T) string {
 	return string(out)
 }
 
-// Close detaches and unloads everything; the cgroup is no longer
-// recorded or enforced afterwards.
+// Close detaches the run: the cgroup is no longer recorded or enforced,
+// and the run's tables are dropped. The collector stays loaded.
 func (p *Probe) Close() error {
 	p.snapMu.Lock() // not while a snapshot reads the maps
 	defer p.snapMu.Unlock()
@@ -761,6 +634,9 @@ func (p *Probe) Close() error {
 	return p.release()
 }
 
+// release detaches the links first, so that no program runs for the
+// cgroup any more, then removes the run's entries, empties its tables and
+// frees its slot.
 func (p *Probe) release() error {
 	var errs []error
 	for _, l := range p.links {
@@ -769,24 +645,66 @@ func (p *Probe) release() error {
 		}
 	}
 	p.links = nil
-	if p.reader != nil {
-		if err := p.reader.Close(); err != nil {
-			errs = append(errs, err)
+	m := p.c.maps
+	notFound := func(err error) error {
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
 		}
-		<-p.done
-		p.reader = nil
+		return err
 	}
-	for _, prog := range p.progs {
-		if prog != nil {
-			prog.Close()
-		}
+	errs = append(errs, notFound(m.Runs.Delete(p.cgroupID)), m.SlotRuns.Put(p.slot, uint32(0)))
+	if p.tables != nil {
+		errs = append(errs, p.tables.clear())
 	}
-	p.progs = nil
-	if err := p.maps.Close(); err != nil {
-		errs = append(errs, err)
+	errs = append(errs,
+		deleteRun(m.DnsClients, func(k probeClientKey, _ probeOrigin) bool { return k.Run == p.id }),
+		deleteRun(m.Peers, func(_ probePeerKey, run uint32) bool { return run == p.id }))
+	p.c.mu.Lock()
+	if p.c.runs[p.id] == p {
+		delete(p.c.runs, p.id)
+		p.c.freeSlots = append(p.c.freeSlots, p.slot)
 	}
+	p.c.mu.Unlock()
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("closing probe: %w", err)
+		return fmt.Errorf("detaching probe from %s: %w", p.spec.Cgroup, err)
+	}
+	return nil
+}
+
+// deleteRun deletes the entries of m that mine says belong to a run. It
+// reads m in batches, so that a large table costs a few system calls.
+func deleteRun[K, V any](m *ebpf.Map, mine func(K, V) bool) error {
+	const batch = 512
+	keys, vals := make([]K, batch), make([]V, batch)
+	var del []K
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := m.BatchLookup(&cursor, keys, vals, nil)
+		for i := range n {
+			if mine(keys[i], vals[i]) {
+				del = append(del, keys[i])
+			}
+		}
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("reading %v: %w", m, err)
+		}
+	}
+	if len(del) == 0 {
+		return nil
+	}
+	// A batch delete stops at a key the table evicted meanwhile; delete
+	// the rest one by one.
+	n, err := m.BatchDelete(del, nil)
+	if err == nil {
+		return nil
+	}
+	for _, k := range del[n:] {
+		if err := m.Delete(k); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			return fmt.Errorf("deleting from %v: %w", m, err)
+		}
 	}
 	return nil
 }

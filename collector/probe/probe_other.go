@@ -11,7 +11,11 @@ import (
 
 var errNotLinux = errors.Join(ErrUnsupported, errors.New("recording with eBPF needs Linux"))
 
-// Probe is a loaded and attached recorder; on this OS none can be loaded.
+// Collector is the probe's loaded programs; on this OS none can be
+// loaded.
+type Collector struct{}
+
+// Probe is one attached run; on this OS none can be attached.
 type Probe struct{}
 
 // Stats are the probe's loss counters, summed over CPUs.
@@ -22,6 +26,31 @@ type Stats struct {
 // Check reports that eBPF recording needs Linux.
 func Check() error { return errNotLinux }
 
+// Open fails: eBPF recording needs Linux.
+func Open() (*Collector, error) { return nil, errNotLinux }
+
+// Shared fails: eBPF recording needs Linux.
+func Shared() (*Collector, error) { return nil, errNotLinux }
+
+// Attach fails: eBPF recording needs Linux.
+func (c *Collector) Attach(spec Spec) (*Probe, error) {
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	return nil, errNotLinux
+}
+
+// NotRecorded says that nothing is recorded on this OS.
+func (c *Collector) NotRecorded() []string {
+	return []string{"everything (eBPF recording needs Linux)"}
+}
+
+// Unattributed fails: eBPF recording needs Linux.
+func (c *Collector) Unattributed() (uint64, error) { return 0, errNotLinux }
+
+// Close does nothing.
+func (c *Collector) Close() error { return nil }
+
 // Load fails: eBPF recording needs Linux.
 func Load(spec Spec) (*Probe, error) {
 	if err := spec.Validate(); err != nil {
@@ -29,6 +58,9 @@ func Load(spec Spec) (*Probe, error) {
 	}
 	return nil, errNotLinux
 }
+
+// VerifierLog returns nil: no verifier runs on this OS.
+func VerifierLog(err error) []string { return nil }
 
 // Snapshot fails: eBPF recording needs Linux.
 func (p *Probe) Snapshot() (collector.Recording, error) { return collector.Recording{}, errNotLinux }
