@@ -25,7 +25,8 @@ type probeRecorder struct {
 }
 
 // startRecorder opens the DNS stub's sockets inside the sandbox's network
-// namespace, loads the probe on the runbook cgroup, and starts the stub.
+// namespace, attaches the probe to the runbook cgroup, and starts the
+// stub.
 func startRecorder(s recorderSetup) (recorder, error) {
 	ss, err := listenStub(s)
 	if err != nil {
@@ -42,7 +43,14 @@ func startRecorder(s recorderSetup) (recorder, error) {
 	if ss.has6 {
 		spec.DNS6 = StubAddr6
 	}
-	p, err := probe.Load(spec)
+	// One collector serves every run of the process: the first run loads
+	// it, each run only attaches it to its own cgroup.
+	c, err := probe.Shared()
+	if err != nil {
+		ss.close()
+		return nil, probeErr(err)
+	}
+	p, err := c.Attach(spec)
 	if err != nil {
 		ss.close()
 		return nil, probeErr(err)
