@@ -15,16 +15,17 @@ import (
 // BenchmarkConnectOverhead measures what the probe adds to connect(): a
 // child in the cgroup times blocking TCP connects to an allowed listener
 // on a local address of the test's namespace, in rounds that alternate
-// no probe, the cgroup hooks alone, and the full probe. It reports the
-// median over rounds of each round's p50 and p99, which is robust to
-// other load on the machine.
+// no probe, the cgroup hooks alone, and the full probe (each round opens
+// and closes its collector: the tracepoints serve the whole machine). It
+// reports the median over rounds of each round's p50 and p99, which is
+// robust to other load on the machine.
 func BenchmarkConnectOverhead(b *testing.B) {
 	const n, rounds = 4000, 5
 	mkSpec := func(string) Spec {
 		return Spec{Rules: collector.Rules{Nets: []collector.Capability{mustCap(b, "10.99.0.1:8080/tcp")}}}
 	}
-	e := newTestEnv(b, mkSpec)
-	e.probe.Close()
+	e := newTestEnv(b, mkSpec, defaultLoadOptions)
+	e.probe.c.Close()
 	spec := mkSpec("")
 	spec.Cgroup = e.cgroup
 	measure := func() (p50, p99 float64) {
@@ -38,22 +39,25 @@ func BenchmarkConnectOverhead(b *testing.B) {
 	hooksOnly.noTracepoints = true
 	configs := []struct {
 		name string
-		c    *Collector
-	}{{"without", nil}, {"hooks", openTestCollector(b, hooksOnly)}, {"with", openTestCollector(b, defaultLoadOptions)}}
+		opts *loadOptions
+	}{{"without", nil}, {"hooks", &hooksOnly}, {"with", &defaultLoadOptions}}
 	p50s := make([][]float64, len(configs))
 	p99s := make([][]float64, len(configs))
 	for range rounds {
 		for i, c := range configs {
-			var p *Probe
-			if c.c != nil {
+			var col *Collector
+			if c.opts != nil {
 				var err error
-				if p, err = c.c.Attach(spec); err != nil {
+				if col, err = openCollector(*c.opts); err != nil {
+					b.Fatal(err)
+				}
+				if _, err = col.Attach(spec); err != nil {
 					b.Fatal(err)
 				}
 			}
 			a, z := measure()
-			if p != nil {
-				p.Close()
+			if col != nil {
+				col.Close()
 			}
 			p50s[i] = append(p50s[i], a)
 			p99s[i] = append(p99s[i], z)
@@ -77,14 +81,15 @@ func BenchmarkConnectOverhead(b *testing.B) {
 }
 
 // BenchmarkLossRate drives attempts to distinct destinations at rising
-// rates. Each step starts a fresh probe, fills its dedup map and then
+// rates. Each step attaches a fresh run, fills its dedup map and then
 // keeps every further attempt on the ring buffer, so the user-space
 // reader must keep up. The last steps run unpaced, from one process and
 // then from two at once. It reports the highest rate without loss and the
 // first rate with loss (0: none), which is always counted (see
 // TestLossIsCountedNeverSilent).
 func BenchmarkLossRate(b *testing.B) {
-	e := newTestEnv(b, func(string) Spec { return Spec{} })
+	e := newTestEnv(b, func(string) Spec { return Spec{} }, defaultLoadOptions)
+	c := e.probe.c
 	e.probe.Close()
 	spec := Spec{Cgroup: e.cgroup}
 	var maxClean, firstLoss float64
@@ -95,7 +100,7 @@ func BenchmarkLossRate(b *testing.B) {
 			overflow = 600000
 		}
 		total := int(defaultLoadOptions.inetEntries) + overflow
-		p, err := Load(spec)
+		p, err := c.Attach(spec)
 		if err != nil {
 			b.Fatal(err)
 		}
