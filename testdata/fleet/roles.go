@@ -407,9 +407,9 @@ func checkRole(ctx context.Context, dial dialFunc, name, addr, socket string) (s
 		}
 		return name + ": healthy", nil
 	case "dns":
-		// Over TCP: a UDP answer from a sandboxed server is a sendmsg the
-		// recorder would count as an attempt of the server's.
-		a, err := lookupA(ctx, "tcp", addr, "dns.fleet.internal")
+		// Over UDP, as resolvers ask: the sandbox lets a server's reply
+		// to a client that asked it through (it is not a first hop).
+		a, err := lookupA(ctx, "udp", addr, "dns.fleet.internal")
 		if err != nil {
 			return "", err
 		}
