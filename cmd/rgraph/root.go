@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/collector/probe"
 )
 
 // globalOptions are the flags every verb shares.
@@ -28,6 +31,13 @@ func run(ctx context.Context, args []string, env *Env) int {
 		fmt.Fprintf(env.ErrOut, "rgraph: %v\n", err)
 		if code == exitUsage {
 			fmt.Fprintln(env.ErrOut, "Run 'rgraph --help' for usage.")
+		}
+		if log := probe.VerifierLog(err); len(log) > 0 {
+			if env.Getenv("RGRAPH_DEBUG") == "" {
+				fmt.Fprintln(env.ErrOut, "Set RGRAPH_DEBUG=1 to see the kernel verifier's log.")
+			} else {
+				fmt.Fprintf(env.ErrOut, "verifier log (last %d lines):\n  %s\n", len(log), strings.Join(log, "\n  "))
+			}
 		}
 	}
 	return code
