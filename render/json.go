@@ -122,6 +122,9 @@ type OrderDoc struct {
 	Waves []WaveDoc `json:"waves"`
 	// CriticalPath is the chain that bounds recovery time, in recovery order.
 	CriticalPath CriticalPathDoc `json:"criticalPath"`
+	// Runbooks are the steps that bring services back, sorted by service;
+	// present when the caller had them.
+	Runbooks []Runbook `json:"runbooks,omitempty"`
 }
 
 // WaveDoc is one wave of an [OrderDoc].
@@ -143,7 +146,7 @@ type CriticalPathDoc struct {
 }
 
 // OrderJSON writes o as an "order" document.
-func OrderJSON(w io.Writer, o graph.Order) error {
+func OrderJSON(w io.Writer, o graph.Order, runbooks ...Runbook) error {
 	o = normalizedOrder(o)
 	doc := OrderDoc{
 		Waves: make([]WaveDoc, len(o.Waves)),
@@ -156,6 +159,7 @@ func OrderJSON(w io.Writer, o graph.Order) error {
 	for i, wv := range o.Waves {
 		doc.Waves[i] = WaveDoc{Index: wv.Index, Services: wv.Services, Groups: wv.Groups, OverWidth: wv.OverWidth}
 	}
+	doc.Runbooks = slices.SortedFunc(slices.Values(runbooks), func(a, b Runbook) int { return cmp.Compare(a.Service, b.Service) })
 	return JSON(w, "order", doc)
 }
 

@@ -20,13 +20,18 @@ import (
 //	wave      INDEX  SERVICE  GROUP-ID (empty unless in a jumpstart group)
 //	group     INDEX  GROUP-ID  MEMBERS(comma-separated)  over-width|""
 //	critical  DURATION  CHAIN(a -> {b, c} -> d)  DEFAULTED(comma-separated)
+//	step      WAVE  SERVICE  N  COMMAND  SOURCE (one per runbook step given)
 //
 // The critical path is written in recovery order, first to recover first,
 // with the members of a jumpstart group on it in braces. DURATION is a Go
 // duration ("4m30s"), empty when unknown. "over-width" marks a group larger
 // than the wave width asked for, which gets a wave of its own.
-func Order(w io.Writer, t Terminal, o graph.Order) error {
+//
+// Runbooks, when given, are the steps that bring each service back, listed
+// wave by wave after the plan, so that the plan reads as a runbook.
+func Order(w io.Writer, t Terminal, o graph.Order, runbooks ...Runbook) error {
 	o = normalizedOrder(o)
+	steps := runbookIndex(runbooks)
 	p := newPrinter(w, t)
 	if !t.TTY {
 		for _, wv := range o.Waves {
@@ -49,6 +54,15 @@ func Order(w io.Writer, t Terminal, o graph.Order) error {
 		}
 		if cp := o.CriticalPath; len(cp.Services) > 0 {
 			p.record("critical", formatDuration(cp.Duration, false), criticalChain(o), strings.Join(cp.Defaulted, ","))
+		}
+		for _, wv := range o.Waves {
+			for _, svc := range wv.Services {
+				if rb, ok := steps[svc]; ok {
+					for i, c := range rb.Steps {
+						p.record("step", strconv.Itoa(wv.Index), svc, strconv.Itoa(i+1), c, rb.Source)
+					}
+				}
+			}
 		}
 		return p.err
 	}
@@ -95,16 +109,50 @@ func Order(w io.Writer, t Terminal, o graph.Order) error {
 		case cp.Duration == 0:
 			est = p.s.dim.Render("(recovery times unknown)")
 		case len(cp.Defaulted) > 3:
-			est = "≈ " + cp.Duration.String() + p.s.dim.Render(" (default time for "+plural(len(cp.Defaulted), "service", "services")+")")
+			est = "≈ " + formatDuration(cp.Duration, true) + p.s.dim.Render(" (default time for "+plural(len(cp.Defaulted), "service", "services")+")")
 		case len(cp.Defaulted) > 0:
-			est = "≈ " + cp.Duration.String() + p.s.dim.Render(" (default time for "+strings.Join(cp.Defaulted, ", ")+")")
+			est = "≈ " + formatDuration(cp.Duration, true) + p.s.dim.Render(" (default time for "+strings.Join(cp.Defaulted, ", ")+")")
 		default:
-			est = "≈ " + cp.Duration.String()
+			est = "≈ " + formatDuration(cp.Duration, true)
 		}
 		p.line(p.s.title.Render("critical path ") + est)
 		p.line("  " + criticalChain(o))
 	}
+	if len(steps) > 0 {
+		p.line("")
+		p.line(p.s.title.Render("runbook"))
+		for _, wv := range o.Waves {
+			p.line(p.s.dim.Render("  wave " + strconv.Itoa(wv.Index)))
+			for _, svc := range wv.Services {
+				rb, ok := steps[svc]
+				if !ok {
+					p.line("    " + svc + p.s.dim.Render("  (no recorded run)"))
+					continue
+				}
+				p.line("    " + svc + p.s.dim.Render("  from "+rb.Source))
+				for _, c := range rb.Steps {
+					p.line("      $ " + c)
+				}
+			}
+		}
+	}
 	return p.err
+}
+
+// Runbook is how one service is brought back: the runbook steps exactly as
+// an operator types them, and where they come from (a run record).
+type Runbook struct {
+	Service string   `json:"service"`
+	Steps   []string `json:"steps"`
+	Source  string   `json:"source"`
+}
+
+func runbookIndex(runbooks []Runbook) map[string]Runbook {
+	m := make(map[string]Runbook, len(runbooks))
+	for _, rb := range runbooks {
+		m[rb.Service] = rb
+	}
+	return m
 }
 
 // normalizedOrder sorts waves by index and the services and groups inside

@@ -250,14 +250,21 @@ func Table(w io.Writer, t Terminal, header []string, rows [][]string) error {
 // formatCost formats a cut cost without trailing zeros.
 func formatCost(c float64) string { return strconv.FormatFloat(c, 'f', -1, 64) }
 
-// formatDuration formats a recovery time; 0 is "unknown" for humans and
-// empty otherwise.
+// formatDuration formats a recovery time to a precision people read
+// (milliseconds below a second, tenths below a minute, seconds above); 0 is
+// "unknown" for humans and empty otherwise. The text is a Go duration.
 func formatDuration(d time.Duration, tty bool) string {
-	if d == 0 {
-		if tty {
-			return "unknown"
-		}
+	switch {
+	case d == 0 && tty:
+		return "unknown"
+	case d == 0:
 		return ""
+	case d < time.Second:
+		d = d.Round(time.Millisecond)
+	case d < time.Minute:
+		d = d.Round(100 * time.Millisecond)
+	default:
+		d = d.Round(time.Second)
 	}
 	return d.String()
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/internal/golden"
@@ -126,4 +127,33 @@ func TestTable(t *testing.T) {
 		{"2024.06-with-a-rather-long-name-that-needs-truncating", "44", "131", "2024-06-01T09:30:00Z"},
 	}
 	checkText(t, func(b *bytes.Buffer, term Terminal) error { return Table(b, term, header, rows) })
+}
+
+func TestOrderRunbooks(t *testing.T) {
+	o := fleetOrder()
+	var runbooks []Runbook
+	for i, svc := range o.Waves[0].Services {
+		if i == 1 {
+			continue // a service without a recorded run
+		}
+		runbooks = append(runbooks, Runbook{Service: svc, Source: "run 0badcafe", Steps: []string{"mkdir -p state", "fleet serve " + svc + " --state state &"}})
+	}
+	checkText(t, func(b *bytes.Buffer, term Terminal) error { return Order(b, term, o, runbooks...) })
+}
+
+func TestFormatDuration(t *testing.T) {
+	tests := []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, ""},
+		{364904882 * time.Nanosecond, "365ms"},
+		{12345 * time.Millisecond, "12.3s"},
+		{(4*60+29)*time.Second + 600*time.Millisecond, "4m30s"},
+	}
+	for _, tt := range tests {
+		if got := formatDuration(tt.d, false); got != tt.want {
+			t.Errorf("formatDuration(%v) = %q, want %q", tt.d, got, tt.want)
+		}
+	}
 }

@@ -72,6 +72,14 @@ func TestFleetReplay(t *testing.T) {
 	e := newTestEnv(t, nil)
 	got := measuredEdges(t, e, "replay", filepath.Join(sandboxtest.FleetDir(), "records"))
 	checkFleetGraph(t, e, "replay", got)
+
+	// The incident commander's plan carries each service's runbook steps.
+	if code := e.rgraph("order", "--release", "replay"); code != exitOK {
+		t.Fatalf("rgraph order = exit %d: %s", code, e.errOut)
+	}
+	if want := "step\t2\tweb\t2\tfleet serve web --state state &\t"; !strings.Contains(e.out.String(), want) {
+		t.Errorf("rgraph order lacks web's runbook step %q:\n%s", want, e.out)
+	}
 }
 
 // TestFleetEndToEnd is make demo as a test: the production fleet comes up

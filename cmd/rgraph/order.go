@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
@@ -77,10 +78,14 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 	if err != nil {
 		return fmt.Errorf("release %s: %w", in.Release.Name, err)
 	}
+	runbooks, err := orderRunbooks(opts.OpenStore, in.Release.Name, o)
+	if err != nil {
+		return err
+	}
 	env := opts.Env
 	switch opts.Output {
 	case "json":
-		return render.OrderJSON(env.Out, o)
+		return render.OrderJSON(env.Out, o, runbooks...)
 	case "dot", "svg", "png":
 		g := in.Graph
 		if targets := append(append([]string(nil), opts.Targets...), opts.Down...); len(targets) > 0 {
@@ -97,5 +102,41 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 			})
 		})
 	}
-	return render.Order(env.Out, terminal(env), o)
+	return render.Order(env.Out, terminal(env), o, runbooks...)
+}
+
+// orderRunbooks returns, for each service in the plan that has a recovered
+// run in the release, the runbook steps of its newest such run, exactly as
+// typed (the same choice the docs site makes).
+func orderRunbooks(open func() (*ingest.Store, error), release string, o graph.Order) ([]render.Runbook, error) {
+	var recs []*collector.Record
+	var cat *collector.Catalog
+	err := withStore(open, func(s *ingest.Store) (err error) {
+		if recs, err = s.Records(release); err != nil {
+			return err
+		}
+		cat, err = s.Catalog(release)
+		return err
+	})
+	if err != nil || len(recs) == 0 {
+		return nil, err
+	}
+	planned := map[string]bool{}
+	for _, wv := range o.Waves {
+		for _, svc := range wv.Services {
+			planned[svc] = true
+		}
+	}
+	var out []render.Runbook
+	for _, sv := range docServices(recs, cat) {
+		if !planned[sv.Name] || len(sv.Steps) == 0 {
+			continue
+		}
+		rb := render.Runbook{Service: sv.Name, Source: "run " + sv.LastRun + " (" + sv.Scenario + ")"}
+		for _, st := range sv.Steps {
+			rb.Steps = append(rb.Steps, st.Command)
+		}
+		out = append(out, rb)
+	}
+	return out, nil
 }
