@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+
+	"github.com/rgraph/rgraph/collector"
 )
 
 // IngestOptions configure [Store.Ingest].
@@ -51,11 +54,7 @@ func (s *Store) Ingest(ctx context.Context, name string, inputs []Input, opts In
 	if err != nil {
 		return Summary{}, err
 	}
-	for _, r := range snap.Records {
-		if r.Release != "" && r.Release != name {
-			snap.Warnings = append(snap.Warnings, fmt.Sprintf("record %s was made for release %q, ingested into %q", r.ID, r.Release, name))
-		}
-	}
+	snap.Warnings = append(snap.Warnings, releaseMismatches(snap.Records, name)...)
 	rel, err := s.Put(ctx, name, snap, PutOptions{Replace: opts.Replace, Progress: opts.Progress})
 	if err != nil {
 		return Summary{}, err
@@ -67,4 +66,27 @@ func (s *Store) Ingest(ctx context.Context, name string, inputs []Input, opts In
 		Skipped:      snap.Skipped,
 		Warnings:     snap.Warnings,
 	}, nil
+}
+
+// releaseMismatches warns about records made for another release than
+// name: one line per record when there are few, one line per release
+// label when there are many.
+func releaseMismatches(recs []*collector.Record, name string) []string {
+	var lines []string
+	byRelease := map[string][]string{}
+	for _, r := range recs {
+		if r.Release != "" && r.Release != name {
+			lines = append(lines, fmt.Sprintf("record %s was made for release %q, ingested into %q", r.ID, r.Release, name))
+			byRelease[r.Release] = append(byRelease[r.Release], r.ID)
+		}
+	}
+	if len(lines) <= 3 {
+		return lines
+	}
+	lines = lines[:0]
+	for rel, ids := range byRelease {
+		lines = append(lines, fmt.Sprintf("%d records were made for release %q, ingested into %q (%s, ...)", len(ids), rel, name, ids[0]))
+	}
+	sort.Strings(lines)
+	return lines
 }

@@ -3,8 +3,10 @@ package ingest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -187,4 +189,31 @@ func TestIngestWarnsAndProgress(t *testing.T) {
 			t.Errorf("Warnings = %q, want one about run-web-1's release label", sum.Warnings)
 		}
 	})
+}
+
+func TestReleaseMismatches(t *testing.T) {
+	recs := func(n int, release string) []*collector.Record {
+		var out []*collector.Record
+		for i := 0; i < n; i++ {
+			out = append(out, &collector.Record{ID: fmt.Sprintf("run-%d", i), Release: release})
+		}
+		return out
+	}
+	tests := []struct {
+		name string
+		recs []*collector.Record
+		want []string
+	}{
+		{"same release", recs(5, "r"), nil},
+		{"unlabelled", recs(5, ""), nil},
+		{"few", recs(2, "old"), []string{`record run-0 was made for release "old", ingested into "r"`, `record run-1 was made for release "old", ingested into "r"`}},
+		{"many", recs(18, "old"), []string{`18 records were made for release "old", ingested into "r" (run-0, ...)`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := releaseMismatches(tt.recs, "r"); !slices.Equal(got, tt.want) {
+				t.Errorf("releaseMismatches = %q, want %q", got, tt.want)
+			}
+		})
+	}
 }
