@@ -355,6 +355,8 @@ func teardown(st prodState) error {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
+		// The rgraph-fleet parent goes too once no fleet is left in it.
+		os.Remove(filepath.Dir(st.Cgroup))
 	}
 	if st.NetNS != "" {
 		p := filepath.Join("/run/netns", st.NetNS)
