@@ -67,13 +67,14 @@ type analysisInput struct {
 	Kinds   graph.KindSet
 }
 
-// loadForAnalysis parses the shared flags and loads the release.
-func loadForAnalysis(f *analysisFlags, open func() (*ingest.Store, error)) (analysisInput, error) {
+// loadForAnalysis parses the shared flags and loads the release; also is
+// passed to loadRelease.
+func loadForAnalysis(f *analysisFlags, open func() (*ingest.Store, error), also ...func(*ingest.Store, ingest.Release) error) (analysisInput, error) {
 	ks, err := f.kindSet()
 	if err != nil {
 		return analysisInput{}, err
 	}
-	g, rel, err := loadRelease(open, f.Release)
+	g, rel, err := loadRelease(open, f.Release, also...)
 	if err != nil {
 		return analysisInput{}, err
 	}

@@ -65,7 +65,15 @@ time, from measured runs, the catalog's estimates, or --default-duration.`,
 }
 
 func orderRun(ctx context.Context, opts *orderOptions) error {
-	in, err := loadForAnalysis(&opts.analysisFlags, opts.OpenStore)
+	var recs []*collector.Record
+	var cat *collector.Catalog
+	in, err := loadForAnalysis(&opts.analysisFlags, opts.OpenStore, func(s *ingest.Store, rel ingest.Release) (err error) {
+		if recs, err = s.Records(rel.Name); err != nil {
+			return err
+		}
+		cat, err = s.Catalog(rel.Name)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -78,10 +86,7 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 	if err != nil {
 		return fmt.Errorf("release %s: %w", in.Release.Name, err)
 	}
-	runbooks, err := orderRunbooks(opts.OpenStore, in.Release.Name, o)
-	if err != nil {
-		return err
-	}
+	runbooks := orderRunbooks(recs, cat, o)
 	env := opts.Env
 	switch opts.Output {
 	case "json":
@@ -106,21 +111,9 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 }
 
 // orderRunbooks returns, for each service in the plan that has a recovered
-// run in the release, the runbook steps of its newest such run, exactly as
+// run among recs, the runbook steps of its newest such run, exactly as
 // typed (the same choice the docs site makes).
-func orderRunbooks(open func() (*ingest.Store, error), release string, o graph.Order) ([]render.Runbook, error) {
-	var recs []*collector.Record
-	var cat *collector.Catalog
-	err := withStore(open, func(s *ingest.Store) (err error) {
-		if recs, err = s.Records(release); err != nil {
-			return err
-		}
-		cat, err = s.Catalog(release)
-		return err
-	})
-	if err != nil || len(recs) == 0 {
-		return nil, err
-	}
+func orderRunbooks(recs []*collector.Record, cat *collector.Catalog, o graph.Order) []render.Runbook {
 	planned := map[string]bool{}
 	for _, wv := range o.Waves {
 		for _, svc := range wv.Services {
@@ -138,5 +131,5 @@ func orderRunbooks(open func() (*ingest.Store, error), release string, o graph.O
 		}
 		out = append(out, rb)
 	}
-	return out, nil
+	return out
 }

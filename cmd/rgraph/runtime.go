@@ -219,19 +219,6 @@ func runtimeShowRun(_ context.Context, opts *runtimeShowOptions) error {
 	return render.Table(opts.Env.Out, t, []string{"CALLER", "CALLEE", "CALLS"}, rows)
 }
 
-// findRelease returns release name of s, or the newest release when name
-// is empty, with a hint for an empty store.
-func findRelease(s *ingest.Store, name string) (ingest.Release, error) {
-	if name != "" {
-		return s.Get(name)
-	}
-	rel, err := s.Latest()
-	if errors.Is(err, ingest.ErrNoReleases) {
-		return rel, fmt.Errorf("%w; ingest one with 'rgraph ingest --release NAME FILE...'", err)
-	}
-	return rel, err
-}
-
 // storedRuntime reads the runtime graph of release rel, with a hint when
 // there is none.
 func storedRuntime(s *ingest.Store, rel string) (*ingest.Runtime, error) {

@@ -48,25 +48,39 @@ func withStore(open func() (*ingest.Store, error), f func(*ingest.Store) error) 
 	return f(s)
 }
 
+// findRelease returns release name, or the newest release when name is
+// empty, with a hint when the store has none.
+func findRelease(s *ingest.Store, name string) (ingest.Release, error) {
+	if name != "" {
+		return s.Get(name)
+	}
+	rel, err := s.Latest()
+	if errors.Is(err, ingest.ErrNoReleases) {
+		return rel, fmt.Errorf("%w; ingest one with 'rgraph ingest --release NAME FILE...'", err)
+	}
+	return rel, err
+}
+
 // loadRelease loads release name from the store, or the newest release
-// when name is empty; it is what analysis verbs call for --release.
-func loadRelease(open func() (*ingest.Store, error), name string) (*graph.Graph, ingest.Release, error) {
+// when name is empty; it is what analysis verbs call for --release. also,
+// if given, reads more of the release while the store is open.
+func loadRelease(open func() (*ingest.Store, error), name string, also ...func(*ingest.Store, ingest.Release) error) (*graph.Graph, ingest.Release, error) {
 	var g *graph.Graph
 	var rel ingest.Release
 	err := withStore(open, func(s *ingest.Store) error {
 		var err error
-		if name == "" {
-			if rel, err = s.Latest(); err != nil {
-				if errors.Is(err, ingest.ErrNoReleases) {
-					return fmt.Errorf("%w; ingest one with 'rgraph ingest --release NAME FILE...'", err)
-				}
-				return err
-			}
-		} else if rel, err = s.Get(name); err != nil {
+		if rel, err = findRelease(s, name); err != nil {
 			return err
 		}
-		g, err = s.Load(rel.Name)
-		return err
+		if g, err = s.Load(rel.Name); err != nil {
+			return err
+		}
+		for _, f := range also {
+			if err := f(s, rel); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return g, rel, err
 }
