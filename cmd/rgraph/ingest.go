@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render"
 )
 
 // ingestOptions are the parsed flags of rgraph ingest and what it needs.
@@ -108,7 +108,7 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 		}
 	}
 	if opts.Output == "json" {
-		return writeJSON(opts.Env, newIngestJSON(sum))
+		return render.JSON(opts.Env.Out, "ingest", newIngestJSON(sum))
 	}
 	_, err = fmt.Fprintln(opts.Env.Out, ingestLine(sum))
 	return err
@@ -145,37 +145,35 @@ func plural(n int, noun string) string {
 
 // ingestJSON is rgraph ingest -o json.
 type ingestJSON struct {
-	SchemaVersion int            `json:"schemaVersion"`
-	Release       string         `json:"release"`
-	Created       time.Time      `json:"created"`
-	Replaced      bool           `json:"replaced"`
-	Services      int            `json:"services"`
-	Endpoints     int            `json:"endpoints"`
-	Edges         int            `json:"edges"`
-	EdgesByKind   map[string]int `json:"edgesByKind"`
-	Records       int            `json:"records"`
-	SelfAttempts  int            `json:"selfAttempts"`
-	Inputs        []string       `json:"inputs"`
-	Skipped       []string       `json:"skipped"`
-	Warnings      []string       `json:"warnings"`
+	Release      string         `json:"release"`
+	Created      time.Time      `json:"created"`
+	Replaced     bool           `json:"replaced"`
+	Services     int            `json:"services"`
+	Endpoints    int            `json:"endpoints"`
+	Edges        int            `json:"edges"`
+	EdgesByKind  map[string]int `json:"edgesByKind"`
+	Records      int            `json:"records"`
+	SelfAttempts int            `json:"selfAttempts"`
+	Inputs       []string       `json:"inputs"`
+	Skipped      []string       `json:"skipped"`
+	Warnings     []string       `json:"warnings"`
 }
 
 func newIngestJSON(sum ingest.Summary) ingestJSON {
 	r := sum.Release
 	return ingestJSON{
-		SchemaVersion: 1,
-		Release:       r.Name,
-		Created:       r.Created,
-		Replaced:      sum.Replaced,
-		Services:      r.Services,
-		Endpoints:     r.Endpoints,
-		Edges:         r.Edges,
-		EdgesByKind:   kindCounts(r.EdgesByKind),
-		Records:       r.Records,
-		SelfAttempts:  sum.SelfAttempts,
-		Inputs:        sortedStrings(r.Inputs),
-		Skipped:       sortedStrings(sum.Skipped),
-		Warnings:      sortedStrings(sum.Warnings),
+		Release:      r.Name,
+		Created:      r.Created,
+		Replaced:     sum.Replaced,
+		Services:     r.Services,
+		Endpoints:    r.Endpoints,
+		Edges:        r.Edges,
+		EdgesByKind:  kindCounts(r.EdgesByKind),
+		Records:      r.Records,
+		SelfAttempts: sum.SelfAttempts,
+		Inputs:       sortedStrings(r.Inputs),
+		Skipped:      sortedStrings(sum.Skipped),
+		Warnings:     sortedStrings(sum.Warnings),
 	}
 }
 
@@ -195,12 +193,6 @@ func sortedStrings(s []string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func writeJSON(env *Env, v any) error {
-	enc := json.NewEncoder(env.Out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // progress renders ingest progress on stderr: one rewritten line on a

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -204,18 +205,23 @@ func TestIngestAndReleases(t *testing.T) {
 	if code := e.rgraph("releases"); code != exitOK {
 		t.Fatal(code)
 	}
-	if lines := strings.Split(e.out.String(), "\n"); !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[1], "r2 ") {
+	plain := regexp.MustCompile("\x1b\\[[0-9;]*m").ReplaceAllString(e.out.String(), "")
+	if lines := strings.Split(plain, "\n"); !strings.HasPrefix(lines[0], "NAME") || !strings.HasPrefix(lines[1], "r2 ") {
 		t.Errorf("releases on a terminal = %q, want a header and aligned columns", e.out)
 	}
 
 	if code := e.rgraph("releases", "-o", "json"); code != exitOK {
 		t.Fatal(code)
 	}
-	var rl releasesJSON
+	var rl struct {
+		SchemaVersion int    `json:"schemaVersion"`
+		Kind          string `json:"kind"`
+		releasesJSON
+	}
 	if err := json.Unmarshal(e.out.Bytes(), &rl); err != nil {
 		t.Fatal(err)
 	}
-	if rl.SchemaVersion != 1 || len(rl.Releases) != 2 || rl.Releases[0].Name != "r2" || rl.Releases[1].EdgesByKind["soft"] != 2 {
+	if rl.SchemaVersion != 1 || rl.Kind != "releases" || len(rl.Releases) != 2 || rl.Releases[0].Name != "r2" || rl.Releases[1].EdgesByKind["soft"] != 2 {
 		t.Errorf("releases -o json = %s", e.out)
 	}
 	if strings.Contains(e.out.String(), "\x1b") {

@@ -3,12 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
-	"text/tabwriter"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render"
 )
 
 // releasesOptions are the parsed flags of rgraph releases and what it needs.
@@ -49,35 +50,27 @@ func releasesRun(_ context.Context, opts *releasesOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.Output == "json" {
-		return writeJSON(opts.Env, newReleasesJSON(rs))
-	}
 	env := opts.Env
-	if !env.OutTTY {
-		for _, r := range rs {
-			fmt.Fprintf(env.Out, "%s\t%s\t%d\t%d\t%d\t%d\n", r.Name, r.Created.Format(time.RFC3339),
-				r.Services, r.Endpoints, r.Edges, r.Records)
-		}
-		return nil
+	if opts.Output == "json" {
+		return render.JSON(env.Out, "releases", newReleasesJSON(rs))
 	}
-	if len(rs) == 0 {
+	t := terminal(env)
+	if len(rs) == 0 && t.TTY {
 		fmt.Fprintln(env.ErrOut, "No releases yet; store one with 'rgraph ingest --release NAME FILE|DIR...'.")
 		return nil
 	}
-	tw := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tCREATED\tSERVICES\tENDPOINTS\tEDGES\tRECORDS")
-	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\n", r.Name, r.Created.Format(time.RFC3339),
-			r.Services, r.Endpoints, r.Edges, r.Records)
+	rows := make([][]string, len(rs))
+	for i, r := range rs {
+		rows[i] = []string{r.Name, t.FormatTime(r.Created), strconv.Itoa(r.Services),
+			strconv.Itoa(r.Endpoints), strconv.Itoa(r.Edges), strconv.Itoa(r.Records)}
 	}
-	return tw.Flush()
+	return render.Table(env.Out, t, []string{"NAME", "CREATED", "SERVICES", "ENDPOINTS", "EDGES", "RECORDS"}, rows)
 }
 
 // releasesJSON is rgraph releases -o json. Releases are sorted newest
 // first, then by name.
 type releasesJSON struct {
-	SchemaVersion int           `json:"schemaVersion"`
-	Releases      []releaseJSON `json:"releases"`
+	Releases []releaseJSON `json:"releases"`
 }
 
 type releaseJSON struct {
@@ -92,7 +85,7 @@ type releaseJSON struct {
 }
 
 func newReleasesJSON(rs []ingest.Release) releasesJSON {
-	out := releasesJSON{SchemaVersion: 1, Releases: []releaseJSON{}}
+	out := releasesJSON{Releases: []releaseJSON{}}
 	for _, r := range rs {
 		out.Releases = append(out.Releases, releaseJSON{
 			Name: r.Name, Created: r.Created, Services: r.Services, Endpoints: r.Endpoints,
