@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+
+	"github.com/rgraph/rgraph/internal/privtest"
 )
 
 // TestMain undoes this package's own init, which no go-graphviz follows
@@ -61,12 +63,10 @@ func TestRestore(t *testing.T) {
 // $TMPDIR/go-graphviz belongs to root with private subdirectories, as a
 // root run leaves it. Without this package go-graphviz's init panics.
 func TestOtherUsersCacheDoesNotBreakStartup(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to create a cache owned by another user")
-	}
+	privtest.Require(t) // to create a cache owned by another user
 	nobody, err := user.Lookup("nobody")
 	if err != nil {
-		t.Skipf("no user nobody: %v", err)
+		privtest.Skip(t, "no user nobody: %v", err)
 	}
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)
