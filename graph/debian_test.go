@@ -37,6 +37,7 @@ import (
 
 	"github.com/rgraph/rgraph/graph"
 	goldenfile "github.com/rgraph/rgraph/internal/golden"
+	"github.com/rgraph/rgraph/internal/privtest"
 )
 
 // debianEdge is one parsed package relation.
@@ -152,22 +153,23 @@ func buildDebian(edges []debianEdge, packages map[string]bool) *graph.Graph {
 	return b.Build()
 }
 
-// debianGraph builds the graph from this machine's apt lists, or skips.
+// debianGraph builds the graph from this machine's apt lists, or skips
+// (fails under RGRAPH_REQUIRE_PRIVILEGED=1: CI installs the lists).
 func debianGraph(t *testing.T) *graph.Graph {
 	t.Helper()
 	if _, err := exec.LookPath("apt-cache"); err != nil {
-		t.Skip("apt-cache not found: the Debian package graph test needs a Debian or Ubuntu machine")
+		privtest.Skip(t, "apt-cache not found: the Debian package graph test needs a Debian or Ubuntu machine")
 	}
 	out, err := exec.Command("apt-cache", "dumpavail").Output()
 	if err != nil {
-		t.Skipf("apt-cache dumpavail failed (%v): no package lists to build the graph from", err)
+		privtest.Skip(t, "apt-cache dumpavail failed (%v): no package lists to build the graph from", err)
 	}
 	edges, packages, err := parseDumpavail(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(packages) < 1000 {
-		t.Skipf("only %d packages in apt's lists: run apt-get update for the real graph", len(packages))
+		privtest.Skip(t, "only %d packages in apt's lists: run apt-get update for the real graph", len(packages))
 	}
 	return buildDebian(edges, packages)
 }
