@@ -13,6 +13,12 @@ require (
 	github.com/muesli/termenv v0.16.0
 	github.com/rogpeppe/go-internal v1.16.0
 	github.com/spf13/cobra v1.10.2
+	// wazero runs go-graphviz's WebAssembly Graphviz (go-graphviz v0.2.9
+	// alone would pull v1.8.1). Versions before v1.9.0 JIT-compile calls to
+	// runtime.memmove with the register use of Go before 1.24 (wazero PR
+	// 2378), which crashes rgraph's pictures with SIGSEGV on some amd64
+	// CPUs. cmd/rgraph's TestLinkedModuleVersions enforces the minimum.
+	github.com/tetratelabs/wazero v1.12.0 // indirect
 	github.com/vishvananda/netlink v1.3.1
 	github.com/vishvananda/netns v0.0.5
 	golang.org/x/image v0.25.0
@@ -44,7 +50,6 @@ require (
 	github.com/mattn/go-runewidth v0.0.16 // indirect
 	github.com/rivo/uniseg v0.4.7 // indirect
 	github.com/spf13/pflag v1.0.10 // indirect
-	github.com/tetratelabs/wazero v1.8.1 // indirect
 	github.com/xo/terminfo v0.0.0-20220910002029-abceb7e1c41e // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.41.0 // indirect
