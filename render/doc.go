@@ -30,7 +30,10 @@
 //
 // Render is the only rgraph package that imports go-graphviz and lipgloss.
 // Importing go-graphviz instantiates its WebAssembly Graphviz when the
-// program starts (tens of milliseconds once its compilation cache under the
-// temporary directory is warm); [SVG] and [PNG] calls are serialized
-// because that instance is shared.
+// program starts (tens of milliseconds once its compilation cache is warm:
+// a private directory keyed by the go-graphviz, wazero and Go versions,
+// see render/internal/wasmcache); [SVG] and [PNG] calls are serialized
+// because that instance is shared. [UseWorker] moves the layout into a
+// child process, so that a crash of the compiled code is a [*CrashError]
+// instead of the end of the program.
 package render

@@ -72,27 +72,36 @@ func renderDOT(ctx context.Context, w io.Writer, dot []byte, format graphviz.For
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	out, err := worker.layout(ctx, dot, format)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(out)
+	return err
+}
+
+// layout lays out and renders DOT in this process.
+func layout(ctx context.Context, dot []byte, format graphviz.Format) ([]byte, error) {
 	g, err := instance()
 	if err != nil {
-		return fmt.Errorf("%w: starting: %v", ErrGraphviz, err)
+		return nil, fmt.Errorf("%w: starting: %v", ErrGraphviz, err)
 	}
 	gv.Lock()
 	defer gv.Unlock()
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	parsed, err := graphviz.ParseBytes(dot)
 	if err != nil {
-		return fmt.Errorf("%w: parsing DOT: %v", ErrGraphviz, err)
+		return nil, fmt.Errorf("%w: parsing DOT: %v", ErrGraphviz, err)
 	}
 	defer parsed.Close()
 	var buf bytes.Buffer
 	if err := g.Render(ctx, parsed, format, &buf); err != nil {
-		return fmt.Errorf("%w: rendering %s: %v", ErrGraphviz, format, err)
+		return nil, fmt.Errorf("%w: rendering %s: %v", ErrGraphviz, format, err)
 	}
 	if buf.Len() == 0 {
-		return fmt.Errorf("%w: rendering %s: empty output", ErrGraphviz, format)
+		return nil, fmt.Errorf("%w: rendering %s: empty output", ErrGraphviz, format)
 	}
-	_, err = w.Write(buf.Bytes())
-	return err
+	return buf.Bytes(), nil
 }
