@@ -150,7 +150,7 @@ func removeCgroupTree(dir string) error {
 // permErr wraps err with [ErrPermission] when it is a permission error.
 func permErr(err error) error {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, fs.ErrPermission) {
-		return fmt.Errorf("%w: %w", ErrPermission, err)
+		return &sentinelError{ErrPermission, err}
 	}
 	return err
 }

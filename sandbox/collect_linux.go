@@ -132,13 +132,14 @@ func listenStub(s recorderSetup) (stubSockets, error) {
 	return ss, nil
 }
 
-// probeErr makes the probe's sentinels match the sandbox's.
+// probeErr makes the probe's sentinels match the sandbox's; the message
+// stays the probe's one sentence.
 func probeErr(err error) error {
 	switch {
 	case errors.Is(err, probe.ErrPermission):
-		return fmt.Errorf("%w: %w", ErrPermission, err)
+		return &sentinelError{ErrPermission, err}
 	case errors.Is(err, probe.ErrUnsupported):
-		return fmt.Errorf("%w: %w", ErrUnsupported, err)
+		return &sentinelError{ErrUnsupported, err}
 	}
 	return err
 }

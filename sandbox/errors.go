@@ -5,13 +5,21 @@ import "errors"
 // ErrPermission is wrapped by errors that mean the caller lacks the
 // privileges a sandbox needs: root, or CAP_SYS_ADMIN, CAP_NET_ADMIN and
 // CAP_BPF, to create network namespaces, cgroups and mounts and to attach
-// the eBPF recorder.
-var ErrPermission = errors.New("sandbox: needs root (or CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF) to create network namespaces, cgroups and eBPF probes")
+// the eBPF recorder. Its text is short; saying how to get the privileges
+// is the command line's job.
+var ErrPermission = errors.New("sandbox: permission denied")
 
 // ErrUnsupported is wrapped by errors that mean this OS or kernel lacks
 // something a driver needs (network namespaces, a cgroup v2 hierarchy, an
 // eBPF feature).
-var ErrUnsupported = errors.New("sandbox: unsupported on this system")
+var ErrUnsupported = errors.New("sandbox: unsupported")
 
 // ErrUnknownDriver is returned by [DriverByName] for a name no driver has.
 var ErrUnknownDriver = errors.New("sandbox: unknown driver")
+
+// sentinelError makes err match a sentinel without adding the sentinel's
+// words to err's message, which already says what went wrong.
+type sentinelError struct{ sentinel, err error }
+
+func (e *sentinelError) Error() string   { return e.err.Error() }
+func (e *sentinelError) Unwrap() []error { return []error{e.sentinel, e.err} }
