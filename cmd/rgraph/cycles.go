@@ -92,7 +92,7 @@ func cyclesRun(ctx context.Context, opts *cyclesOptions) error {
 		return err
 	}
 	if opts.ExitCode && len(comps) > 0 {
-		return withCode(exitFindings, fmt.Errorf("%d bootstrap cycle(s) in release %s", len(comps), in.Release.Name))
+		return &findingsError{len(comps), "bootstrap cycle(s) in release " + in.Release.Name}
 	}
 	return nil
 }

@@ -143,7 +143,7 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 		return err
 	}
 	if report.Gated && len(report.Failing) > 0 {
-		return withCode(exitFindings, fmt.Errorf("%d finding(s) fail the gate (--fail-on %s)", len(report.Failing), opts.FailOn))
+		return &findingsError{len(report.Failing), fmt.Sprintf("finding(s) fail the gate (--fail-on %s)", opts.FailOn)}
 	}
 	return nil
 }

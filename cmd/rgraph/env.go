@@ -3,6 +3,7 @@ package main
 import (
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"time"
 
@@ -23,6 +24,11 @@ type Env struct {
 
 	Getenv func(string) string
 	Now    func() time.Time
+
+	// Graphviz makes the command of the child process SVG and PNG are
+	// laid out in (this executable's hidden graphviz-worker verb); nil
+	// lays them out in this process.
+	Graphviz func() *exec.Cmd
 }
 
 // NewEnv returns the Env of the running process.
@@ -33,6 +39,13 @@ func NewEnv() *Env {
 		ErrOut: os.Stderr,
 		Getenv: os.Getenv,
 		Now:    time.Now,
+	}
+	if exe, err := os.Executable(); err == nil {
+		e.Graphviz = func() *exec.Cmd {
+			cmd := exec.Command(exe, graphvizWorkerVerb)
+			cmd.Args[0] = "rgraph" // re-executed test binaries are dispatched on this name (testscript)
+			return cmd
+		}
 	}
 	e.OutTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	e.ErrTTY = term.IsTerminal(int(os.Stderr.Fd()))

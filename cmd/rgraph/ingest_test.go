@@ -124,7 +124,7 @@ func flagRoot(verb func(*globalOptions) *cobra.Command) *cobra.Command {
 	root := &cobra.Command{Use: "rgraph", SilenceErrors: true, SilenceUsage: true}
 	root.PersistentFlags().StringVar(&g.Store, "store", "", "")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "")
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitErr{exitUsage, err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	root.SetOut(io.Discard)
 	root.SetErr(io.Discard)
 	root.AddCommand(verb(g))

@@ -154,7 +154,7 @@ func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
 	rep.done()
 	if err != nil {
 		if errors.Is(err, minimize.ErrNotRecovered) {
-			return withCode(exitNotRecovered, fmt.Errorf("scenario %s: %w", sc.Name, err))
+			return &notRecoveredError{fmt.Errorf("scenario %s: %w", sc.Name, err)}
 		}
 		return fmt.Errorf("minimizing scenario %s: %w", sc.Name, err)
 	}
@@ -178,7 +178,7 @@ func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
 		writeMinimizeText(env.Out, sc, res, opts, env.Now().Sub(start))
 	}
 	if res.Interrupted {
-		return withCode(exitInterrupted, errors.New("interrupted: printed the smallest allowlist known to pass so far"))
+		return &interruptedError{"printed the smallest allowlist known to pass so far"}
 	}
 	return nil
 }

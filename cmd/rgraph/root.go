@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os/signal"
-	"strings"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/rgraph/rgraph/collector/probe"
+	"github.com/rgraph/rgraph/render"
 )
 
 // globalOptions are the flags every verb shares.
@@ -23,24 +23,28 @@ type globalOptions struct {
 func run(ctx context.Context, args []string, env *Env) int {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd(env)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	if env.Graphviz != nil {
+		defer render.UseWorker(env.Graphviz)()
+	}
+	err := execute(ctx, newRootCmd(env), args)
 	code := exitCode(ctx, err)
-	if err != nil && err.Error() != "" {
-		fmt.Fprintf(env.ErrOut, "rgraph: %v\n", err)
-		if code == exitUsage {
-			fmt.Fprintln(env.ErrOut, "Run 'rgraph --help' for usage.")
-		}
-		if log := probe.VerifierLog(err); len(log) > 0 {
-			if env.Getenv("RGRAPH_DEBUG") == "" {
-				fmt.Fprintln(env.ErrOut, "Set RGRAPH_DEBUG=1 to see the kernel verifier's log.")
-			} else {
-				fmt.Fprintf(env.ErrOut, "verifier log (last %d lines):\n  %s\n", len(log), strings.Join(log, "\n  "))
-			}
-		}
+	if err != nil {
+		report(env.ErrOut, code, err, env.Getenv("RGRAPH_DEBUG") != "")
 	}
 	return code
+}
+
+// execute runs the command tree for args. A panic, a bug wherever it
+// happens, becomes an internalError that carries the stack: the Go
+// runtime's own exit status for it (2) would read as a usage error.
+func execute(ctx context.Context, root *cobra.Command, args []string) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &internalError{what: fmt.Sprintf("panic: %v", v), detail: debug.Stack()}
+		}
+	}()
+	root.SetArgs(args)
+	return root.ExecuteContext(ctx)
 }
 
 func newRootCmd(env *Env) *cobra.Command {
@@ -65,7 +69,7 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 	root.PersistentFlags().StringVar(&g.Store, "store", "", "store directory (default $RGRAPH_STORE or ~/.local/share/rgraph/store)")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but data and errors")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &exitErr{exitUsage, err}
+		return &usageError{err}
 	})
 	root.AddCommand(
 		newVersionCmd(env),
@@ -83,6 +87,7 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newRuntimeCmd(env, g),
 		newCompareCmd(env, g, nil),
 		newExportCmd(env, g, nil),
+		newGraphvizWorkerCmd(),
 	)
 	return root
 }
@@ -92,8 +97,24 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 func argsUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := v(cmd, args); err != nil {
-			return &exitErr{exitUsage, err}
+			return &usageError{err}
 		}
 		return nil
+	}
+}
+
+// graphvizWorkerVerb is the hidden verb Env.Graphviz runs.
+const graphvizWorkerVerb = "graphviz-worker"
+
+// newGraphvizWorkerCmd is the child process SVG and PNG are laid out in
+// (render.UseWorker), so that a crash of Graphviz's compiled code ends the
+// child, and the parent reports it as a bug.
+func newGraphvizWorkerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    graphvizWorkerVerb,
+		Short:  "Lay out drawings for the rgraph process that started this one",
+		Hidden: true,
+		Args:   argsUsage(cobra.NoArgs),
+		RunE:   func(*cobra.Command, []string) error { return render.ServeWorker() },
 	}
 }

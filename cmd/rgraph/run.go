@@ -168,9 +168,9 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	}
 	switch {
 	case !rec.Outcome.Recovered:
-		return withCode(exitNotRecovered, nil)
+		return &notRecoveredError{}
 	case opts.Check && len(creep) > 0:
-		return withCode(exitCreep, nil)
+		return &creepError{len(creep)}
 	}
 	return nil
 }

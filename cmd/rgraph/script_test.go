@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -22,7 +23,13 @@ func TestMain(m *testing.M) {
 // fleetMain runs the tests through sandboxtest.Main.
 type fleetMain struct{ m *testing.M }
 
-func (f fleetMain) Run() int { return sandboxtest.Main(f.m) }
+func (f fleetMain) Run() int {
+	code := sandboxtest.Main(f.m)
+	if built.path != "" {
+		os.RemoveAll(filepath.Dir(built.path))
+	}
+	return code
+}
 
 // TestScript runs the end-to-end scripts in testdata/script/*.txtar.
 func TestScript(t *testing.T) {
