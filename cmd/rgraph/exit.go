@@ -61,7 +61,7 @@ func (e *notRecoveredError) Unwrap() error { return e.cause }
 
 // creepError says a run --check attempted something outside the committed
 // allowlist (exit 6). It prints nothing: the summary lists the attempts.
-type creepError struct{ n int }
+type creepError struct{}
 
 func (e *creepError) Error() string { return "" }
 

@@ -36,7 +36,7 @@ func TestExitCodeAndReport(t *testing.T) {
 			"rgraph: sandbox: unsupported: this kernel has no network namespaces\nSandboxes need Linux with network namespaces, a cgroup v2 hierarchy and eBPF.\n"},
 		{"not recovered, already summarized", &notRecoveredError{}, exitNotRecovered, ""},
 		{"not recovered", &notRecoveredError{errors.New("scenario web: never recovers")}, exitNotRecovered, "rgraph: scenario web: never recovers\n"},
-		{"creep", &creepError{1}, exitCreep, ""},
+		{"creep", &creepError{}, exitCreep, ""},
 		{"interrupted", &interruptedError{"printed the best so far"}, exitInterrupted, "rgraph: interrupted: printed the best so far\n"},
 		{"panic", &internalError{"panic: boom", []byte("goroutine 1 [running]:")}, exitInternal,
 			"rgraph: internal error: panic: boom; " + bugReport + "\n"},

@@ -170,7 +170,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	case !rec.Outcome.Recovered:
 		return &notRecoveredError{}
 	case opts.Check && len(creep) > 0:
-		return &creepError{len(creep)}
+		return &creepError{}
 	}
 	return nil
 }
