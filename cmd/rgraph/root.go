@@ -34,9 +34,10 @@ func run(ctx context.Context, args []string, env *Env) int {
 	return code
 }
 
-// execute runs the command tree for args. A panic, a bug wherever it
-// happens, becomes an internalError that carries the stack: the Go
-// runtime's own exit status for it (2) would read as a usage error.
+// execute runs the command tree for args. A panic on the command's
+// goroutine, always a bug, becomes an internalError that carries the
+// stack: the Go runtime's own exit status for it (2) reads as a usage
+// error. (A panic on another goroutine still ends the process.)
 func execute(ctx context.Context, root *cobra.Command, args []string) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
