@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // ErrMalformed is wrapped by every error [Decode] returns for a document
@@ -127,6 +128,13 @@ func (r *Record) Validate() error {
 	for i, a := range r.Attempts {
 		if err := a.validate(); err != nil {
 			return bad(fmt.Sprintf("attempts[%d]", i)+err.field, "%s", err.msg)
+		}
+	}
+	if p := r.Provenance; p != nil {
+		for _, f := range [][2]string{{"host", p.Host}, {"job", p.Job}, {"shard", p.Shard}, {"tool", p.Tool}} {
+			if strings.ContainsFunc(f[1], unicode.IsControl) {
+				return bad("provenance."+f[0], "control characters in %q", f[1])
+			}
 		}
 	}
 	if (r.Kind == KindMinimization) != (r.Minimization != nil) {

@@ -87,6 +87,24 @@ type Record struct {
 	Collection Collection `json:"collection"`
 	// Minimization is set when Kind is [KindMinimization].
 	Minimization *Minimization `json:"minimization,omitempty"`
+	// Provenance says where the record was made; nil when unknown.
+	Provenance *Provenance `json:"provenance,omitempty"`
+}
+
+// Provenance says where a record was made: which machine, as part of
+// which batch job or CI run, in which shard. It is part of the record, so
+// a signature over the record covers it.
+type Provenance struct {
+	// Host is the machine's host name.
+	Host string `json:"host,omitempty"`
+	// Job names the job that ran rgraph, in the engine's own terms:
+	// "slurm:4242_3", "k8s:rgraph-fleet-7x2kq", "github:org/repo/123456/2",
+	// "gitlab:987654", or what --job or RGRAPH_JOB said.
+	Job string `json:"job,omitempty"`
+	// Shard is the part of the scenarios this run was given, "I/N".
+	Shard string `json:"shard,omitempty"`
+	// Tool is the rgraph version that wrote the record.
+	Tool string `json:"tool,omitempty"`
 }
 
 // Outcome is how a run ended.
