@@ -46,6 +46,20 @@ type Evidence struct {
 	Process  string `json:"process,omitempty"`  // "comm[pid]"
 	Endpoint string `json:"endpoint,omitempty"` // "10.99.0.20:8080/tcp", "dns:x", "unix:/p"
 	Detail   string `json:"detail,omitempty"`   // verdict, count, classification
+	// Origin says where the record cited came from; nil for evidence
+	// that is not a record's, or a record of unknown origin.
+	Origin *Origin `json:"origin,omitempty"`
+}
+
+// Origin is the provenance of a record cited as evidence: the input it
+// was read from, where it was made and who signed it. Evidence of one
+// record shares one Origin.
+type Origin struct {
+	File   string `json:"file,omitempty"`   // the input, "out/web+web.run.json" or "ci.tar.gz:web+web.run.json"
+	Host   string `json:"host,omitempty"`   // the machine that made it
+	Job    string `json:"job,omitempty"`    // the batch job or CI run, "slurm:4242_3"
+	Shard  string `json:"shard,omitempty"`  // "I/N"
+	Signer string `json:"signer,omitempty"` // ID of the key whose signature ingest verified
 }
 
 // Graph is an immutable recovery graph in compact form: nodes are dense

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/rgraph/rgraph/collector"
@@ -24,9 +25,13 @@ import (
 //	offsets   (nodes+1) × int32                          CSR row offsets
 //	targets   edges × int32                              CSR targets
 //	kinds     edges × byte                               graph.Kind
-//	evidence  uv entries, entries × (uv edge, uv n, n × 5 × (uv len, bytes))
+//	evidence  uv entries, entries × (uv edge, uv n, n × 5 × (uv len, bytes)),
+//	          then (since store format 3) uv origins, origins × 6 × (uv len, bytes):
+//	          the source (record ID) and its origin's file, host, job, shard, signer
 //	records   uv count, count × (uv len, record JSON)
 //	catalog   catalog JSON (absent without a catalog)
+//	mapped    the records as mapped, for ingest --from (incremental.go);
+//	          absent in releases stored before store format 3
 const (
 	secNames    byte = 'N'
 	secInfo     byte = 'I'
@@ -36,10 +41,11 @@ const (
 	secEvidence byte = 'E'
 	secRecords  byte = 'R'
 	secCatalog  byte = 'C'
+	secMapped   byte = 'M'
 )
 
 // sections lists the sections in the order they are written.
-var sections = []byte{secNames, secInfo, secOffsets, secTargets, secKinds, secEvidence, secRecords, secCatalog}
+var sections = []byte{secNames, secInfo, secOffsets, secTargets, secKinds, secEvidence, secRecords, secCatalog, secMapped}
 
 // graphSections are the sections [Store.Load] reads.
 var graphSections = []byte{secNames, secInfo, secOffsets, secTargets, secKinds, secEvidence}
@@ -70,6 +76,14 @@ func encodeSection(w io.Writer, sec byte, snap *Snapshot) error {
 	case secEvidence:
 		encodeEvidence(e, c.Evidence)
 	case secRecords:
+		if snap.contribs != nil {
+			e.uvarint(uint64(len(snap.contribs)))
+			for _, c := range snap.contribs {
+				e.uvarint(uint64(len(c.raw)))
+				e.raw(string(c.raw))
+			}
+			break
+		}
 		e.uvarint(uint64(len(snap.Records)))
 		var buf bytes.Buffer
 		for _, r := range snap.Records {
@@ -87,6 +101,10 @@ func encodeSection(w io.Writer, sec byte, snap *Snapshot) error {
 				return fmt.Errorf("encoding catalog: %w", err)
 			}
 			e.raw(string(b))
+		}
+	case secMapped:
+		if snap.contribs != nil {
+			encodeMapped(e, snap)
 		}
 	}
 	return e.flush()
@@ -151,6 +169,28 @@ func encodeEvidence(e *encoder, ev map[int32][]graph.Evidence) {
 			e.string(x.Process)
 			e.string(x.Endpoint)
 			e.string(x.Detail)
+		}
+	}
+	// Then the origin of every record cited, once.
+	type origin struct {
+		source string
+		o      *graph.Origin
+	}
+	var origins []origin
+	seen := map[string]bool{}
+	for _, k := range edges {
+		for _, x := range ev[k] {
+			if x.Origin != nil && !seen[x.Source] {
+				seen[x.Source] = true
+				origins = append(origins, origin{x.Source, x.Origin})
+			}
+		}
+	}
+	slices.SortFunc(origins, func(a, b origin) int { return strings.Compare(a.source, b.source) })
+	e.uvarint(uint64(len(origins)))
+	for _, o := range origins {
+		for _, s := range []string{o.source, o.o.File, o.o.Host, o.o.Job, o.o.Shard, o.o.Signer} {
+			e.string(s)
 		}
 	}
 }
@@ -381,6 +421,19 @@ func decodeGraph(sec map[byte][]byte, nodes, edges int) (*graph.Graph, error) {
 				list[j] = graph.Evidence{Source: d.string(), Scenario: d.string(), Process: d.string(), Endpoint: d.string(), Detail: d.string()}
 			}
 			c.Evidence[e] = list
+		}
+	}
+	if len(d.b) > 0 && d.err == nil { // store format 3: origins
+		n := d.count(6)
+		origins := make(map[string]*graph.Origin, n)
+		for range n {
+			src := d.string()
+			origins[src] = &graph.Origin{File: d.string(), Host: d.string(), Job: d.string(), Shard: d.string(), Signer: d.string()}
+		}
+		for _, list := range c.Evidence {
+			for j := range list {
+				list[j].Origin = origins[list[j].Source]
+			}
 		}
 	}
 	if err := d.done("evidence"); err != nil {

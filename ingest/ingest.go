@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/collector/sign"
 )
 
 // IngestOptions configure [Store.Ingest].
@@ -16,6 +17,17 @@ type IngestOptions struct {
 	// Progress, when set, is called as inputs are read and the release is
 	// written; see [ParseOptions.Progress].
 	Progress func(Progress)
+	// From names a release to start from: the new release holds its
+	// records and the inputs', federated as [Parse] does, and its catalog
+	// unless the inputs have one. Its records are reused as they were
+	// mapped, without being read or mapped again (unless the catalog
+	// changed). A release holding edges from edge lists cannot be one.
+	From string
+	// Prefer, KeepAll and TrustedKeys are as in [ParseOptions]; records
+	// carried over from From were checked when they were first ingested.
+	Prefer      Prefer
+	KeepAll     bool
+	TrustedKeys *sign.Keyring
 }
 
 // Summary is what an ingest stored.
@@ -30,6 +42,9 @@ type Summary struct {
 	Skipped []string
 	// Warnings are worth showing the user; they did not stop the ingest.
 	Warnings []string
+	// Federation says which records were read twice, superseded or
+	// disagree.
+	Federation Federation
 }
 
 // Ingest parses and validates every input, then stores the result as
@@ -50,7 +65,13 @@ func (s *Store) Ingest(ctx context.Context, name string, inputs []Input, opts In
 	case err != nil && !errors.Is(err, ErrNotFound):
 		return Summary{}, err
 	}
-	snap, err := Parse(ctx, inputs, ParseOptions{Progress: opts.Progress})
+	var b *base
+	if opts.From != "" {
+		if b, err = s.loadBase(opts.From); err != nil {
+			return Summary{}, err
+		}
+	}
+	snap, err := parse(ctx, inputs, ParseOptions{Progress: opts.Progress, Prefer: opts.Prefer, KeepAll: opts.KeepAll, TrustedKeys: opts.TrustedKeys}, b)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -65,6 +86,7 @@ func (s *Store) Ingest(ctx context.Context, name string, inputs []Input, opts In
 		SelfAttempts: snap.SelfAttempts,
 		Skipped:      snap.Skipped,
 		Warnings:     snap.Warnings,
+		Federation:   snap.Federation,
 	}, nil
 }
 

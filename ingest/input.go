@@ -49,9 +49,16 @@ type Input struct {
 	Path   string
 	Data   []byte
 	Format Format
-	// Optional inputs were found by walking a directory: a YAML file that
-	// is not a catalog (a scenario, say) is skipped instead of refused.
+	// Optional inputs were found by walking a directory or unpacking an
+	// archive: a YAML file that is not a catalog (a scenario, say) is
+	// skipped instead of refused.
 	Optional bool
+	// Signature is the record's detached signature, when it came from an
+	// archive; for a Path, the file next to it is read instead (see
+	// [ParseOptions.TrustedKeys]).
+	Signature []byte
+
+	archive bool // Path is an archive still to be unpacked
 }
 
 func (in Input) name() string {
@@ -75,8 +82,10 @@ var walkFormats = map[string]Format{
 // format is [FormatAuto]); a directory is walked recursively in lexical
 // order, skipping names that start with '.', and contributes the files
 // ending in .json (records or a catalog), .yaml or .yml (a catalog; other
-// YAML documents are skipped) and .tsv, .edges or .txt (edge lists). A
-// file named twice is read once. Paths that do not exist are an error.
+// YAML documents are skipped) and .tsv, .edges or .txt (edge lists). An
+// archive (.tar, .tar.gz, .tgz), named or found in a directory, is read
+// as a directory would be (see [Archive]). A file named twice is read
+// once. Paths that do not exist are an error.
 func Files(paths ...string) ([]Input, error) {
 	var out []Input
 	seen := map[string]bool{}
@@ -96,6 +105,14 @@ func Files(paths ...string) ([]Input, error) {
 			return nil, fmt.Errorf("reading input: %w", err)
 		}
 		if !st.IsDir() {
+			if isArchive(p) {
+				ins, err := Archive(p)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, ins...)
+				continue
+			}
 			add(Input{Path: p})
 			continue
 		}
@@ -115,6 +132,8 @@ func Files(paths ...string) ([]Input, error) {
 			}
 			if f, ok := walkFormats[strings.ToLower(filepath.Ext(path))]; ok {
 				found = append(found, Input{Path: path, Format: f, Optional: true})
+			} else if isArchive(path) {
+				found = append(found, Input{Path: path, Optional: true, archive: true})
 			}
 			return nil
 		})
@@ -123,6 +142,14 @@ func Files(paths ...string) ([]Input, error) {
 		}
 		sort.Slice(found, func(i, j int) bool { return found[i].Path < found[j].Path })
 		for _, in := range found {
+			if in.archive {
+				ins, err := Archive(in.Path)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, ins...)
+				continue
+			}
 			add(in)
 		}
 	}

@@ -4,27 +4,21 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/graph"
 )
 
-// mapper turns records into nodes and edges of a builder, resolving
-// destinations through the catalog. The rules are documented in
+// mapper turns records into their contributions to the graph (edges with
+// evidence), resolving destinations through the catalog. The rules are documented in
 // docs/records.md ("From records to edges"); keep the two in step.
 type mapper struct {
 	cat *collector.Catalog // may be nil
-	b   *builder
 
 	// nets are the catalog's address endpoints, parsed, per service.
 	nets []serviceNet
 
-	selfAttempts int
-	warnings     []string
-
-	// latest is the latest recovered run per service, for RecoveryTime.
-	latest map[string]runTime
+	warnings []string
 }
 
 type serviceNet struct {
@@ -32,14 +26,8 @@ type serviceNet struct {
 	cap     collector.Capability
 }
 
-type runTime struct {
-	at       time.Time
-	id       string
-	duration time.Duration
-}
-
-func newMapper(cat *collector.Catalog, b *builder) *mapper {
-	m := &mapper{cat: cat, b: b, latest: map[string]runTime{}}
+func newMapper(cat *collector.Catalog) *mapper {
+	m := &mapper{cat: cat}
 	if cat != nil {
 		for _, s := range cat.Services {
 			for _, e := range s.Endpoints {
@@ -58,17 +46,14 @@ func (m *mapper) warnf(format string, args ...any) {
 }
 
 // addCatalog adds every catalog service as a node with its owner and tier.
-func (m *mapper) addCatalog() {
-	if m.cat == nil {
+func addCatalog(b *builder, cat *collector.Catalog) {
+	if cat == nil {
 		return
 	}
-	for _, s := range m.cat.Services {
-		m.b.setInfo(m.b.intern(s.Name, seenService), s.Owner, s.Tier, 0)
+	for _, s := range cat.Services {
+		b.setInfo(b.intern(s.Name, seenService), s.Owner, s.Tier, 0)
 	}
 }
-
-// serviceNode returns the node of a service and marks it as one.
-func (m *mapper) serviceNode(name string) int32 { return m.b.intern(name, seenService) }
 
 // target maps an attempt's destination to a node name: the catalog service
 // that owns it, or else the endpoint itself.
@@ -84,19 +69,14 @@ func (m *mapper) target(a collector.Attempt) (name string, endpoint bool) {
 
 func normalizeName(n string) string { return strings.ToLower(strings.TrimSuffix(n, ".")) }
 
-// addRecord maps one record. A minimization record also maps as a run
-// (its run fields describe the confirmation run), except that attempts
-// reaching the same node as a candidate are cited as that candidate's
-// evidence instead of giving an edge of their own.
-func (m *mapper) addRecord(r *collector.Record, file string) {
-	self := m.serviceNode(r.Service)
-	if r.Outcome.Recovered && r.Outcome.Duration > 0 {
-		cur, ok := m.latest[r.Service]
-		at := r.Outcome.StartedAt
-		if !ok || at.After(cur.at) || (at.Equal(cur.at) && r.ID > cur.id) {
-			m.latest[r.Service] = runTime{at, r.ID, r.Outcome.Duration.Std()}
-		}
-	}
+// mapRecord maps one record to what it contributes to the graph. A
+// minimization record also maps as a run (its run fields describe the
+// confirmation run), except that attempts reaching the same node as a
+// candidate are cited as that candidate's evidence instead of giving an
+// edge of their own. file names the record in warnings; origin is cited
+// by every piece of evidence.
+func (m *mapper) mapRecord(r *collector.Record, file string, origin *graph.Origin) *contribution {
+	c := &contribution{meta: newRecordMeta(r, origin)}
 
 	type candidate struct {
 		c        collector.Candidate
@@ -106,17 +86,17 @@ func (m *mapper) addRecord(r *collector.Record, file string) {
 	var cands []candidate
 	byCandidate := map[string]bool{}
 	if r.Minimization != nil {
-		for i, c := range r.Minimization.Candidates {
-			if c.Capability.All {
+		for i, cd := range r.Minimization.Candidates {
+			if cd.Capability.All {
 				m.warnf("%s: minimization.candidates[%d]: capability \"all\" names no dependency; skipped", file, i)
 				continue
 			}
-			name, endpoint := m.capabilityTarget(c.Capability)
+			name, endpoint := m.capabilityTarget(cd.Capability)
 			if name == r.Service {
-				m.selfAttempts++
+				c.self++
 				continue
 			}
-			cands = append(cands, candidate{c, name, endpoint})
+			cands = append(cands, candidate{cd, name, endpoint})
 			byCandidate[name] = true
 		}
 	}
@@ -126,43 +106,49 @@ func (m *mapper) addRecord(r *collector.Record, file string) {
 		name, endpoint := m.target(a)
 		switch {
 		case name == r.Service:
-			m.selfAttempts++
+			c.self++
 		case !byCandidate[name]:
-			m.b.addEdge(self, m.node(name, endpoint), runKind(r, a, rules, explicit), attemptEvidence(r, a))
+			c.edges = append(c.edges, contribEdge{name, endpoint, runKind(r, a, rules, explicit), []graph.Evidence{attemptEvidence(r, a, origin)}})
 		}
 	}
 
-	for _, c := range cands {
-		ev := []graph.Evidence{candidateEvidence(r, c.c)}
-		match := m.matcher(c.c.Capability)
+	for _, cd := range cands {
+		ev := []graph.Evidence{candidateEvidence(r, cd.c, origin)}
+		match := m.matcher(cd.c.Capability)
 		for _, a := range r.Attempts {
-			if t, _ := m.target(a); t == c.name || match(a) {
-				ev = append(ev, attemptEvidence(r, a))
+			if t, _ := m.target(a); t == cd.name || match(a) {
+				ev = append(ev, attemptEvidence(r, a, origin))
 			}
 		}
-		m.b.addEdge(self, m.node(c.name, c.endpoint), classKind(c.c.Class), ev...)
+		c.edges = append(c.edges, contribEdge{cd.name, cd.endpoint, classKind(cd.c.Class), ev})
 	}
+	return c
 }
 
-func (m *mapper) node(name string, endpoint bool) int32 {
-	if endpoint {
-		return m.b.intern(name, seenEndpoint)
+// recoveryTimes applies recovery times to the builder: the latest
+// recovered run of a service wins (ties by record ID), the catalog's
+// estimate is the fallback.
+func recoveryTimes(b *builder, cat *collector.Catalog, contribs []*contribution) {
+	latest := map[string]*recordMeta{}
+	for _, c := range contribs {
+		r := &c.meta
+		if !r.Recovered || r.Duration <= 0 {
+			continue
+		}
+		cur, ok := latest[r.Service]
+		if !ok || r.StartedAt.After(cur.StartedAt) || (r.StartedAt.Equal(cur.StartedAt) && r.ID > cur.ID) {
+			latest[r.Service] = r
+		}
 	}
-	return m.serviceNode(name)
-}
-
-// finish applies recovery times: the latest recovered run of a service
-// wins, the catalog's estimate is the fallback.
-func (m *mapper) finish() {
-	if m.cat != nil {
-		for _, s := range m.cat.Services {
-			if _, measured := m.latest[s.Name]; !measured {
-				m.b.setInfo(m.b.intern(s.Name, seenService), "", "", s.RecoveryTime.Std())
+	if cat != nil {
+		for _, s := range cat.Services {
+			if _, measured := latest[s.Name]; !measured {
+				b.setInfo(b.intern(s.Name, seenService), "", "", s.RecoveryTime.Std())
 			}
 		}
 	}
-	for name, rt := range m.latest {
-		m.b.setInfo(m.b.intern(name, seenService), "", "", rt.duration)
+	for name, r := range latest {
+		b.setInfo(b.intern(name, seenService), "", "", r.Duration)
 	}
 }
 
@@ -313,7 +299,7 @@ func (m *mapper) matcher(c collector.Capability) func(collector.Attempt) bool {
 }
 
 // attemptEvidence cites one attempt of a record.
-func attemptEvidence(r *collector.Record, a collector.Attempt) graph.Evidence {
+func attemptEvidence(r *collector.Record, a collector.Attempt, origin *graph.Origin) graph.Evidence {
 	if a.Protocol == collector.DNS {
 		a.DNSName = normalizeName(a.DNSName)
 	}
@@ -332,11 +318,12 @@ func attemptEvidence(r *collector.Record, a collector.Attempt) graph.Evidence {
 		Process:  a.Process.Comm + "[" + strconv.FormatUint(uint64(a.Process.PID), 10) + "]",
 		Endpoint: a.Endpoint(),
 		Detail:   d.String(),
+		Origin:   origin,
 	}
 }
 
 // candidateEvidence cites a minimization's verdict on a candidate.
-func candidateEvidence(r *collector.Record, c collector.Candidate) graph.Evidence {
+func candidateEvidence(r *collector.Record, c collector.Candidate, origin *graph.Origin) graph.Evidence {
 	d := "minimization: " + string(c.Class)
 	if c.Group != 0 {
 		d += " (group " + strconv.Itoa(c.Group) + ")"
@@ -344,5 +331,5 @@ func candidateEvidence(r *collector.Record, c collector.Candidate) graph.Evidenc
 	if len(c.Trials) > 0 {
 		d += "; trials " + strings.Join(c.Trials, ", ")
 	}
-	return graph.Evidence{Source: r.ID, Scenario: r.Scenario, Endpoint: c.Capability.String(), Detail: d}
+	return graph.Evidence{Source: r.ID, Scenario: r.Scenario, Endpoint: c.Capability.String(), Detail: d, Origin: origin}
 }

@@ -47,8 +47,18 @@ func TestFleet(t *testing.T) {
 	if snap.SelfAttempts != 1 {
 		t.Errorf("SelfAttempts = %d, want 1 (web resolving its own name)", snap.SelfAttempts)
 	}
-	if len(snap.Records) != 5 || snap.Catalog == nil {
-		t.Errorf("got %d records and catalog %v, want 5 and a catalog", len(snap.Records), snap.Catalog != nil)
+	// run-config-1 is the newer run of config/recover: run-config-0 is
+	// left out, and the two agree.
+	if len(snap.Records) != 4 || snap.Catalog == nil {
+		t.Errorf("got %d records and catalog %v, want 4 and a catalog", len(snap.Records), snap.Catalog != nil)
+	}
+	wantFed := Federation{Superseded: []Superseded{{
+		Record: RecordRef{ID: "run-config-0", StartedAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC), Recovered: true,
+			Origin: graph.Origin{File: "testdata/fleet/records/run-config-0.json"}},
+		By: "run-config-1",
+	}}}
+	if d := cmp.Diff(wantFed, snap.Federation); d != "" {
+		t.Errorf("federation (-want +got):\n%s", d)
 	}
 
 	info := map[string]graph.NodeInfo{
@@ -79,23 +89,23 @@ func TestFleet(t *testing.T) {
 		}
 		return g.Evidence(e)
 	}
+	origin := func(id string) *graph.Origin { return &graph.Origin{File: "testdata/fleet/records/" + id + ".json"} }
 	wantEv := []graph.Evidence{
-		{Source: "min-config", Scenario: "config/recover", Endpoint: "service:ca", Detail: "minimization: hard; trials t2, t5"},
-		{Source: "min-config", Scenario: "config/recover", Process: "configd[6201]", Endpoint: "10.99.0.10:443/tcp", Detail: "allowed, count 1"},
-		{Source: "run-config-0", Scenario: "config/recover", Process: "configd[6001]", Endpoint: "10.99.0.10:443/tcp", Detail: "allowed, count 1"},
-		{Source: "run-config-1", Scenario: "config/recover", Process: "configd[6101]", Endpoint: "10.99.0.10:443/tcp", Detail: "allowed, count 1"},
+		{Source: "min-config", Scenario: "config/recover", Endpoint: "service:ca", Detail: "minimization: hard; trials t2, t5", Origin: origin("min-config")},
+		{Source: "min-config", Scenario: "config/recover", Process: "configd[6201]", Endpoint: "10.99.0.10:443/tcp", Detail: "allowed, count 1", Origin: origin("min-config")},
+		{Source: "run-config-1", Scenario: "config/recover", Process: "configd[6101]", Endpoint: "10.99.0.10:443/tcp", Detail: "allowed, count 1", Origin: origin("run-config-1")},
 	}
 	if d := cmp.Diff(wantEv, evidence("config", "ca")); d != "" {
 		t.Errorf("evidence of config -> ca (-want +got):\n%s", d)
 	}
 	wantEv = []graph.Evidence{
-		{Source: "run-web-1", Scenario: "web/recover", Process: "web[4101]", Endpoint: "dns:db.svc.fleet.internal", Detail: "denied (refused), count 2"},
+		{Source: "run-web-1", Scenario: "web/recover", Process: "web[4101]", Endpoint: "dns:db.svc.fleet.internal", Detail: "denied (refused), count 2", Origin: origin("run-web-1")},
 	}
 	if d := cmp.Diff(wantEv, evidence("web", "discovery")); d != "" {
 		t.Errorf("evidence of web -> discovery (-want +got):\n%s", d)
 	}
 	wantEv = []graph.Evidence{
-		{Source: "run-ca-1", Scenario: "ca/recover", Process: "ca[5001]", Endpoint: "10.99.0.20:8080/tcp", Detail: "allowed, count 7, run did not recover"},
+		{Source: "run-ca-1", Scenario: "ca/recover", Process: "ca[5001]", Endpoint: "10.99.0.20:8080/tcp", Detail: "allowed, count 7, run did not recover", Origin: origin("run-ca-1")},
 	}
 	if d := cmp.Diff(wantEv, evidence("ca", "config")); d != "" {
 		t.Errorf("evidence of ca -> config (-want +got):\n%s", d)
@@ -170,8 +180,8 @@ func TestRunKinds(t *testing.T) {
 				FaultMode: collector.FaultReject, Allowlist: al, Outcome: collector.Outcome{Recovered: tt.recovered},
 				Attempts: []collector.Attempt{tt.attempt}}
 			b := newBuilder()
-			m := newMapper(cat, b)
-			m.addRecord(r, "r.json")
+			c := newMapper(cat).mapRecord(r, "r.json", nil)
+			c.apply(b)
 			g, err := b.build()
 			if err != nil {
 				t.Fatal(err)
@@ -185,8 +195,8 @@ func TestRunKinds(t *testing.T) {
 			if got != tt.want {
 				t.Errorf("attempt %s with allowlist %q (recovered %v) gives %q, want %q", tt.attempt.Endpoint(), tt.allow, tt.recovered, got, tt.want)
 			}
-			if tt.want == "" && m.selfAttempts != 1 {
-				t.Errorf("selfAttempts = %d, want 1", m.selfAttempts)
+			if tt.want == "" && c.self != 1 {
+				t.Errorf("self attempts = %d, want 1", c.self)
 			}
 		})
 	}
@@ -226,7 +236,7 @@ func TestCandidateTargets(t *testing.T) {
 		{"dns:example.org", "dns:example.org", true},
 		{"dns", "dns:*", true},
 	}
-	m := newMapper(cat, newBuilder())
+	m := newMapper(cat)
 	for _, tt := range tests {
 		c, err := collector.ParseCapability(tt.capability)
 		if err != nil {
@@ -237,7 +247,7 @@ func TestCandidateTargets(t *testing.T) {
 		}
 	}
 	// Without a catalog everything but a service is an endpoint.
-	m = newMapper(nil, newBuilder())
+	m = newMapper(nil)
 	for _, s := range []string{"10.0.0.53:53/udp", "unix:/run/logd.sock", "dns:a.svc.internal"} {
 		c, _ := collector.ParseCapability(s)
 		if got, ep := m.capabilityTarget(c); got != s || !ep {

@@ -35,7 +35,7 @@ type Requirement struct {
 // its allowlist but "all", unclassified. Capabilities that resolve to the
 // record's own service are left out. The order is the record's.
 func Requirements(r *collector.Record, cat *collector.Catalog) []Requirement {
-	m := newMapper(cat, newBuilder())
+	m := newMapper(cat)
 	type entry struct {
 		c     collector.Capability
 		class collector.Class
@@ -45,7 +45,7 @@ func Requirements(r *collector.Record, cat *collector.Catalog) []Requirement {
 	var entries []entry
 	if r.Minimization != nil {
 		for _, c := range r.Minimization.Candidates {
-			entries = append(entries, entry{c.Capability, c.Class, c.Group, []graph.Evidence{candidateEvidence(r, c)}})
+			entries = append(entries, entry{c.Capability, c.Class, c.Group, []graph.Evidence{candidateEvidence(r, c, nil)}})
 		}
 	} else {
 		for _, c := range r.Allowlist {
@@ -64,7 +64,7 @@ func Requirements(r *collector.Record, cat *collector.Catalog) []Requirement {
 		match := m.matcher(e.c)
 		for _, a := range r.Attempts {
 			if t, _ := m.target(a); t == name || match(a) {
-				e.ev = append(e.ev, attemptEvidence(r, a))
+				e.ev = append(e.ev, attemptEvidence(r, a, nil))
 			}
 		}
 		out = append(out, Requirement{Capability: e.c, Target: name, Endpoint: endpoint, Class: e.class, Group: e.group, Evidence: e.ev})

@@ -42,8 +42,10 @@ var (
 // storeFormat is the version of the layout above; a store written by a
 // newer rgraph (a higher version) is refused. Version 2 added runtime
 // graphs (u/ keys), whose chunks a version-1 rgraph would collect as
-// garbage; older stores are upgraded in place when opened.
-const storeFormat = 2
+// garbage; version 3 the origins of evidence and the mapped section
+// (codec.go), which a version-2 rgraph would take for corruption. Older
+// stores are upgraded in place when opened.
+const storeFormat = 3
 
 // DefaultChunkSize is the default size of the chunks a snapshot is split
 // into: large enough that a million-node release is a handful of values,
@@ -372,7 +374,7 @@ func (s *Store) callHook(stage string) error {
 func summarize(name string, created time.Time, snap *Snapshot) Release {
 	g := snap.Graph
 	r := Release{Name: name, Created: created.UTC(), Edges: g.EdgeCount(), EdgesByKind: map[graph.Kind]int{},
-		Records: len(snap.Records), Inputs: snap.Inputs}
+		Records: snap.recordCount(), Inputs: snap.Inputs}
 	for v := range int32(g.Len()) {
 		if g.Info(v).Type == graph.Endpoint {
 			r.Endpoints++

@@ -299,6 +299,9 @@ func evidenceText(e graph.Evidence) string {
 	if e.Scenario != "" {
 		s += " (" + e.Scenario + ")"
 	}
+	if o := originText(e.Origin); o != "" {
+		s += " [" + o + "]"
+	}
 	var tail []string
 	for _, f := range []string{e.Process, e.Endpoint} {
 		if f != "" {
@@ -318,6 +321,21 @@ func evidenceText(e graph.Evidence) string {
 		s += e.Detail
 	}
 	return s
+}
+
+// originText says where a cited record came from:
+// "host n1, job slurm:42_3, shard 3/8, signed by 9f2c..., from out/web+web.run.json".
+func originText(o *graph.Origin) string {
+	if o == nil {
+		return ""
+	}
+	var parts []string
+	for _, f := range [][2]string{{"host ", o.Host}, {"job ", o.Job}, {"shard ", o.Shard}, {"signed by ", o.Signer}, {"from ", o.File}} {
+		if f[1] != "" {
+			parts = append(parts, f[0]+f[1])
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 // evidenceAll joins every piece of evidence with "; ", for plain output.
