@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rgraph/rgraph/collector/sign"
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
@@ -18,13 +20,17 @@ import (
 
 // ingestOptions are the parsed flags of rgraph ingest and what it needs.
 type ingestOptions struct {
-	Release string
-	Replace bool
-	Catalog string
-	Paths   []string
-	Output  string
-	Verbose bool
-	Quiet   bool
+	Release     string
+	Replace     bool
+	Catalog     string
+	Paths       []string
+	From        string
+	Prefer      string
+	KeepAll     bool
+	TrustedKeys string
+	Output      string
+	Verbose     bool
+	Quiet       bool
 
 	Env       *Env
 	OpenStore func() (*ingest.Store, error)
@@ -40,14 +46,29 @@ func newIngestCmd(env *Env, g *globalOptions, runF func(context.Context, *ingest
 .txt: from<TAB>to[<TAB>kind] per line, # comments), builds one recovery
 graph and stores it as an immutable release.
 
-Directories are walked; files named on the command line are read whatever
+Directories are walked, and tarballs (.tar, .tar.gz, .tgz: CI artifacts)
+read as directories; files named on the command line are read whatever
 their name. Every input is validated before anything is written: on an
 error, naming the file and line or field, the store is unchanged. An
 existing release is refused unless --replace is given. The schema of
-every input is in docs/records.md.`,
+every input is in docs/records.md.
+
+Records may come from many producers (shards, machines, CI runs): one read
+twice counts once, and of the records of one scenario (runs and
+minimizations apart) the release keeps the newest (--prefer recovered: a
+recovered one first; --keep-all: every one). Records of a scenario made
+for the same release that disagree are reported as conflicts. Every edge's
+evidence names the record's file, host and job (rgraph why shows them).
+--from starts from an existing release and adds the inputs' records to
+it without reading its records again. --trusted-keys requires every record
+to carry a valid signature (FILE.sig, see rgraph key) by one of the keys.
+docs/scale.md has the details.`,
 		Example: `  rgraph ingest --release 2026-11 testdata/fleet/
   rgraph ingest --release legacy --catalog catalog.yaml cmdb-export.tsv
-  rgraph ingest --release 2026-11 --replace -o json records/`,
+  rgraph ingest --release 2026-11 --replace -o json records/
+  rgraph ingest --release 2026-12 --catalog catalog.yaml out/ ci-artifacts/*.tar.gz
+  rgraph ingest --release 2026-12-02 --from 2026-12-01 out/shard-7/
+  rgraph ingest --release 2026-12 --trusted-keys team-keys.pem --catalog catalog.yaml out/`,
 		Args: argsUsage(cobra.ArbitraryArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
@@ -70,6 +91,10 @@ every input is in docs/records.md.`,
 	cmd.Flags().StringVar(&opts.Release, "release", "", "name of the release to create (required)")
 	cmd.Flags().BoolVar(&opts.Replace, "replace", false, "replace the release if it exists")
 	cmd.Flags().StringVar(&opts.Catalog, "catalog", "", "service catalog `FILE` (YAML or JSON)")
+	cmd.Flags().StringVar(&opts.From, "from", "", "start from `RELEASE`: its records plus the inputs', without reading its records again")
+	addEnumFlag(cmd, &opts.Prefer, "prefer", "", "which record of a scenario a release keeps", string(ingest.PreferNewest), string(ingest.PreferRecovered))
+	cmd.Flags().BoolVar(&opts.KeepAll, "keep-all", false, "keep every record of every scenario, not only the preferred one")
+	cmd.Flags().StringVar(&opts.TrustedKeys, "trusted-keys", "", "require every record to be signed by one of the public keys in `FILE` (PEM)")
 	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "report each input on stderr")
 	addOutputFlag(cmd, &opts.Output, "text", "json")
 	return cmd
@@ -83,11 +108,22 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 	if opts.Catalog != "" {
 		inputs = append([]ingest.Input{{Path: opts.Catalog, Format: ingest.FormatCatalog}}, inputs...)
 	}
+	io := ingest.IngestOptions{Replace: opts.Replace, From: opts.From, Prefer: ingest.Prefer(opts.Prefer), KeepAll: opts.KeepAll}
+	if opts.TrustedKeys != "" {
+		b, err := os.ReadFile(opts.TrustedKeys)
+		if err != nil {
+			return fmt.Errorf("reading trusted keys: %w", err)
+		}
+		if io.TrustedKeys, err = sign.ParseKeyring(b, opts.TrustedKeys); err != nil {
+			return err
+		}
+	}
 	prog := newProgress(opts)
+	io.Progress = prog.update
 	var sum ingest.Summary
 	err = withStore(opts.OpenStore, func(s *ingest.Store) error {
 		var err error
-		sum, err = s.Ingest(ctx, opts.Release, inputs, ingest.IngestOptions{Replace: opts.Replace, Progress: prog.update})
+		sum, err = s.Ingest(ctx, opts.Release, inputs, io)
 		return err
 	})
 	prog.done()
@@ -101,6 +137,17 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 		for _, w := range sum.Warnings {
 			fmt.Fprintf(opts.Env.ErrOut, "rgraph: warning: %s\n", w)
 		}
+		for _, c := range sum.Federation.Conflicts {
+			fmt.Fprintf(opts.Env.ErrOut, "rgraph: conflict: %s\n", c)
+		}
+		if opts.Verbose {
+			for _, d := range sum.Federation.Duplicates {
+				fmt.Fprintf(opts.Env.ErrOut, "rgraph: record %s read %d times (%s)\n", d.ID, len(d.Files), strings.Join(d.Files, ", "))
+			}
+			for _, sup := range sum.Federation.Superseded {
+				fmt.Fprintf(opts.Env.ErrOut, "rgraph: record %s (%s) superseded by %s\n", sup.Record.ID, sup.Record.Origin.File, sup.By)
+			}
+		}
 		if opts.Verbose {
 			for _, s := range sum.Skipped {
 				fmt.Fprintf(opts.Env.ErrOut, "rgraph: skipped %s: not a catalog\n", s)
@@ -110,7 +157,13 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 	if opts.Output == "json" {
 		return render.JSON(opts.Env.Out, "ingest", newIngestJSON(sum))
 	}
-	_, err = fmt.Fprintln(opts.Env.Out, ingestLine(sum))
+	if _, err := fmt.Fprintln(opts.Env.Out, ingestLine(sum)); err != nil {
+		return err
+	}
+	if f := sum.Federation; len(f.Duplicates)+len(f.Superseded)+len(f.Conflicts) > 0 {
+		_, err = fmt.Fprintf(opts.Env.Out, "records: %s read twice, %s superseded by newer ones, %s\n",
+			plural(len(f.Duplicates), "record"), plural(len(f.Superseded), "record"), plural(len(f.Conflicts), "conflict"))
+	}
 	return err
 }
 
@@ -157,11 +210,14 @@ type ingestJSON struct {
 	Inputs       []string       `json:"inputs"`
 	Skipped      []string       `json:"skipped"`
 	Warnings     []string       `json:"warnings"`
+	// Federation is present when records were read twice, superseded or
+	// disagree.
+	Federation *ingest.Federation `json:"federation,omitempty"`
 }
 
 func newIngestJSON(sum ingest.Summary) ingestJSON {
 	r := sum.Release
-	return ingestJSON{
+	j := ingestJSON{
 		Release:      r.Name,
 		Created:      r.Created,
 		Replaced:     sum.Replaced,
@@ -175,6 +231,10 @@ func newIngestJSON(sum ingest.Summary) ingestJSON {
 		Skipped:      sortedStrings(sum.Skipped),
 		Warnings:     sortedStrings(sum.Warnings),
 	}
+	if f := sum.Federation; len(f.Duplicates)+len(f.Superseded)+len(f.Conflicts) > 0 {
+		j.Federation = &f
+	}
+	return j
 }
 
 // kindCounts has every kind as a key, so scripts need not test for one.

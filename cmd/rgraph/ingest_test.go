@@ -76,10 +76,13 @@ func TestIngestFlags(t *testing.T) {
 		want *ingestOptions // nil: a usage error
 	}{
 		{"all flags", []string{"ingest", "--release", "r1", "--replace", "--catalog", "c.yaml", "-o", "json", "-v", "a", "b"},
-			&ingestOptions{Release: "r1", Replace: true, Catalog: "c.yaml", Paths: []string{"a", "b"}, Output: "json", Verbose: true}},
-		{"defaults", []string{"ingest", "--release", "r1", "dir"}, &ingestOptions{Release: "r1", Paths: []string{"dir"}, Output: "text"}},
-		{"catalog only", []string{"ingest", "--release", "r1", "--catalog", "c.yaml"}, &ingestOptions{Release: "r1", Catalog: "c.yaml", Paths: []string{}, Output: "text"}},
-		{"quiet is global", []string{"-q", "ingest", "--release", "r1", "x"}, &ingestOptions{Release: "r1", Paths: []string{"x"}, Output: "text", Quiet: true}},
+			&ingestOptions{Release: "r1", Replace: true, Catalog: "c.yaml", Paths: []string{"a", "b"}, Prefer: "newest", Output: "json", Verbose: true}},
+		{"federation flags", []string{"ingest", "--release", "r2", "--from", "r1", "--prefer", "recovered", "--keep-all", "--trusted-keys", "k.pem", "a"},
+			&ingestOptions{Release: "r2", From: "r1", Prefer: "recovered", KeepAll: true, TrustedKeys: "k.pem", Paths: []string{"a"}, Output: "text"}},
+		{"bad prefer", []string{"ingest", "--release", "r1", "--prefer", "oldest", "dir"}, nil},
+		{"defaults", []string{"ingest", "--release", "r1", "dir"}, &ingestOptions{Release: "r1", Paths: []string{"dir"}, Prefer: "newest", Output: "text"}},
+		{"catalog only", []string{"ingest", "--release", "r1", "--catalog", "c.yaml"}, &ingestOptions{Release: "r1", Catalog: "c.yaml", Paths: []string{}, Prefer: "newest", Output: "text"}},
+		{"quiet is global", []string{"-q", "ingest", "--release", "r1", "x"}, &ingestOptions{Release: "r1", Paths: []string{"x"}, Prefer: "newest", Output: "text", Quiet: true}},
 		{"missing release", []string{"ingest", "dir"}, nil},
 		{"nothing to ingest", []string{"ingest", "--release", "r1"}, nil},
 		{"bad release name", []string{"ingest", "--release", "a b", "dir"}, nil},

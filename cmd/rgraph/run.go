@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -331,8 +330,9 @@ func writeRunSummary(out io.Writer, sc *sandbox.Scenario, rec *collector.Record,
 }
 
 // ingestRecord adds rec to release opts.Release: a new release with the
-// scenario's catalog and rec, or the existing release re-ingested with
-// its records and catalog plus rec.
+// scenario's catalog and rec, or the existing release rebuilt from itself
+// (ingest --from) with rec, which supersedes an older record of the
+// scenario.
 func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, rec *collector.Record) error {
 	var buf bytes.Buffer
 	if err := collector.Encode(&buf, rec); err != nil {
@@ -340,44 +340,20 @@ func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, r
 	}
 	inputs := []ingest.Input{{Name: "run " + rec.ID, Data: buf.Bytes(), Format: ingest.FormatJSON}}
 	return withStore(opts.OpenStore, func(s *ingest.Store) error {
-		replace := false
-		catalog := sc.Catalog
-		rel, err := s.Get(opts.Release)
-		switch {
+		var io ingest.IngestOptions
+		switch _, err := s.Get(opts.Release); {
 		case err == nil:
-			for _, in := range rel.Inputs {
-				if ext := filepath.Ext(in); ext == ".tsv" || ext == ".edges" || ext == ".txt" {
-					return fmt.Errorf("release %q was ingested from edge lists (%s), which adding a record would drop; ingest the record with rgraph ingest instead", opts.Release, in)
-				}
-			}
-			old, err := s.Records(opts.Release)
-			if err != nil {
-				return err
-			}
-			for _, r := range old {
-				var b bytes.Buffer
-				if err := collector.Encode(&b, r); err != nil {
-					return err
-				}
-				inputs = append(inputs, ingest.Input{Name: "record " + r.ID, Data: b.Bytes(), Format: ingest.FormatJSON})
-			}
-			if c, err := s.Catalog(opts.Release); err != nil {
-				return err
-			} else if c != nil {
-				catalog = c
-			}
-			replace = true
+			io.From, io.Replace = opts.Release, true
 		case !errors.Is(err, ingest.ErrNotFound):
 			return err
-		}
-		if catalog != nil {
+		case sc.Catalog != nil:
 			var b bytes.Buffer
-			if err := encodeCatalog(&b, catalog); err != nil {
+			if err := encodeCatalog(&b, sc.Catalog); err != nil {
 				return err
 			}
 			inputs = append([]ingest.Input{{Name: "catalog", Data: b.Bytes(), Format: ingest.FormatCatalog}}, inputs...)
 		}
-		sum, err := s.Ingest(ctx, opts.Release, inputs, ingest.IngestOptions{Replace: replace})
+		sum, err := s.Ingest(ctx, opts.Release, inputs, io)
 		if err != nil {
 			return err
 		}
