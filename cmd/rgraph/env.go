@@ -29,16 +29,19 @@ type Env struct {
 	// laid out in (this executable's hidden graphviz-worker verb); nil
 	// lays them out in this process.
 	Graphviz func() *exec.Cmd
+	// Hostname names this machine in the records it writes; nil for none.
+	Hostname func() (string, error)
 }
 
 // NewEnv returns the Env of the running process.
 func NewEnv() *Env {
 	e := &Env{
-		In:     os.Stdin,
-		Out:    os.Stdout,
-		ErrOut: os.Stderr,
-		Getenv: os.Getenv,
-		Now:    time.Now,
+		In:       os.Stdin,
+		Out:      os.Stdout,
+		ErrOut:   os.Stderr,
+		Getenv:   os.Getenv,
+		Now:      time.Now,
+		Hostname: os.Hostname,
 	}
 	if exe, err := os.Executable(); err == nil {
 		e.Graphviz = func() *exec.Cmd {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -32,6 +34,7 @@ type minimizeOptions struct {
 	Output          string
 	Verbose         bool
 	Quiet           bool
+	Batch           batchFlags
 
 	Env *Env
 	// Run runs one trial of the scenario; tests replace it.
@@ -44,7 +47,7 @@ type minimizeOptions struct {
 func newMinimizeCmd(env *Env, g *globalOptions, runF func(context.Context, *minimizeOptions) error) *cobra.Command {
 	opts := &minimizeOptions{Env: env, Run: sandbox.Run, GC: sandbox.GC}
 	cmd := &cobra.Command{
-		Use:   "minimize SCENARIO",
+		Use:   "minimize SCENARIO...",
 		Short: "Pare a scenario's allowlist down to what recovery really needs",
 		Long: `Minimize runs the scenario once with everything allowed, takes what it
 attempted (mapped to catalog services, or kept as endpoints) and the
@@ -64,14 +67,23 @@ stdout gets the allowlist as YAML, ready to paste into the scenario (allow
 and soft), with the classification as comments; -o json prints the
 minimization record instead, which --record also writes for rgraph ingest.
 Progress goes to stderr. Ctrl-C stops at once, removes every sandbox, prints
-the smallest allowlist known to pass so far, and exits 130.`,
+the smallest allowlist known to pass so far, and exits 130.
+
+With --out DIR it minimizes many scenarios, one after another, writing one
+minimization record per scenario into DIR; --shard, --force and the exit
+status are as for rgraph run --out (docs/scale.md). An interrupted
+minimization writes no record.`,
 		Example: `  rgraph minimize testdata/fleet/scenarios/web.yaml
   rgraph minimize --repeat 5 --parallel 4 --record web-min.json scenarios/web.yaml
-  rgraph minimize --fault blackhole -o json scenarios/coord.yaml | jq .minimization.minimal`,
-		Args: argsUsage(cobra.ExactArgs(1)),
+  rgraph minimize --fault blackhole -o json scenarios/coord.yaml | jq .minimization.minimal
+  rgraph minimize --out records/ --shard auto scenarios/`,
+		Args: argsUsage(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Scenario = args[0]
+			opts.Scenario, opts.Batch.Scenarios = args[0], args
 			opts.Quiet = g.Quiet
+			if err := opts.Batch.check(flagIf(opts.Record != "", "--record")); err != nil {
+				return err
+			}
 			switch {
 			case opts.Repeat < 1:
 				return usageErrorf("--repeat must be at least 1")
@@ -102,15 +114,12 @@ the smallest allowlist known to pass so far, and exits 130.`,
 	f.StringVar(&opts.Release, "release", "", "release label for the records")
 	f.StringVar(&opts.Record, "record", "", "write the minimization record (JSON) to `FILE`")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "report progress on stderr even when it is not a terminal")
+	addBatchFlags(cmd, &opts.Batch)
 	addOutputFlag(cmd, &opts.Output, "text", "json")
 	return cmd
 }
 
 func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
-	sc, err := sandbox.LoadScenario(opts.Scenario)
-	if err != nil {
-		return err
-	}
 	driver, err := sandbox.DriverByName(opts.Driver)
 	if err != nil {
 		return usageErrorf("--driver: %v", err)
@@ -122,6 +131,74 @@ func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
 		fmt.Fprintf(env.ErrOut, "rgraph: warning: reaping dead runs: %v\n", err)
 	}
 	rep := &minimizeReporter{w: env.ErrOut, tty: env.ErrTTY && !opts.Quiet, lines: opts.Verbose && !opts.Quiet && !env.ErrTTY}
+	if opts.Batch.Out != "" {
+		return runBatch(ctx, env, &opts.Batch, batchJob{
+			verb: "minimize",
+			kind: collector.KindMinimization,
+			do: func(ctx context.Context, sc *sandbox.Scenario) (*collector.Record, error) {
+				res, rec, err := minimizeScenario(ctx, opts, sc, driver, rep)
+				switch {
+				case err != nil:
+					return nil, err
+				case res.Interrupted:
+					return nil, &interruptedError{fmt.Sprintf("minimizing %s; its record was not written", sc.Name)}
+				}
+				return rec, nil
+			},
+		}, opts.Output, opts.Quiet)
+	}
+	key, err := readSignKey(opts.Batch.SignKey)
+	if err != nil {
+		return err
+	}
+	sc, err := sandbox.LoadScenario(opts.Scenario)
+	if err != nil {
+		return err
+	}
+	start := env.Now()
+	res, rec, err := minimizeScenario(ctx, opts, sc, driver, rep)
+	if err != nil {
+		return err
+	}
+	recErr := res.recErr
+	if opts.Record != "" {
+		if recErr != nil {
+			return recErr
+		}
+		if err := writeRecord(opts.Record, rec, key); err != nil {
+			return err
+		}
+	}
+	if opts.Output == "json" {
+		if recErr != nil {
+			return recErr
+		}
+		if err := collector.Encode(env.Out, rec); err != nil {
+			return err
+		}
+	} else {
+		writeMinimizeText(env.Out, sc, res.Result, opts, env.Now().Sub(start))
+	}
+	if res.Interrupted {
+		return &interruptedError{"printed the smallest allowlist known to pass so far"}
+	}
+	return nil
+}
+
+// minimizeResult is a minimization's result and, when it could be made,
+// its record.
+type minimizeResult struct {
+	*minimize.Result
+	recErr error
+}
+
+// minimizeScenario minimizes one scenario and returns the result and its
+// record, with provenance. A scenario that does not recover with
+// everything allowed gives an error with exit status 5; when the record
+// cannot be made (an interrupted search, say) rec is nil and the result
+// says why.
+func minimizeScenario(ctx context.Context, opts *minimizeOptions, sc *sandbox.Scenario, driver sandbox.Driver, rep *minimizeReporter) (minimizeResult, *collector.Record, error) {
+	env := opts.Env
 	oracle := &sandboxOracle{sc: sc, run: opts.Run, opts: sandbox.Options{
 		Fault:         collector.FaultMode(opts.Fault),
 		Timeout:       opts.Timeout,
@@ -154,33 +231,20 @@ func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
 	rep.done()
 	if err != nil {
 		if errors.Is(err, minimize.ErrNotRecovered) {
-			return &notRecoveredError{fmt.Errorf("scenario %s: %w", sc.Name, err)}
+			return minimizeResult{}, nil, &notRecoveredError{fmt.Errorf("scenario %s: %w", sc.Name, err)}
 		}
-		return fmt.Errorf("minimizing scenario %s: %w", sc.Name, err)
+		return minimizeResult{}, nil, fmt.Errorf("minimizing scenario %s: %w", sc.Name, err)
 	}
-	rec, recErr := res.Record("min-" + sc.Service + "-" + stamp)
-	if opts.Record != "" {
-		if recErr != nil {
-			return recErr
-		}
-		if err := collector.WriteFile(opts.Record, rec); err != nil {
-			return err
-		}
+	// The stamp alone could repeat when shards on many machines minimize
+	// scenarios of one service at once; four random bytes make the ID
+	// unique in practice.
+	var salt [4]byte
+	_, _ = rand.Read(salt[:])
+	rec, recErr := res.Record("min-" + sc.Service + "-" + stamp + "-" + hex.EncodeToString(salt[:]))
+	if recErr == nil {
+		rec.Provenance = provenance(env, opts.Batch.Job, "")
 	}
-	if opts.Output == "json" {
-		if recErr != nil {
-			return recErr
-		}
-		if err := collector.Encode(env.Out, rec); err != nil {
-			return err
-		}
-	} else {
-		writeMinimizeText(env.Out, sc, res, opts, env.Now().Sub(start))
-	}
-	if res.Interrupted {
-		return &interruptedError{"printed the smallest allowlist known to pass so far"}
-	}
-	return nil
+	return minimizeResult{res, recErr}, rec, nil
 }
 
 // sandboxOracle runs each trial with [sandbox.Run] in a fresh sandbox, the

@@ -35,6 +35,7 @@ type runOptions struct {
 	Output        string
 	Verbose       bool
 	Quiet         bool
+	Batch         batchFlags
 
 	Env       *Env
 	OpenStore func() (*ingest.Store, error)
@@ -45,7 +46,7 @@ type runOptions struct {
 func newRunCmd(env *Env, g *globalOptions, runF func(context.Context, *runOptions) error) *cobra.Command {
 	opts := &runOptions{Env: env, OpenStore: storeOpener(env, g), Run: sandbox.Run}
 	cmd := &cobra.Command{
-		Use:   "run SCENARIO",
+		Use:   "run SCENARIO...",
 		Short: "Run a recovery scenario in a sealed sandbox",
 		Long: `Run builds a sealed sandbox (its own network namespace, cgroup and resolver,
 with everything denied, loopback included, except the scenario's allowlist),
@@ -56,16 +57,33 @@ The exit status is the verdict: 0 recovered, 5 not recovered, 6 with --check
 when the run attempted anything outside the scenario's committed allowlist
 (each new attempt is named), 4 without the privileges a sandbox needs.
 The scenario format is in docs/scenarios.md; the run record written by
---record in docs/records.md.`,
+--record in docs/records.md.
+
+With --out DIR it runs many scenarios (files, directories, patterns), one
+after another, writing one record per scenario into DIR and skipping those
+whose record is there already (--force runs them again). --shard I/N runs
+only part I of N, so that a Slurm job array, a Kubernetes Indexed Job or a
+CI matrix can spread the scenarios over many machines (--shard auto reads
+the part from their environment). It ends with a summary, and its exit
+status says whether every scenario recovered: 0 all did, 5 one did not, 6
+with --check one attempted something outside its allowlist, 1 one could
+not be run. See docs/scale.md.`,
 		Example: `  rgraph run testdata/fleet/scenarios/web.yaml
   rgraph run --check --record web.json scenarios/web.yaml
   rgraph run --fault blackhole --timeout 30s scenarios/coord.yaml
   rgraph run --allow service:coord --allow unix:/run/logd.sock scenarios/config.yaml
-  rgraph run --keep scenarios/ca.yaml    # then enter it as printed`,
-		Args: argsUsage(cobra.ExactArgs(1)),
+  rgraph run --keep scenarios/ca.yaml    # then enter it as printed
+  rgraph run --check --out records/ scenarios/
+  rgraph run --out records/ --shard 2/8 'teams/*/scenarios/*.yaml'
+  rgraph run --out /shared/records --shard auto scenarios/    # in a Slurm job array`,
+		Args: argsUsage(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Scenario = args[0]
+			opts.Scenario, opts.Batch.Scenarios = args[0], args
 			opts.Quiet = g.Quiet
+			if err := opts.Batch.check(flagIf(opts.Record != "", "--record"), flagIf(opts.Keep, "--keep"),
+				flagIf(opts.Ingest, "--ingest"), flagIf(opts.Docs != "", "--docs")); err != nil {
+				return err
+			}
 			switch {
 			case opts.Fault != "" && opts.Fault != string(collector.FaultReject) && opts.Fault != string(collector.FaultBlackhole):
 				return usageErrorf("--fault: want reject or blackhole, got %q", opts.Fault)
@@ -102,23 +120,21 @@ The scenario format is in docs/scenarios.md; the run record written by
 	f.StringVar(&opts.Release, "release", "", "release label for the record (and the release --ingest adds it to)")
 	f.StringVar(&opts.Docs, "docs", "", "when the scenario recovers, regenerate the recovery documentation site in `DIR` (see rgraph docs)")
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "report progress on stderr even when it is not a terminal")
+	addBatchFlags(cmd, &opts.Batch)
 	addOutputFlag(cmd, &opts.Output, "text", "json")
 	return cmd
 }
 
-func runRun(ctx context.Context, opts *runOptions) error {
-	sc, err := sandbox.LoadScenario(opts.Scenario)
-	if err != nil {
-		return err
+// flagIf returns name when set, for batchFlags.check.
+func flagIf(set bool, name string) string {
+	if set {
+		return name
 	}
-	committed, err := sc.Committed()
-	if err != nil {
-		return fmt.Errorf("scenario %s: %w", sc.Name, err)
-	}
-	driver, err := sandbox.DriverByName(opts.Driver)
-	if err != nil {
-		return usageErrorf("--driver: %v", err)
-	}
+	return ""
+}
+
+// sandboxOptions are the sandbox options the flags ask for.
+func (opts *runOptions) sandboxOptions(driver sandbox.Driver, rep *runReporter) sandbox.Options {
 	so := sandbox.Options{
 		Fault:         collector.FaultMode(opts.Fault),
 		Timeout:       opts.Timeout,
@@ -126,6 +142,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		Release:       opts.Release,
 		Driver:        driver,
 		Keep:          opts.Keep,
+		Progress:      rep.event,
 	}
 	if len(opts.Allow) > 0 {
 		al := collector.Allowlist{}
@@ -135,16 +152,45 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		}
 		so.Allow = &al
 	}
-	rep := &runReporter{env: opts.Env, progress: !opts.Quiet && (opts.Verbose || opts.Env.ErrTTY)}
-	so.Progress = rep.event
+	return so
+}
 
-	rec, err := opts.Run(ctx, sc, so)
+func runRun(ctx context.Context, opts *runOptions) error {
+	driver, err := sandbox.DriverByName(opts.Driver)
+	if err != nil {
+		return usageErrorf("--driver: %v", err)
+	}
+	rep := &runReporter{env: opts.Env, progress: !opts.Quiet && (opts.Verbose || opts.Env.ErrTTY)}
+	if opts.Batch.Out != "" {
+		return runBatch(ctx, opts.Env, &opts.Batch, batchJob{
+			verb:  "run",
+			kind:  collector.KindRun,
+			check: opts.Check,
+			do: func(ctx context.Context, sc *sandbox.Scenario) (*collector.Record, error) {
+				return opts.Run(ctx, sc, opts.sandboxOptions(driver, rep))
+			},
+		}, opts.Output, opts.Quiet)
+	}
+	key, err := readSignKey(opts.Batch.SignKey)
 	if err != nil {
 		return err
 	}
+	sc, err := sandbox.LoadScenario(opts.Scenario)
+	if err != nil {
+		return err
+	}
+	committed, err := sc.Committed()
+	if err != nil {
+		return fmt.Errorf("scenario %s: %w", sc.Name, err)
+	}
+	rec, err := opts.Run(ctx, sc, opts.sandboxOptions(driver, rep))
+	if err != nil {
+		return err
+	}
+	rec.Provenance = provenance(opts.Env, opts.Batch.Job, "")
 	creep := sandbox.Outside(rec.Attempts, committed)
 	if opts.Record != "" {
-		if err := collector.WriteFile(opts.Record, rec); err != nil {
+		if err := writeRecord(opts.Record, rec, key); err != nil {
 			return err
 		}
 	}

@@ -28,10 +28,10 @@ func TestRunFlags(t *testing.T) {
 		args []string
 		want *runOptions // nil: a usage error
 	}{
-		{"defaults", []string{"run", "s.yaml"}, &runOptions{Scenario: "s.yaml", Driver: "netns", Output: "text"}},
+		{"defaults", []string{"run", "s.yaml"}, &runOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Driver: "netns", Output: "text"}},
 		{"all flags", []string{"run", "--record", "r.json", "--fault", "blackhole", "--timeout", "30s", "--keep", "--driver", "netns",
 			"--upstream-netns", "prod", "--allow", "service:coord", "--allow", "10.0.0.0/8:443/tcp", "--check", "--ingest", "--release", "r1", "-o", "json", "-v", "s.yaml"},
-			&runOptions{Scenario: "s.yaml", Record: "r.json", Fault: "blackhole", Timeout: 30 * time.Second, Keep: true, Driver: "netns",
+			&runOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Record: "r.json", Fault: "blackhole", Timeout: 30 * time.Second, Keep: true, Driver: "netns",
 				UpstreamNetNS: "prod", Allow: []string{"service:coord", "10.0.0.0/8:443/tcp"}, Check: true, Ingest: true, Release: "r1", Output: "json", Verbose: true}},
 		{"no scenario", []string{"run"}, nil},
 		{"two scenarios", []string{"run", "a.yaml", "b.yaml"}, nil},
@@ -41,6 +41,14 @@ func TestRunFlags(t *testing.T) {
 		{"ingest without release", []string{"run", "--ingest", "s.yaml"}, nil},
 		{"bad release", []string{"run", "--release", "a b", "s.yaml"}, nil},
 		{"bad output", []string{"run", "-o", "dot", "s.yaml"}, nil},
+		{"batch", []string{"run", "--check", "--out", "recs", "--shard", "1/3", "a.yaml", "b.yaml"},
+			&runOptions{Scenario: "a.yaml", Driver: "netns", Output: "text", Check: true,
+				Batch: batchFlags{Scenarios: []string{"a.yaml", "b.yaml"}, Out: "recs", Shard: "1/3"}}},
+		{"two scenarios without --out", []string{"run", "a.yaml", "b.yaml"}, nil},
+		{"bad shard", []string{"run", "--out", "recs", "--shard", "3/3", "a.yaml"}, nil},
+		{"shard not a fraction", []string{"run", "--out", "recs", "--shard", "x", "a.yaml"}, nil},
+		{"keep with --out", []string{"run", "--out", "recs", "--keep", "a.yaml"}, nil},
+		{"ingest with --out", []string{"run", "--out", "recs", "--ingest", "--release", "r", "a.yaml"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -13,11 +12,7 @@ func newVersionCmd(env *Env) *cobra.Command {
 		Short: "Print rgraph's version",
 		Args:  argsUsage(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error {
-			v := "(devel)"
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-				v = bi.Main.Version
-			}
-			_, err := fmt.Fprintf(env.Out, "rgraph %s\n", v)
+			_, err := fmt.Fprintf(env.Out, "rgraph %s\n", version())
 			return err
 		},
 	}

@@ -1,0 +1,561 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/collector/sign"
+	"github.com/rgraph/rgraph/render"
+	"github.com/rgraph/rgraph/sandbox"
+)
+
+// batchFlags are what rgraph run and rgraph minimize share for many
+// scenarios, and for the provenance and signature of what they write.
+type batchFlags struct {
+	Scenarios  []string
+	Out        string
+	Shard      string
+	ShardCount int
+	Force      bool
+	Job        string
+	SignKey    string
+}
+
+func addBatchFlags(cmd *cobra.Command, b *batchFlags) {
+	f := cmd.Flags()
+	f.StringVar(&b.Out, "out", "", "run many scenarios, writing one record per scenario into `DIR` (see docs/scale.md)")
+	f.StringVar(&b.Shard, "shard", "", "with --out, only part `I/N` of the scenarios (0 <= I < N), or auto: from Slurm, Kubernetes or GitLab")
+	f.IntVar(&b.ShardCount, "shard-count", 0, "with --shard auto on Kubernetes, how many shards there are (or RGRAPH_SHARD_COUNT)")
+	f.BoolVar(&b.Force, "force", false, "with --out, run scenarios again whose record is already there")
+	f.StringVar(&b.Job, "job", "", "name the job in the records' provenance (default: $RGRAPH_JOB, or what Slurm, Kubernetes or CI say)")
+	f.StringVar(&b.SignKey, "sign-key", "", "sign every record written with the ed25519 private key in `FILE` (see rgraph key)")
+}
+
+// check validates the batch flags against the scenarios given; single is
+// the name of a flag that works with one scenario only, if set.
+func (b *batchFlags) check(single ...string) error {
+	switch {
+	case b.Out == "" && len(b.Scenarios) > 1:
+		return usageErrorf("%d scenarios: give --out DIR for the records (one per scenario)", len(b.Scenarios))
+	case b.Out == "" && (b.Shard != "" || b.Force):
+		return usageErrorf("--shard and --force work with --out DIR")
+	case b.ShardCount < 0:
+		return usageErrorf("--shard-count must be positive")
+	case b.Shard != "" && b.Shard != "auto":
+		if _, err := parseShard(b.Shard); err != nil {
+			return usageErrorf("--shard: %v", err)
+		}
+	}
+	if b.Out != "" {
+		for _, f := range single {
+			if f != "" {
+				return usageErrorf("%s works with one scenario, not with --out", f)
+			}
+		}
+	}
+	return nil
+}
+
+// batchJob is what a verb does to one scenario of a batch.
+type batchJob struct {
+	// verb is "run" or "minimize", for messages.
+	verb string
+	// kind names the records written.
+	kind collector.RecordKind
+	// check makes attempts outside the committed allowlist count (run --check).
+	check bool
+	// do runs the scenario and returns its record.
+	do func(ctx context.Context, sc *sandbox.Scenario) (*collector.Record, error)
+}
+
+// batchScenario is one scenario of a batch and what became of it.
+type batchScenario struct {
+	Path     string `json:"path"`
+	Service  string `json:"service,omitempty"`
+	Scenario string `json:"scenario,omitempty"`
+	// Record is the record file, relative to --out.
+	Record string `json:"record,omitempty"`
+	// Status is recovered, not-recovered, creep or error.
+	Status string `json:"status"`
+	// Skipped is true when the record was already there.
+	Skipped bool   `json:"skipped,omitempty"`
+	RunID   string `json:"runId,omitempty"`
+	Error   string `json:"error,omitempty"`
+
+	key string
+	sc  *sandbox.Scenario
+	err error
+}
+
+// Batch statuses.
+const (
+	statusRecovered    = "recovered"
+	statusNotRecovered = "not-recovered"
+	statusCreep        = "creep"
+	statusError        = "error"
+	statusInterrupted  = "interrupted"
+)
+
+// batchSummary is what a batch did: rgraph run|minimize --out ... -o json.
+type batchSummary struct {
+	Verb      string          `json:"verb"`
+	Shard     string          `json:"shard"`
+	Out       string          `json:"out"`
+	Total     int             `json:"total"` // scenarios of every shard
+	Scenarios []batchScenario `json:"scenarios"`
+	Counts    map[string]int  `json:"counts"`
+	Skipped   int             `json:"skipped"`
+}
+
+// runBatch runs job on this shard's part of the scenarios, writing a
+// record per scenario into flags.Out, and prints a summary. The exit
+// status says whether every scenario recovered: 0 if so, 1 if any could
+// not be run, 5 if any did not recover, 6 (--check) if any attempted
+// something outside its committed allowlist. A missing privilege (4) or
+// an interrupt (130) stops the batch at once; records already written
+// stay, and only the scenario in flight is lost.
+func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, output string, quiet bool) error {
+	sh := shard{0, 1}
+	var err error
+	switch flags.Shard {
+	case "":
+	case "auto":
+		if sh, err = shardFromEnv(env.Getenv, flags.ShardCount); err != nil {
+			return usageErrorf("%v", err)
+		}
+	default:
+		sh, _ = parseShard(flags.Shard) // checked with the flags
+	}
+	key, err := readSignKey(flags.SignKey)
+	if err != nil {
+		return err
+	}
+	paths, err := expandScenarios(flags.Scenarios)
+	if err != nil {
+		return err
+	}
+	all := loadScenarios(paths)
+	mine := assign(all, sh)
+	if err := os.MkdirAll(flags.Out, 0o755); err != nil {
+		return fmt.Errorf("creating the records directory: %w", err)
+	}
+	prov := provenance(env, flags.Job, sh.String())
+	sum := batchSummary{Verb: job.verb, Shard: sh.String(), Out: flags.Out, Total: len(all), Counts: map[string]int{}}
+	progress := func(i int, s *batchScenario, took time.Duration) {
+		if quiet {
+			return
+		}
+		what := s.Status
+		switch {
+		case s.Skipped:
+			what += " (record already there)"
+		case s.err != nil:
+			what += ": " + s.err.Error()
+		default:
+			what += fmt.Sprintf(" in %v", round(took))
+		}
+		fmt.Fprintf(env.ErrOut, "rgraph: [%d/%d] %s: %s\n", i+1, len(mine), s.Path, what)
+	}
+
+	var stop error
+	for i, s := range mine {
+		if err := ctx.Err(); err != nil {
+			stop = err
+			break
+		}
+		start := time.Now()
+		if s.err == nil {
+			stop = runOne(ctx, flags, job, s, prov, key)
+		}
+		if s.err != nil {
+			s.Status, s.Error = statusError, s.err.Error()
+		}
+		if stop != nil {
+			s.Status = statusInterrupted
+			sum.Scenarios = append(sum.Scenarios, *s)
+			break
+		}
+		progress(i, s, time.Since(start))
+		sum.Scenarios = append(sum.Scenarios, *s)
+	}
+	for _, s := range sum.Scenarios {
+		sum.Counts[s.Status]++
+		if s.Skipped {
+			sum.Skipped++
+		}
+	}
+	if output == "json" {
+		if err := render.JSON(env.Out, "batch", sum); err != nil {
+			return err
+		}
+	} else {
+		writeBatchSummary(env.Out, &sum, len(mine))
+	}
+	switch {
+	case stop != nil:
+		return stop
+	case sum.Counts[statusError] > 0:
+		return fmt.Errorf("shard %s: %d of %d scenarios could not be %s", sh, sum.Counts[statusError], len(mine), pastTense(job.verb))
+	case sum.Counts[statusNotRecovered] > 0:
+		return &notRecoveredError{}
+	case sum.Counts[statusCreep] > 0:
+		return &creepError{}
+	}
+	return nil
+}
+
+func pastTense(verb string) string {
+	if verb == "run" {
+		return "run"
+	}
+	return verb + "d"
+}
+
+// runOne runs one scenario unless its record is there already, writes
+// the record and judges it. It returns an error only when the batch must
+// stop: an interrupt, or a missing privilege, which no later scenario
+// would have either; other failures are the scenario's (s.err).
+func runOne(ctx context.Context, flags *batchFlags, job batchJob, s *batchScenario, prov *collector.Provenance, key ed25519.PrivateKey) error {
+	s.Record = recordName(s.sc.Service, s.sc.Name, job.kind)
+	path := filepath.Join(flags.Out, s.Record)
+	if !flags.Force {
+		if rec, ok := existingRecord(path, key); ok {
+			s.Skipped = true
+			s.RunID = rec.ID
+			s.Status = judge(s.sc, rec, job.check)
+			return nil
+		}
+	}
+	rec, err := job.do(ctx, s.sc)
+	if err != nil {
+		var nr *notRecoveredError
+		switch {
+		case stopsBatch(ctx, err):
+			return err
+		case errors.As(err, &nr):
+			// A minimization whose scenario does not recover even with
+			// everything allowed: no record, and nothing to run again
+			// until it is fixed.
+			s.Status, s.Error = statusNotRecovered, err.Error()
+			return nil
+		}
+		s.err = err
+		return nil
+	}
+	p := *prov
+	rec.Provenance = &p
+	if err := writeRecord(path, rec, key); err != nil {
+		s.err = err
+		return nil
+	}
+	s.RunID = rec.ID
+	s.Status = judge(s.sc, rec, job.check)
+	return nil
+}
+
+// stopsBatch reports whether err ends a batch: an interrupt, or a missing
+// privilege or kernel feature.
+func stopsBatch(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return true
+	}
+	code := exitCode(ctx, err)
+	return code == exitInterrupted || code == exitPrivilege
+}
+
+// judge is the status of a scenario's record.
+func judge(sc *sandbox.Scenario, rec *collector.Record, check bool) string {
+	if !rec.Outcome.Recovered {
+		return statusNotRecovered
+	}
+	if check {
+		if committed, err := sc.Committed(); err == nil && len(sandbox.Outside(rec.Attempts, committed)) > 0 {
+			return statusCreep
+		}
+	}
+	return statusRecovered
+}
+
+// existingRecord returns the record at path if it is there, decodes, and
+// (when signing) carries a valid signature by key; a record that fails
+// any of these is made again.
+func existingRecord(path string, key ed25519.PrivateKey) (*collector.Record, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	rec, err := collector.Decode(b, path)
+	if err != nil {
+		return nil, false
+	}
+	if key != nil {
+		sig, err := os.ReadFile(path + sign.Ext)
+		if err != nil {
+			return nil, false
+		}
+		if _, err := sign.NewKeyring(key.Public().(ed25519.PublicKey)).Verify(b, sig); err != nil {
+			return nil, false
+		}
+	}
+	return rec, true
+}
+
+// recordName is the file a scenario's record is written to in --out:
+// SERVICE+SCENARIO.run.json or .min.json. Scenario names are letters,
+// digits, '.', '_' and '-' only, so the last '+' splits the two; bytes of
+// the service name outside those (and a leading '.') are %-escaped. Two
+// scenarios get the same name only if they have the same service and
+// name, which is one scenario; shards own disjoint scenarios, so no two
+// shards or machines ever write one file.
+func recordName(service, scenario string, kind collector.RecordKind) string {
+	var b strings.Builder
+	for i := 0; i < len(service); i++ {
+		c := service[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || (c == '.' && i > 0) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	suffix := ".run.json"
+	if kind == collector.KindMinimization {
+		suffix = ".min.json"
+	}
+	return b.String() + "+" + scenario + suffix
+}
+
+// writeRecord writes rec to path, and its signature by key (if any) to
+// path.sig, each atomically: a temporary file in the same directory
+// (hidden, so ingest never reads one), flushed to disk, renamed into
+// place. The signature goes first, so a record is never there without
+// the signature that goes with it.
+func writeRecord(path string, rec *collector.Record, key ed25519.PrivateKey) error {
+	var buf bytes.Buffer
+	if err := collector.Encode(&buf, rec); err != nil {
+		return err
+	}
+	if key != nil {
+		if err := writeAtomic(path+sign.Ext, sign.Sign(key, buf.Bytes())); err != nil {
+			return fmt.Errorf("writing signature: %w", err)
+		}
+	}
+	if err := writeAtomic(path, buf.Bytes()); err != nil {
+		return fmt.Errorf("writing record: %w", err)
+	}
+	return nil
+}
+
+func writeAtomic(path string, b []byte) error {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Chmod(0o644)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // the rename, on file systems that need it
+		d.Close()
+	}
+	return nil
+}
+
+// expandScenarios turns arguments into scenario files: a file as it is,
+// a directory walked for .yaml and .yml files (skipping names that start
+// with '.'), and a pattern that names no file expanded as a glob (for
+// shells that do not, or quoted ones). Files are listed once.
+func expandScenarios(args []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		key := p
+		if abs, err := filepath.Abs(p); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, p)
+		}
+	}
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if errors.Is(err, fs.ErrNotExist) && strings.ContainsAny(a, "*?[") {
+			matches, gerr := filepath.Glob(a)
+			if gerr != nil {
+				return nil, usageErrorf("scenario pattern %q: %v", a, gerr)
+			}
+			if len(matches) == 0 {
+				return nil, fmt.Errorf("scenario pattern %q matches no file", a)
+			}
+			for _, m := range matches {
+				add(m)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reading scenario: %w", err)
+		}
+		if !st.IsDir() {
+			add(a)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p != a && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if ext := strings.ToLower(filepath.Ext(p)); !d.IsDir() && (ext == ".yaml" || ext == ".yml") && isScenario(p) {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("walking %s: %w", a, err)
+		}
+		slices.Sort(found)
+		for _, p := range found {
+			add(p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no scenarios in %s", strings.Join(args, ", "))
+	}
+	return out, nil
+}
+
+// isScenario reports whether a YAML file found in a directory is a
+// scenario (kind: scenario) rather than a catalog or anything else. One
+// that does not parse is taken, so that loading it says what is wrong.
+func isScenario(path string) bool {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	var head struct {
+		Kind string `yaml:"kind"`
+	}
+	if yaml.Unmarshal(b, &head) != nil {
+		return true
+	}
+	return head.Kind == sandbox.ScenarioKind
+}
+
+// loadScenarios loads every scenario; one that does not load keeps its
+// error, and is keyed by its path.
+func loadScenarios(paths []string) []*batchScenario {
+	out := make([]*batchScenario, len(paths))
+	for i, p := range paths {
+		s := &batchScenario{Path: p, key: "path:" + filepath.ToSlash(filepath.Clean(p))}
+		if sc, err := sandbox.LoadScenario(p); err != nil {
+			s.err = err
+		} else {
+			s.sc, s.Service, s.Scenario = sc, sc.Service, sc.Name
+			s.key = sc.Service + "/" + sc.Name
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// assign returns the scenarios of shard sh: those whose key (service and
+// scenario name, or the path of one that does not load) hashes to it. The
+// assignment depends on the scenario alone, not on its place in a
+// listing, so running a shard again redoes the same scenarios wherever
+// the files are. A second scenario with the key of an earlier one gets an
+// error (both would write one record).
+func assign(all []*batchScenario, sh shard) []*batchScenario {
+	var mine []*batchScenario
+	first := map[string]string{}
+	for _, s := range all {
+		if shardOf(s.key, sh.count) != sh.index {
+			continue
+		}
+		if prev, dup := first[s.key]; dup && s.err == nil {
+			s.err = fmt.Errorf("scenario %s of service %s is also in %s", s.Scenario, s.Service, prev)
+		} else if !dup {
+			first[s.key] = s.Path
+		}
+		mine = append(mine, s)
+	}
+	return mine
+}
+
+// shardOf is the shard of n that owns key: FNV-1a, modulo n.
+func shardOf(key string, n int) int {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	return int(h.Sum64() % uint64(n))
+}
+
+// writeBatchSummary prints one line per scenario and the totals.
+func writeBatchSummary(out io.Writer, sum *batchSummary, mine int) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tSERVICE\tSTATUS\tRECORD")
+	for _, s := range sum.Scenarios {
+		status := s.Status
+		if s.Skipped {
+			status += " (kept)"
+		}
+		name, svc, rec := s.Scenario, s.Service, s.Record
+		if name == "" {
+			name = s.Path
+		}
+		if rec == "" {
+			rec = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, dash(svc), status, rec)
+	}
+	tw.Flush()
+	var parts []string
+	for _, st := range []string{statusRecovered, statusNotRecovered, statusCreep, statusError, statusInterrupted} {
+		if n := sum.Counts[st]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(st, "-", " ")))
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"nothing to do"}
+	}
+	fmt.Fprintf(out, "\nshard %s: %d of %d scenarios (%d already recorded): %s; records in %s\n",
+		sum.Shard, mine, sum.Total, sum.Skipped, strings.Join(parts, ", "), sum.Out)
+}
