@@ -47,16 +47,20 @@ lint: vet check-deps
 
 # forbid: fail when the packages $(1) depend, even transitively, on $(2).
 forbid = ! $(GO) list -deps $(1) | grep -E '$(2)' || { echo "^ $(1) must not depend on these"; exit 1; }
-HEAVY  := badger|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra
+HEAVY  := badger|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra|k8s\.io
+# Packages and the packages they import, tests included, one line each.
+IMPORTS = $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./...
 
 ## check-deps: keep the import arrows one way (see STYLE.md)
 check-deps:
 	@$(GO) list ./... >/dev/null
 	@$(call forbid,./graph/...,$(MOD)/(cmd|collector|ingest|render|sandbox)|$(HEAVY))
-	@$(call forbid,./render/...,$(MOD)/(cmd|collector|ingest|sandbox)|badger|cilium/ebpf|spf13/cobra)
-	@$(call forbid,./ingest/...,$(MOD)/(cmd|render|sandbox|collector/probe)|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra)
+	@$(call forbid,./render/...,$(MOD)/(cmd|collector|ingest|sandbox)|badger|cilium/ebpf|spf13/cobra|k8s\.io)
+	@$(call forbid,./ingest/...,$(MOD)/(cmd|render|sandbox|collector/probe)|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra|k8s\.io)
 	@$(call forbid,$(MOD)/collector,$(MOD)/(cmd|graph|ingest|render|sandbox|collector/probe)|$(HEAVY))
 	@$(call forbid,./sandbox/...,$(MOD)/(cmd|graph|ingest|render)|badger|go-graphviz|lipgloss|spf13/cobra)
+	@$(call forbid,$(MOD)/sandbox $(MOD)/sandbox/minimize,k8s\.io)
+	@! $(IMPORTS) | grep -v '^$(MOD)/sandbox/k8sjob: ' | grep -E ' (sigs\.)?k8s\.io/' || { echo "^ only sandbox/k8sjob may import the Kubernetes API"; exit 1; }
 	@echo "dependency arrows ok"
 
 ## cross: everything, tests included, must compile for a non-Linux target

@@ -89,6 +89,8 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newCompareCmd(env, g, nil),
 		newExportCmd(env, g, nil),
 		newGraphvizWorkerCmd(),
+		newKeyCmd(env, g),
+		newClusterCmd(env, g, nil),
 	)
 	return root
 }
