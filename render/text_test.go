@@ -157,3 +157,17 @@ func TestFormatDuration(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceOrigin checks that evidence names where its record came from.
+func TestEvidenceOrigin(t *testing.T) {
+	ev := graph.Evidence{Source: "4ff26ae1", Scenario: "web-cold-start", Process: "fleet[212]", Endpoint: "10.99.0.20:8080/tcp", Detail: "allowed, count 1",
+		Origin: &graph.Origin{File: "out/web+web-cold-start.run.json", Host: "node3", Job: "slurm:4242_1", Shard: "1/3", Signer: "9f2c41d07a3be118"}}
+	want := "4ff26ae1 (web-cold-start) [host node3, job slurm:4242_1, shard 1/3, signed by 9f2c41d07a3be118, from out/web+web-cold-start.run.json]: fleet[212] -> 10.99.0.20:8080/tcp, allowed, count 1"
+	if got := evidenceText(ev); got != want {
+		t.Errorf("evidenceText = %q\nwant            %q", got, want)
+	}
+	ev.Origin = &graph.Origin{}
+	if got := evidenceText(ev); strings.Contains(got, ") [") {
+		t.Errorf("evidenceText with an empty origin = %q, want no brackets", got)
+	}
+}
