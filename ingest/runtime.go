@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rgraph/rgraph/collector/decode"
 	"github.com/rgraph/rgraph/graph"
 )
 
@@ -126,7 +127,10 @@ func ParseRuntime(ctx context.Context, inputs []Input, opts RuntimeOptions) (*Ru
 				return nil, err
 			}
 		}
-		p := &runtimeParser{name: name, src: b}
+		p := &runtimeParser{name: name, src: b, d: decode.New(name, ErrInvalidInput)}
+		if err := p.d.Text(b); err != nil {
+			return nil, err
+		}
 		var err error
 		switch f {
 		case RuntimeJaeger:
@@ -181,9 +185,13 @@ func sniffRuntime(b []byte, name string) (RuntimeFormat, error) {
 	}
 	// The first JSON object's top-level keys decide.
 	var head map[string]json.RawMessage
-	dec := json.NewDecoder(bytes.NewReader(t))
+	src := b // positions in errors count from the start of b
+	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+		src = append([]byte("   "), b[3:]...)
+	}
+	dec := json.NewDecoder(bytes.NewReader(src))
 	if err := dec.Decode(&head); err != nil {
-		return "", invalid(jsonError(name, t, dec, err))
+		return "", decode.New(name, ErrInvalidInput).JSONErr(src, dec.InputOffset(), err)
 	}
 	switch {
 	case head["resourceMetrics"] != nil:
@@ -202,6 +210,7 @@ func sniffRuntime(b []byte, name string) (RuntimeFormat, error) {
 type runtimeParser struct {
 	name string
 	src  []byte
+	d    *decode.Decoder // for errors
 	dec  *json.Decoder
 	out  []graph.Call
 }
@@ -221,33 +230,14 @@ func (p *runtimeParser) lineAt(off int64) int {
 	return bytes.Count(p.src[:off], []byte{'\n'}) + 1
 }
 
-// errAt formats an error at the decoder's position with a field path.
+// errAt returns an error at byte offset off about field.
 func (p *runtimeParser) errAt(off int64, field, format string, args ...any) error {
-	return invalidf("%s:%d: %s: %s", p.name, p.lineAt(off), field, fmt.Sprintf(format, args...))
+	return p.d.At(p.src, off, field, format, args...)
 }
 
-// jsonError turns a decoding error into one naming the file and line.
-func jsonError(name string, src []byte, dec *json.Decoder, err error) error {
-	off := dec.InputOffset()
-	var se *json.SyntaxError
-	var te *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &se):
-		off = se.Offset
-	case errors.As(err, &te):
-		off = te.Offset
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return fmt.Errorf("%s: unexpected end of JSON", name)
-	}
-	line := bytes.Count(src[:min(max(off, 0), int64(len(src)))], []byte{'\n'}) + 1
-	if te != nil && te.Field != "" {
-		return fmt.Errorf("%s:%d: %s: want %s, got %s", name, line, te.Field, te.Type, te.Value)
-	}
-	return fmt.Errorf("%s:%d: %v", name, line, err)
-}
-
+// jsonErr places an error of the JSON decoder.
 func (p *runtimeParser) jsonErr(err error) error {
-	return invalid(jsonError(p.name, p.src, p.dec, err))
+	return p.d.JSONErr(p.src, p.dec.InputOffset(), err)
 }
 
 // open starts decoding the input as JSON.
@@ -348,11 +338,11 @@ func serviceName(s *string) (string, error) {
 		return "", errors.New("missing")
 	}
 	n := strings.TrimSpace(*s)
-	switch {
-	case n == "":
+	if n == "" {
 		return "", errors.New("empty service name")
-	case strings.ContainsAny(n, "\t\n\r"):
-		return "", fmt.Errorf("service name %q contains tabs or line breaks", n)
+	}
+	if err := decode.CheckName(n); err != nil {
+		return "", fmt.Errorf("service name %w", err)
 	}
 	return n, nil
 }
