@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rgraph/rgraph/collector/decode"
 )
 
 // Allowlist is the set of capabilities a sandbox run may use; everything
@@ -92,10 +94,28 @@ func (c Capability) Validate() error {
 		return fmt.Errorf("capability %q: protocol must be tcp or udp", c.String())
 	case c.Unix != "" && !strings.HasPrefix(c.Unix, "/") && !strings.HasPrefix(c.Unix, "@"):
 		return fmt.Errorf("capability %q: unix path must be absolute (or @abstract)", c.String())
-	case c.Service != "" && strings.ContainsAny(c.Service, " \t:/"):
-		return fmt.Errorf("capability %q: invalid service name", c.String())
+	}
+	if c.Service != "" {
+		if err := CheckServiceName(c.Service); err != nil {
+			return fmt.Errorf("capability %q: %w", c.String(), err)
+		}
+	}
+	for _, name := range []string{c.Unix, c.DNS} {
+		if err := decode.CheckName(name); err != nil {
+			return fmt.Errorf("capability: %w", err)
+		}
 	}
 	return nil
+}
+
+// CheckServiceName reports what makes name unusable as a service name:
+// a space, a tab, ':' or '/' (which mark endpoints, "10.0.0.1:53/udp"),
+// or what [decode.CheckName] refuses.
+func CheckServiceName(name string) error {
+	if strings.ContainsAny(name, " \t:/") {
+		return fmt.Errorf("invalid service name %q (no spaces, tabs, ':' or '/')", name)
+	}
+	return decode.CheckName(name)
 }
 
 // ParseCapability parses the text form documented on [Capability].
@@ -179,7 +199,7 @@ func parseNetCapability(s string) (Capability, error) {
 			host, ports = rest[:i], rest[i+1:]
 		}
 	}
-	pfx, err := parsePrefix(host)
+	pfx, err := ParsePrefix(host)
 	if err != nil {
 		return c, fmt.Errorf("capability %q: %w", s, err)
 	}
@@ -192,34 +212,38 @@ func parseNetCapability(s string) (Capability, error) {
 	return c, nil
 }
 
-func parsePrefix(s string) (netip.Prefix, error) {
+// ParsePrefix parses an address or a CIDR. An address is a prefix of its
+// full length; IPv4-mapped IPv6 addresses are unmapped, and the bits after
+// a CIDR's length are cleared.
+func ParsePrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return p, fmt.Errorf("invalid cidr %q", s)
+			return p, fmt.Errorf("want an address or CIDR, got %q", s)
 		}
 		return p.Masked(), nil
 	}
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("invalid address %q", s)
+		return netip.Prefix{}, fmt.Errorf("want an address or CIDR, got %q", s)
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// UnmarshalYAML accepts either the text form ("service:ca") or a mapping
-// with the fields of [Capability].
-func (c *Capability) UnmarshalYAML(n *yaml.Node) error {
+// UnmarshalNode reads a capability from YAML in [decode.Decoder.Decode]:
+// the text form ("service:ca") or a mapping with the fields of
+// [Capability] ({cidr: 10.0.0.0/24, ports: 443}).
+func (c *Capability) UnmarshalNode(d *decode.Decoder, n *yaml.Node, path string) error {
 	if n.Kind == yaml.ScalarNode {
 		v, err := ParseCapability(n.Value)
 		if err != nil {
-			return fmt.Errorf("line %d: %w", n.Line, err)
+			return d.NodeErrorf(n, path, "%v", err)
 		}
 		*c = v
 		return nil
 	}
-	type plain struct {
+	var p struct {
 		Service  string    `yaml:"service"`
 		CIDR     string    `yaml:"cidr"`
 		Ports    PortRange `yaml:"ports"`
@@ -228,37 +252,22 @@ func (c *Capability) UnmarshalYAML(n *yaml.Node) error {
 		DNS      string    `yaml:"dns"`
 		All      bool      `yaml:"all"`
 	}
-	var p plain
-	if err := decodeStrict(n, &p); err != nil {
+	if err := d.Decode(n, path, &p); err != nil {
 		return err
 	}
 	v := Capability{Service: p.Service, Ports: p.Ports, Protocol: p.Protocol, Unix: p.Unix, DNS: p.DNS, All: p.All}
 	if p.CIDR != "" {
-		pfx, err := parsePrefix(p.CIDR)
+		pfx, err := ParsePrefix(p.CIDR)
 		if err != nil {
-			return fmt.Errorf("line %d: cidr: %w", n.Line, err)
+			return d.NodeErrorf(d.Find(n, "cidr"), decode.Join(path, "cidr"), "%v", err)
 		}
 		v.CIDR = pfx
 	}
 	if err := v.Validate(); err != nil {
-		return fmt.Errorf("line %d: %w", n.Line, err)
+		return d.NodeErrorf(n, path, "%v", err)
 	}
 	*c = v
 	return nil
-}
-
-// decodeStrict decodes a YAML node, rejecting unknown keys.
-func decodeStrict(n *yaml.Node, v any) error {
-	if n.Kind == yaml.MappingNode {
-		known := yamlFieldNames(v)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if !known[k.Value] {
-				return fmt.Errorf("line %d: unknown field %q", k.Line, k.Value)
-			}
-		}
-	}
-	return n.Decode(v)
 }
 
 // String returns the allowlist in text form, one capability after another.

@@ -1,11 +1,12 @@
 package collector
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/rgraph/rgraph/collector/decode"
 )
 
 func TestParseCapability(t *testing.T) {
@@ -67,18 +68,26 @@ func TestCapabilityYAML(t *testing.T) {
 	}{
 		{"scalar", `[service:ca, dns, "10.0.0.1:53/udp"]`, "service:ca, dns, 10.0.0.1:53/udp", ""},
 		{"mapping", "- cidr: 10.0.0.0/24\n  ports: 80-90\n  protocol: tcp\n- unix: /run/x.sock", "10.0.0.0/24:80-90/tcp, unix:/run/x.sock", ""},
-		{"unknown field", "- sevice: ca", "", `unknown field "sevice"`},
-		{"two kinds", "- service: ca\n  dns: x", "", "more than one"},
-		{"bad cidr", "- cidr: 10.0.0.0/33", "", "invalid cidr"},
-		{"ports without cidr", "- service: ca\n  ports: 80", "", "ports and protocol apply only to cidr"},
+		{"unknown field", "- sevice: ca", "", `al.yaml:1: [0].sevice: unknown field (want one of all, cidr, dns, ports, protocol, service, unix)`},
+		{"two kinds", "- service: ca\n  dns: x", "", `al.yaml:1: [0]: capability "service:ca" sets more than one of service, cidr, unix, dns, all`},
+		{"bad cidr", "- dns\n- cidr: 10.0.0.0/33", "", `al.yaml:2: [1].cidr: want an address or CIDR, got "10.0.0.0/33"`},
+		{"bad ports", "- cidr: 10.0.0.0/8\n  ports: 0", "", `al.yaml:2: [0].ports: invalid port range "0" (want 1-65535 or LO-HI)`},
+		{"ports without cidr", "- service: ca\n  ports: 80", "", `al.yaml:1: [0]: capability "service:ca": ports and protocol apply only to cidr`},
+		{"bad service", "- service:a b", "", `al.yaml:1: [0]: capability "service:a b": invalid service name "a b" (no spaces, tabs, ':' or '/')`},
+		{"nul", "- \"unix:/x\\0\"", "", `al.yaml:1: [0]: capability: "/x\x00" contains a NUL byte`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			d := decode.New("al.yaml", ErrMalformed)
+			n, err := d.YAML([]byte(tt.doc))
+			if err != nil {
+				t.Fatal(err)
+			}
 			var al Allowlist
-			err := yaml.Unmarshal([]byte(tt.doc), &al)
+			err = d.Decode(n, "", &al)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Unmarshal(%q) error = %v, want it to contain %q", tt.doc, err, tt.wantErr)
+				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, ErrMalformed) {
+					t.Fatalf("Decode(%q) error = %v, want %s", tt.doc, err, tt.wantErr)
 				}
 				return
 			}
@@ -86,7 +95,7 @@ func TestCapabilityYAML(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got := al.String(); got != tt.want {
-				t.Errorf("Unmarshal(%q) = %q, want %q", tt.doc, got, tt.want)
+				t.Errorf("Decode(%q) = %q, want %q", tt.doc, got, tt.want)
 			}
 		})
 	}

@@ -1,15 +1,15 @@
 package collector
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"os"
-	"reflect"
 	"sort"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/rgraph/rgraph/collector/decode"
 )
 
 // CatalogKind is the value of the kind field of a catalog document.
@@ -44,42 +44,39 @@ type Service struct {
 	nets []Capability
 }
 
-// LoadCatalog reads and validates a catalog file.
+// LoadCatalog reads and validates a catalog file (see [ParseCatalog]).
 func LoadCatalog(path string) (*Catalog, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading catalog: %w", err)
 	}
-	c, err := ParseCatalog(b)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
+	return ParseCatalog(b, path)
 }
 
-// ParseCatalog parses and validates a catalog document. Errors name the
-// line and field at fault.
-func ParseCatalog(b []byte) (*Catalog, error) {
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&root); err != nil {
-		return nil, fmt.Errorf("parsing catalog: %w", err)
+// ParseCatalog parses and validates a catalog document (YAML, or the same
+// structure in JSON); name is used in errors. Errors are [*decode.Error]s
+// naming the line and field at fault, and match [ErrMalformed].
+func ParseCatalog(b []byte, name string) (*Catalog, error) {
+	d := decode.New(name, ErrMalformed)
+	root, err := d.YAML(b)
+	if err != nil {
+		return nil, err
 	}
-	if len(root.Content) == 0 || root.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("catalog must be a mapping with schemaVersion, kind and services")
+	if root == nil || root.Kind != yaml.MappingNode {
+		return nil, d.NodeErrorf(root, "", "want a mapping with schemaVersion, kind and services")
 	}
 	var c Catalog
-	if err := decodeStrictTree(root.Content[0], &c, ""); err != nil {
+	if err := d.Decode(root, "", &c); err != nil {
 		return nil, err
 	}
-	if c.SchemaVersion != SchemaVersion {
-		return nil, fmt.Errorf("schemaVersion: unsupported version %d (this rgraph reads %d)", c.SchemaVersion, SchemaVersion)
-	}
-	if c.Kind != CatalogKind {
-		return nil, fmt.Errorf("kind: want %q, got %q", CatalogKind, c.Kind)
+	switch {
+	case c.SchemaVersion != SchemaVersion:
+		return nil, d.NodeErrorf(d.Find(root, "schemaVersion"), "schemaVersion", "unsupported version %d (this rgraph reads %d)", c.SchemaVersion, SchemaVersion)
+	case c.Kind != CatalogKind:
+		return nil, d.NodeErrorf(d.Find(root, "kind"), "kind", "want %q, got %q", CatalogKind, c.Kind)
 	}
 	if err := c.init(); err != nil {
-		return nil, err
+		return nil, d.Place(err, d.Line(root))
 	}
 	return &c, nil
 }
@@ -94,37 +91,45 @@ func NewCatalog(services ...Service) (*Catalog, error) {
 	return c, nil
 }
 
+// init validates the services and parses their endpoints. Its errors are
+// [*decode.Error]s without a position.
 func (c *Catalog) init() error {
-	seen := map[string]bool{}
+	seen := map[string]int{}
 	for i := range c.Services {
 		s := &c.Services[i]
-		field := fmt.Sprintf("services[%d]", i)
+		field := decode.Index("services", i)
 		if s.Name == "" {
-			return fmt.Errorf("%s.name: missing", field)
+			return bad(field+".name", "missing")
 		}
-		if strings.ContainsAny(s.Name, " \t:/") {
-			return fmt.Errorf("%s.name: invalid service name %q", field, s.Name)
+		if err := CheckServiceName(s.Name); err != nil {
+			return bad(field+".name", "%v", err)
 		}
-		if seen[s.Name] {
-			return fmt.Errorf("%s.name: duplicate service %q", field, s.Name)
+		if first, dup := seen[s.Name]; dup {
+			return bad(field+".name", "duplicate service %q (also services[%d])", s.Name, first)
 		}
-		seen[s.Name] = true
+		seen[s.Name] = i
 		s.nets = s.nets[:0]
 		for j, e := range s.Endpoints {
 			cp, err := ParseCapability(e)
 			if err != nil || !cp.CIDR.IsValid() {
-				return fmt.Errorf("%s.endpoints[%d]: %q is not an address endpoint (want ADDR[:PORTS][/PROTO])", field, j, e)
+				return bad(decode.Index(field+".endpoints", j), "%q is not an address endpoint (want ADDR[:PORTS][/PROTO])", e)
 			}
 			s.nets = append(s.nets, cp)
 		}
 		for j, p := range s.Unix {
 			if !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "@") {
-				return fmt.Errorf("%s.unix[%d]: %q is not an absolute path", field, j, p)
+				return bad(decode.Index(field+".unix", j), "%q is not an absolute path", p)
+			}
+			if err := decode.CheckName(p); err != nil {
+				return bad(decode.Index(field+".unix", j), "%v", err)
 			}
 		}
 		for j, d := range s.DNS {
 			if d == "" || strings.ContainsAny(d, " \t/") {
-				return fmt.Errorf("%s.dns[%d]: invalid name pattern %q", field, j, d)
+				return bad(decode.Index(field+".dns", j), "invalid name pattern %q", d)
+			}
+			if err := decode.CheckName(d); err != nil {
+				return bad(decode.Index(field+".dns", j), "%v", err)
 			}
 		}
 	}
@@ -229,80 +234,6 @@ func matchPath(pattern, path string) bool {
 
 func (c Capability) matchesAddr(proto Protocol, addr netip.Addr, port uint16) bool {
 	return c.CIDR.Contains(addr) && c.Ports.Contains(port) && (c.Protocol == "" || c.Protocol == proto)
-}
-
-// decodeStrictTree decodes a YAML mapping into v, rejecting unknown keys at
-// any depth, and names the field path in errors.
-func decodeStrictTree(n *yaml.Node, v any, path string) error {
-	if err := checkKnownFields(n, reflect.TypeOf(v).Elem(), path); err != nil {
-		return err
-	}
-	if err := n.Decode(v); err != nil {
-		return fmt.Errorf("%s: %w", strings.TrimPrefix(path, "."), err)
-	}
-	return nil
-}
-
-func checkKnownFields(n *yaml.Node, t reflect.Type, path string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch {
-	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
-		if _, custom := reflect.New(t).Interface().(yaml.Unmarshaler); custom {
-			return nil
-		}
-		fields := yamlFields(t)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, val := n.Content[i], n.Content[i+1]
-			ft, ok := fields[k.Value]
-			if !ok {
-				return fmt.Errorf("%s: line %d: unknown field %q", fieldPath(path, k.Value), k.Line, k.Value)
-			}
-			if err := checkKnownFields(val, ft, path+"."+k.Value); err != nil {
-				return err
-			}
-		}
-	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
-		for i, item := range n.Content {
-			if err := checkKnownFields(item, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func fieldPath(path, key string) string {
-	return strings.TrimPrefix(path+"."+key, ".")
-}
-
-// yamlFields maps the YAML keys of struct type t to their field types.
-func yamlFields(t reflect.Type) map[string]reflect.Type {
-	m := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = strings.ToLower(f.Name)
-		}
-		m[name] = f.Type
-	}
-	return m
-}
-
-func yamlFieldNames(v any) map[string]bool {
-	m := map[string]bool{}
-	for k := range yamlFields(reflect.TypeOf(v).Elem()) {
-		m[k] = true
-	}
-	return m
 }
 
 // Names returns the catalog's service names, sorted.

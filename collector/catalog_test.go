@@ -1,32 +1,54 @@
 package collector
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/rgraph/rgraph/internal/golden"
 )
 
+// TestParseCatalogErrors checks that every mistake in a catalog names the
+// file, the line and the field, against
+// testdata/TestParseCatalogErrors/*.golden.
 func TestParseCatalogErrors(t *testing.T) {
-	tests := []struct {
-		name, doc, want string
-	}{
-		{"version", "schemaVersion: 2\nkind: catalog\nservices: []", "schemaVersion: unsupported version 2"},
-		{"kind", "schemaVersion: 1\nkind: cat\nservices: []", `kind: want "catalog"`},
-		{"unknown top field", "schemaVersion: 1\nkind: catalog\nservice: []", `service: line 3: unknown field "service"`},
-		{"unknown nested field", "schemaVersion: 1\nkind: catalog\nservices:\n  - name: a\n    endpoint: [x]", `services[0].endpoint: line 5: unknown field "endpoint"`},
-		{"missing name", "schemaVersion: 1\nkind: catalog\nservices:\n  - owner: x", "services[0].name: missing"},
-		{"duplicate", "schemaVersion: 1\nkind: catalog\nservices:\n  - name: a\n  - name: a", `services[1].name: duplicate service "a"`},
-		{"bad endpoint", "schemaVersion: 1\nkind: catalog\nservices:\n  - name: a\n    endpoints: [nowhere]", `services[0].endpoints[0]: "nowhere" is not an address endpoint`},
-		{"relative unix", "schemaVersion: 1\nkind: catalog\nservices:\n  - name: a\n    unix: [x.sock]", "services[0].unix[0]"},
-		{"bad duration", "schemaVersion: 1\nkind: catalog\nservices:\n  - name: a\n    recoveryTime: soon", "invalid duration"},
-		{"not yaml", ":\n\t- [", "parsing catalog"},
+	const head = "schemaVersion: 1\nkind: catalog\nservices:\n"
+	tests := []struct{ name, doc string }{
+		{"empty", ""},
+		{"not_mapping", "- a\n"},
+		{"version", "schemaVersion: 2\nkind: catalog\nservices: []"},
+		{"kind", "schemaVersion: 1\nkind: cat\nservices: []"},
+		{"unknown_top_field", "schemaVersion: 1\nkind: catalog\nservice: []"},
+		{"unknown_nested_field", head + "  - name: a\n    endpoint: [x]"},
+		{"services_not_list", head + "  name: a"},
+		{"endpoints_as_string", head + "  - name: a\n    endpoints: 10.0.0.1:53/udp"},
+		{"missing_name", head + "  - owner: x"},
+		{"bad_name", head + "  - name: a/b"},
+		{"nul_in_name", head + "  - name: \"a\\0b\""},
+		{"duplicate", head + "  - name: a\n  - name: b\n  - name: a"},
+		{"bad_endpoint", head + "  - name: a\n    endpoints:\n      - 10.0.0.1:53\n      - nowhere"},
+		{"relative_unix", head + "  - name: a\n    unix: [x.sock]"},
+		{"bad_dns", head + "  - name: a\n    dns: [\"a b\"]"},
+		{"bad_duration", head + "  - name: a\n    recoveryTime: soon"},
+		{"raw_nul", head + "  - name: a\x00"},
+		{"invalid_utf8", head + "  - name: \xff"},
+		{"not_yaml", ":\n\t- ["},
+		{"json_wrong_type", `{"schemaVersion": 1, "kind": "catalog", "services": [{"name": "a", "tier": ["x"]}]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseCatalog([]byte(tt.doc))
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ParseCatalog error = %v, want it to contain %q", err, tt.want)
+			_, err := ParseCatalog([]byte(tt.doc), "cat.yaml")
+			if err == nil {
+				t.Fatalf("ParseCatalog(%q) = nil error, want one", tt.doc)
 			}
+			if !errors.Is(err, ErrMalformed) {
+				t.Errorf("ParseCatalog error %v does not match ErrMalformed", err)
+			}
+			if !strings.HasPrefix(err.Error(), "cat.yaml:") {
+				t.Errorf("ParseCatalog error %q does not start with file:line", err)
+			}
+			golden.Check(t, []byte(err.Error()+"\n"))
 		})
 	}
 }
@@ -49,7 +71,7 @@ services:
     unix: [/run/fleet/logd.sock]
   - name: v6
     endpoints: ["[fd00::10]:443/tcp"]
-`))
+`), "cat.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,42 +9,14 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strings"
-	"unicode"
+
+	"github.com/rgraph/rgraph/collector/decode"
 )
 
-// ErrMalformed is wrapped by every error [Decode] returns for a document
-// that is not a valid record.
-var ErrMalformed = errors.New("collector: malformed record")
-
-// DecodeError describes what is wrong with a record document.
-type DecodeError struct {
-	File  string // file name, or "" when decoding a stream
-	Line  int    // 1-based line, 0 when unknown
-	Field string // dotted path of the field at fault, "" when unknown
-	Msg   string
-}
-
-func (e *DecodeError) Error() string {
-	var b strings.Builder
-	if e.File != "" {
-		b.WriteString(e.File)
-	}
-	if e.Line > 0 {
-		fmt.Fprintf(&b, ":%d", e.Line)
-	}
-	if b.Len() > 0 {
-		b.WriteString(": ")
-	}
-	if e.Field != "" {
-		b.WriteString(e.Field + ": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
-
-// Unwrap makes errors.Is(err, [ErrMalformed]) hold.
-func (e *DecodeError) Unwrap() error { return ErrMalformed }
+// ErrMalformed is matched by every error about a malformed record,
+// catalog or capability: each is a [*decode.Error] naming the file, line
+// and field.
+var ErrMalformed = errors.New("collector: malformed document")
 
 // ReadFile decodes the record in the named file.
 func ReadFile(path string) (*Record, error) {
@@ -56,53 +28,51 @@ func ReadFile(path string) (*Record, error) {
 }
 
 // Decode parses and validates one record document. name is used in errors.
-// Unknown fields, unknown schema versions and invalid values are rejected
-// with a [*DecodeError] naming the field.
+// Unknown fields, unknown schema versions, invalid values and names that
+// hold NUL bytes or control characters are rejected with a
+// [*decode.Error] naming the line, column and field, which matches
+// [ErrMalformed].
 func Decode(b []byte, name string) (*Record, error) {
-	if len(bytes.TrimSpace(b)) == 0 {
-		return nil, &DecodeError{File: name, Msg: "empty document"}
-	}
+	d := decode.New(name, ErrMalformed)
 	var head struct {
 		SchemaVersion *int       `json:"schemaVersion"`
 		Kind          RecordKind `json:"kind"`
 	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nil, jsonError(b, name, err)
-	}
-	switch {
-	case head.SchemaVersion == nil:
-		return nil, &DecodeError{File: name, Field: "schemaVersion", Msg: "missing"}
-	case *head.SchemaVersion != SchemaVersion:
-		return nil, &DecodeError{File: name, Field: "schemaVersion",
-			Msg: fmt.Sprintf("unsupported version %d (this rgraph reads %d)", *head.SchemaVersion, SchemaVersion)}
-	case head.Kind != KindRun && head.Kind != KindMinimization:
-		return nil, &DecodeError{File: name, Field: "kind",
-			Msg: fmt.Sprintf("unknown kind %q (want %q or %q)", head.Kind, KindRun, KindMinimization)}
+	// The version decides how to read the rest, so it is checked first; a
+	// document that does not parse gets its error from d.JSON below.
+	if json.Unmarshal(b, &head) == nil {
+		var err error
+		switch {
+		case head.SchemaVersion == nil:
+			err = bad("schemaVersion", "missing (want %d)", SchemaVersion)
+		case *head.SchemaVersion != SchemaVersion:
+			err = bad("schemaVersion", "unsupported version %d (this rgraph reads %d)", *head.SchemaVersion, SchemaVersion)
+		case head.Kind != KindRun && head.Kind != KindMinimization:
+			err = bad("kind", "unknown kind %q (want %q or %q)", head.Kind, KindRun, KindMinimization)
+		}
+		if err != nil {
+			return nil, d.Place(err, d.JSONPos(b))
+		}
 	}
 	var r Record
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&r); err != nil {
-		return nil, jsonError(b, name, err)
-	}
-	if dec.More() {
-		return nil, &DecodeError{File: name, Msg: "trailing data after the record"}
+	if err := d.JSON(b, &r); err != nil {
+		return nil, err
 	}
 	if err := r.Validate(); err != nil {
-		var de *DecodeError
-		if errors.As(err, &de) {
-			de.File = name
-		}
-		return nil, err
+		return nil, d.Place(err, d.JSONPos(b))
 	}
 	return &r, nil
 }
 
+// bad returns a [*decode.Error] about field, without a position: the
+// decoder that read the document places it.
+func bad(field, format string, args ...any) error {
+	return &decode.Error{Field: field, Msg: fmt.Sprintf(format, args...), Kind: ErrMalformed}
+}
+
 // Validate checks the fields of a record that JSON decoding alone does not.
+// Its errors are [*decode.Error]s naming the field, without a position.
 func (r *Record) Validate() error {
-	bad := func(field, format string, args ...any) error {
-		return &DecodeError{Field: field, Msg: fmt.Sprintf(format, args...)}
-	}
 	switch {
 	case r.SchemaVersion != SchemaVersion:
 		return bad("schemaVersion", "unsupported version %d", r.SchemaVersion)
@@ -112,28 +82,34 @@ func (r *Record) Validate() error {
 		return bad("id", "missing")
 	case r.Service == "":
 		return bad("service", "missing")
-	case strings.ContainsAny(r.Service, " \t:/"):
-		return bad("service", "invalid service name %q", r.Service)
 	case r.Scenario == "":
 		return bad("scenario", "missing")
+	}
+	if err := CheckServiceName(r.Service); err != nil {
+		return bad("service", "%v", err)
+	}
+	for _, f := range []struct{ field, value string }{{"id", r.ID}, {"scenario", r.Scenario}, {"release", r.Release}} {
+		if err := decode.CheckName(f.value); err != nil {
+			return bad(f.field, "%v", err)
+		}
 	}
 	if _, err := ParseFaultMode(string(r.FaultMode)); err != nil {
 		return bad("faultMode", "%v", err)
 	}
 	for i, c := range r.Allowlist {
 		if err := c.Validate(); err != nil {
-			return bad(fmt.Sprintf("allowlist[%d]", i), "%v", err)
+			return bad(decode.Index("allowlist", i), "%v", err)
 		}
 	}
 	for i, a := range r.Attempts {
 		if err := a.validate(); err != nil {
-			return bad(fmt.Sprintf("attempts[%d]", i)+err.field, "%s", err.msg)
+			return bad(decode.Index("attempts", i)+"."+err.field, "%s", err.msg)
 		}
 	}
 	if p := r.Provenance; p != nil {
 		for _, f := range [][2]string{{"host", p.Host}, {"job", p.Job}, {"shard", p.Shard}, {"tool", p.Tool}} {
-			if strings.ContainsFunc(f[1], unicode.IsControl) {
-				return bad("provenance."+f[0], "control characters in %q", f[1])
+			if err := decode.CheckName(f[1]); err != nil {
+				return bad("provenance."+f[0], "%v", err)
 			}
 		}
 	}
@@ -143,23 +119,23 @@ func (r *Record) Validate() error {
 	if m := r.Minimization; m != nil {
 		for i, c := range m.Candidates {
 			if err := c.Capability.Validate(); err != nil {
-				return bad(fmt.Sprintf("minimization.candidates[%d].capability", i), "%v", err)
+				return bad(decode.Index("minimization.candidates", i)+".capability", "%v", err)
 			}
 			switch c.Class {
 			case Hard, Soft, Alternative:
 			default:
-				return bad(fmt.Sprintf("minimization.candidates[%d].class", i), "unknown class %q (want hard, soft or alternative)", c.Class)
+				return bad(decode.Index("minimization.candidates", i)+".class", "unknown class %q (want hard, soft or alternative)", c.Class)
 			}
 		}
 		for i, c := range m.Minimal {
 			if err := c.Validate(); err != nil {
-				return bad(fmt.Sprintf("minimization.minimal[%d]", i), "%v", err)
+				return bad(decode.Index("minimization.minimal", i), "%v", err)
 			}
 		}
 		for i, t := range m.Trials {
 			for _, k := range t.Allowed {
 				if k < 0 || k >= len(m.Candidates) {
-					return bad(fmt.Sprintf("minimization.trials[%d].allowed", i), "candidate index %d out of range", k)
+					return bad(decode.Index("minimization.trials", i)+".allowed", "candidate index %d out of range", k)
 				}
 			}
 		}
@@ -167,66 +143,40 @@ func (r *Record) Validate() error {
 	return nil
 }
 
+// fieldErr is a problem with one field of an attempt.
 type fieldErr struct{ field, msg string }
 
 func (a Attempt) validate() *fieldErr {
 	switch a.Protocol {
 	case TCP, UDP:
 		if !a.Address.IsValid() {
-			return &fieldErr{".address", "missing for " + string(a.Protocol)}
+			return &fieldErr{"address", "missing for " + string(a.Protocol)}
 		}
 	case Unix:
 		if a.Path == "" {
-			return &fieldErr{".path", "missing for unix"}
+			return &fieldErr{"path", "missing for unix"}
 		}
 	case DNS:
 		if a.DNSName == "" {
-			return &fieldErr{".dnsName", "missing for dns"}
+			return &fieldErr{"dnsName", "missing for dns"}
 		}
 	case Raw:
 	default:
-		return &fieldErr{".protocol", fmt.Sprintf("unknown protocol %q (want tcp, udp, unix, dns or raw)", a.Protocol)}
+		return &fieldErr{"protocol", fmt.Sprintf("unknown protocol %q (want tcp, udp, unix, dns or raw)", a.Protocol)}
 	}
 	switch a.Verdict {
 	case Allowed, Denied, Redirected:
 	default:
-		return &fieldErr{".verdict", fmt.Sprintf("unknown verdict %q (want allowed, denied or redirected)", a.Verdict)}
+		return &fieldErr{"verdict", fmt.Sprintf("unknown verdict %q (want allowed, denied or redirected)", a.Verdict)}
+	}
+	// Paths and names become the names of endpoint nodes.
+	if err := decode.CheckName(a.Path); err != nil {
+		return &fieldErr{"path", err.Error()}
+	}
+	if err := decode.CheckName(a.DNSName); err != nil {
+		return &fieldErr{"dnsName", err.Error()}
 	}
 	return nil
-}
-
-// jsonError turns an encoding/json error into a *DecodeError with a line
-// number and, where known, the field.
-func jsonError(b []byte, name string, err error) error {
-	de := &DecodeError{File: name, Msg: err.Error()}
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		de.Line = lineOf(b, syn.Offset)
-		de.Msg = "invalid JSON: " + syn.Error()
-	case errors.As(err, &typ):
-		de.Line = lineOf(b, typ.Offset)
-		de.Field = typ.Field
-		de.Msg = fmt.Sprintf("cannot use %s as %s", typ.Value, typ.Type)
-	case errors.Is(err, io.EOF):
-		de.Msg = "empty document"
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		de.Field = strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		de.Msg = "unknown field"
-	default:
-		// Errors from UnmarshalText (durations, addresses, ports) carry no
-		// offset; strip the json: prefix.
-		de.Msg = strings.TrimPrefix(err.Error(), "json: ")
-	}
-	return de
-}
-
-func lineOf(b []byte, off int64) int {
-	if off > int64(len(b)) {
-		off = int64(len(b))
-	}
-	return bytes.Count(b[:off], []byte("\n")) + 1
 }
 
 // Encode writes r as indented JSON, with attempts sorted and the current
@@ -304,24 +254,24 @@ func (w *AttemptWriter) Write(a Attempt) error { return w.enc.Encode(a) }
 // ReadAttempts reads JSON Lines attempts; blank lines are skipped and
 // errors name the line.
 func ReadAttempts(r io.Reader, name string) ([]Attempt, error) {
+	d := decode.New(name, ErrMalformed)
 	var out []Attempt
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 16<<20)
 	for line := 1; sc.Scan(); line++ {
-		b := bytes.TrimSpace(sc.Bytes())
-		if len(b) == 0 {
+		b := sc.Bytes()
+		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
 		var a Attempt
-		dec := json.NewDecoder(bytes.NewReader(b))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&a); err != nil {
-			de := jsonError(b, name, err).(*DecodeError)
+		if err := d.JSON(b, &a); err != nil {
+			de := err.(*decode.Error)
 			de.Line = line
 			return nil, de
 		}
 		if fe := a.validate(); fe != nil {
-			return nil, &DecodeError{File: name, Line: line, Field: strings.TrimPrefix(fe.field, "."), Msg: fe.msg}
+			_, col := d.JSONPos(b)(fe.field)
+			return nil, d.Errorf(line, col, fe.field, "%s", fe.msg)
 		}
 		out = append(out, a)
 	}

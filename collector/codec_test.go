@@ -12,6 +12,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/rgraph/rgraph/collector/decode"
+	"github.com/rgraph/rgraph/internal/golden"
 )
 
 func sampleRecord() *Record {
@@ -55,6 +58,9 @@ func TestRecordRoundTrip(t *testing.T) {
 	}
 }
 
+// TestDecodeErrors checks that every mistake in a record names the file,
+// the line and column, and the field, against
+// testdata/TestDecodeErrors/*.golden.
 func TestDecodeErrors(t *testing.T) {
 	var good bytes.Buffer
 	if err := Encode(&good, sampleRecord()); err != nil {
@@ -67,35 +73,52 @@ func TestDecodeErrors(t *testing.T) {
 		}
 		return strings.Replace(s, old, new, 1)
 	}
-	tests := []struct {
-		name, doc, want string
-	}{
-		{"empty", "", "bad.json: empty document"},
-		{"syntax", "{\n\"schemaVersion\": 1,\n}", "bad.json:3: invalid JSON"},
-		{"missing version", `{"kind":"run"}`, "bad.json: schemaVersion: missing"},
-		{"future version", edit(`"schemaVersion": 1`, `"schemaVersion": 9`), "bad.json: schemaVersion: unsupported version 9"},
-		{"unknown kind", edit(`"kind": "run"`, `"kind": "walk"`), `bad.json: kind: unknown kind "walk"`},
-		{"unknown field", edit(`"scenario"`, `"scenery": "x", "scenario"`), "bad.json: scenery: unknown field"},
-		{"wrong type", edit(`"exitCode": 0`, `"exitCode": "zero"`), "outcome.steps.exitCode: cannot use string"},
-		{"bad address", edit(`"10.99.0.20"`, `"10.99.0.999"`), "ParseAddr"},
-		{"bad duration", edit(`"1.5s"`, `"long"`), `invalid duration "long"`},
-		{"missing service", edit(`"service": "web"`, `"service": ""`), "bad.json: service: missing"},
-		{"bad fault", edit(`"faultMode": "reject"`, `"faultMode": "explode"`), "bad.json: faultMode: unknown fault mode"},
-		{"bad verdict", edit(`"verdict": "denied"`, `"verdict": "maybe"`), `attempts[2].verdict: unknown verdict "maybe"`},
-		{"bad protocol", edit(`"protocol": "unix"`, `"protocol": "sctp"`), `attempts[2].protocol: unknown protocol "sctp"`},
-		{"bad allowlist", edit(`"service": "config"`, `"service": "config", "dns": "x"`), "allowlist[0]: capability"},
-		{"minimization missing", edit(`"kind": "run"`, `"kind": "minimization"`), "minimization: must be present"},
-		{"trailing", good.String() + "{}", "invalid JSON: invalid character '{' after top-level value"},
+	tests := []struct{ name, doc string }{
+		{"empty", ""},
+		{"syntax", "{\n\"schemaVersion\": 1,\n}"},
+		{"truncated", good.String()[:200]},
+		{"missing_version", `{"kind":"run"}`},
+		{"future_version", edit(`"schemaVersion": 1`, `"schemaVersion": 9`)},
+		{"version_as_string", edit(`"schemaVersion": 1`, `"schemaVersion": "1"`)},
+		{"unknown_kind", edit(`"kind": "run"`, `"kind": "walk"`)},
+		{"unknown_field", edit(`"scenario"`, `"scenery": "x", "scenario"`)},
+		{"unknown_field_in_attempt", edit(`"protocol": "tcp"`, `"protocol": "tcp", "colour": "red"`)},
+		{"wrong_type", edit(`"exitCode": 0`, `"exitCode": "zero"`)},
+		{"port_as_string", edit(`"port": 8080`, `"port": "80"`)},
+		{"port_out_of_range", edit(`"port": 8080`, `"port": 80800`)},
+		{"bad_time", edit(`"firstSeen": "2026-11-01T12:00:00Z"`, `"firstSeen": "yesterday"`)},
+		{"bad_address", edit(`"10.99.0.20"`, `"10.99.0.999"`)},
+		{"bad_duration", edit(`"1.5s"`, `"long"`)},
+		{"missing_id", edit(`"id": "run-1"`, `"id": ""`)},
+		{"nul_in_id", edit(`"id": "run-1"`, `"id": "run\u00001"`)},
+		{"missing_service", edit(`"service": "web"`, `"service": ""`)},
+		{"bad_service", edit(`"service": "web"`, `"service": "web/api"`)},
+		{"escape_in_service", edit(`"service": "web"`, `"service": "w\u001beb"`)},
+		{"invalid_utf8", edit(`"service": "web"`, "\"service\": \"w\xffeb\"")},
+		{"raw_nul", edit(`"service": "web"`, "\"service\": \"w\x00eb\"")},
+		{"bad_fault", edit(`"faultMode": "reject"`, `"faultMode": "explode"`)},
+		{"bad_verdict", edit(`"verdict": "denied"`, `"verdict": "maybe"`)},
+		{"bad_protocol", edit(`"protocol": "unix"`, `"protocol": "sctp"`)},
+		{"nul_in_path", edit(`"/run/fleet/logd.sock"`, `"/run/fleet/logd\u0000.sock"`)},
+		{"bad_allowlist", edit(`"service": "config"`, `"service": "config", "dns": "x"`)},
+		{"minimization_missing", edit(`"kind": "run"`, `"kind": "minimization"`)},
+		{"trailing", good.String() + "{}"},
+		{"one_line", `{"schemaVersion":1,"kind":"run","id":"r","scenario":"s","service":"web","faultMode":"reject","allowlist":[],"outcome":{"recovered":true,"startedAt":"2026-11-01T12:00:00Z","duration":"1s","steps":[],"validation":{"name":"v","command":"c","exitCode":0,"duration":"1s"}},"attempts":[{"process":{"pid":1,"comm":"x"},"protocol":"tcp","address":"10.0.0.1","port":"80","verdict":"allowed","count":1,"firstSeen":"2026-11-01T12:00:00Z"}],"collection":{"complete":true,"lost":0}}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Decode([]byte(tt.doc), "bad.json")
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Decode error = %v, want it to contain %q", err, tt.want)
+			if err == nil {
+				t.Fatalf("Decode(%q) = nil error, want one", tt.doc)
 			}
 			if !errors.Is(err, ErrMalformed) {
-				t.Errorf("Decode error %v does not wrap ErrMalformed", err)
+				t.Errorf("Decode error %v does not match ErrMalformed", err)
 			}
+			var de *decode.Error
+			if !errors.As(err, &de) || de.File != "bad.json" || (de.Line == 0) != (tt.name == "empty") {
+				t.Errorf("Decode error %#v is not a *decode.Error naming the file and line", err)
+			}
+			golden.Check(t, []byte(err.Error()+"\n"))
 		})
 	}
 }
@@ -126,9 +149,15 @@ func TestAttemptsJSONLines(t *testing.T) {
 	if d := cmp.Diff(sampleRecord().Attempts, got, addrCmp); d != "" {
 		t.Errorf("JSON Lines round trip (-want +got):\n%s", d)
 	}
-	_, err = ReadAttempts(strings.NewReader("\n{\"protocol\":\"tcp\",\"verdict\":\"allowed\"}\n"), "a.jsonl")
-	if err == nil || !strings.Contains(err.Error(), "a.jsonl:2: address: missing for tcp") {
-		t.Errorf("ReadAttempts error = %v", err)
+	for _, tt := range []struct{ in, want string }{
+		{"\n{\"protocol\":\"tcp\",\"verdict\":\"allowed\"}\n", "a.jsonl:2:1: address: missing for tcp"},
+		{"{\"protocol\":\"dns\",\"verdict\":\"allowed\"}\n\n{\"protocol\":\"tcp\",\"port\":\"80\"}\n", "a.jsonl:1:1: dnsName: missing for dns"},
+		{"\n\n{\"protocol\":\"tcp\",\"port\":\"80\"}\n", `a.jsonl:3:26: port: want a whole number from 0 to 65535, got "80"`},
+	} {
+		_, err = ReadAttempts(strings.NewReader(tt.in), "a.jsonl")
+		if err == nil || err.Error() != tt.want || !errors.Is(err, ErrMalformed) {
+			t.Errorf("ReadAttempts(%q) error = %v, want %s", tt.in, err, tt.want)
+		}
 	}
 }
 

@@ -286,7 +286,7 @@ func (d Duration) MarshalText() ([]byte, error) {
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q", b)
+		return fmt.Errorf("want a duration such as 500ms, 5s or 2m, got %q", b)
 	}
 	*d = Duration(v)
 	return nil

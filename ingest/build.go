@@ -46,6 +46,15 @@ func (b *builder) internBytes(name []byte, seen uint8) int32 {
 	return b.add(string(name), seen)
 }
 
+// internNew is internBytes that also reports whether the name is new.
+func (b *builder) internNew(name []byte, seen uint8) (id int32, added bool) {
+	if id, ok := b.ids[string(name)]; ok {
+		b.seen[id] |= seen
+		return id, false
+	}
+	return b.add(string(name), seen), true
+}
+
 // intern is internBytes for a string.
 func (b *builder) intern(name string, seen uint8) int32 {
 	if id, ok := b.ids[name]; ok {

@@ -471,9 +471,9 @@ func decodeCatalog(b []byte) (*collector.Catalog, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	c, err := collector.ParseCatalog(b)
+	c, err := collector.ParseCatalog(b, "stored catalog")
 	if err != nil {
-		return nil, fmt.Errorf("%w: catalog: %w", ErrCorrupt, err)
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return c, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/rgraph/rgraph/collector/decode"
 	"github.com/rgraph/rgraph/graph"
 )
 
@@ -20,13 +21,16 @@ const maxLine = 1 << 20
 const progressEvery = 1 << 20
 
 // parseEdges reads an edge list (from<TAB>to[<TAB>kind] per line, # comments
-// and blank lines ignored) from r into b. name is used in errors. It
-// returns the number of edges read.
+// and blank lines ignored) from r into b. name is used in errors, which
+// are [*decode.Error]s naming the line and field. It returns the number of
+// edges read. Names that are not UTF-8 or hold control characters are
+// refused: the store, JSON and TSV would each render them differently.
 //
 // The reader works on a reused buffer and interns names without
 // allocating for names it has seen, so a line costs two map lookups at
 // most (one when it has the same source as the line before).
 func parseEdges(ctx context.Context, r io.Reader, name string, b *builder, tick func(edges int64)) (int64, error) {
+	d := decode.New(name, ErrInvalidInput)
 	buf := make([]byte, 256<<10)
 	start, end := 0, 0 // unread bytes are buf[start:end]
 	line := 0
@@ -51,7 +55,7 @@ func parseEdges(ctx context.Context, r io.Reader, name string, b *builder, tick 
 				}
 				if end == len(buf) {
 					if len(buf) >= maxLine {
-						return edges, invalidf("%s:%d: line longer than %d bytes", name, line+1, maxLine)
+						return edges, d.Errorf(line+1, 0, "", "line longer than %d bytes", maxLine)
 					}
 					buf = append(buf, make([]byte, len(buf))...)
 				}
@@ -86,35 +90,46 @@ func parseEdges(ctx context.Context, r io.Reader, name string, b *builder, tick 
 		}
 		from, rest, twoFields := bytes.Cut(text, tab)
 		if !twoFields {
-			return edges, invalidf("%s:%d: want from<TAB>to[<TAB>kind], got one field (fields are separated by tabs)", name, line)
+			return edges, d.Errorf(line, 0, "", "want from<TAB>to[<TAB>kind], got one field (fields are separated by tabs)")
 		}
 		to, kindText, hasKind := bytes.Cut(rest, tab)
 		from, to, kindText = trimSpace(from), trimSpace(to), trimSpace(kindText)
 		switch {
 		case len(from) == 0:
-			return edges, invalidf("%s:%d: from: empty", name, line)
+			return edges, d.Errorf(line, 0, "from", "empty")
 		case len(to) == 0:
-			return edges, invalidf("%s:%d: to: empty", name, line)
+			return edges, d.Errorf(line, 0, "to", "empty")
 		case bytes.IndexByte(kindText, '\t') >= 0:
-			return edges, invalidf("%s:%d: too many fields (want from<TAB>to[<TAB>kind])", name, line)
+			return edges, d.Errorf(line, 0, "", "too many fields (want from<TAB>to[<TAB>kind])")
 		}
 		kind := DefaultEdgeKind
 		if hasKind && len(kindText) > 0 {
 			k, ok := edgeKind(kindText)
 			if !ok {
 				_, err := graph.ParseKind(string(kindText))
-				return edges, invalidf("%s:%d: kind: %v", name, line, err)
+				return edges, d.Errorf(line, 0, "kind", "%v", err)
 			}
 			kind = k
 		}
 
+		// A name is checked the first time it is seen.
 		u := lastFromID
 		if u < 0 || !bytes.Equal(from, lastFrom) {
-			u = b.internBytes(from, nameSeen(from))
+			var added bool
+			if u, added = b.internNew(from, nameSeen(from)); added {
+				if err := decode.CheckName(string(from)); err != nil {
+					return edges, d.Errorf(line, 0, "from", "%v", err)
+				}
+			}
 			lastFrom = append(lastFrom[:0], from...)
 			lastFromID = u
 		}
-		v := b.internBytes(to, nameSeen(to))
+		v, added := b.internNew(to, nameSeen(to))
+		if added {
+			if err := decode.CheckName(string(to)); err != nil {
+				return edges, d.Errorf(line, 0, "to", "%v", err)
+			}
+		}
 		b.addEdge(u, v, kind)
 		edges++
 	}

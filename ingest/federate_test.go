@@ -316,7 +316,7 @@ func TestIngestFrom(t *testing.T) {
 // records as mapped (as releases were before store format 3).
 func TestIngestFromOldRelease(t *testing.T) {
 	ctx := context.Background()
-	cat, err := collector.ParseCatalog(genCatalog(t, 8))
+	cat, err := collector.ParseCatalog(genCatalog(t, 8), "catalog.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

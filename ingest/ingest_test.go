@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/collector/decode"
 )
 
 func readFixture(t *testing.T, path string) string {
@@ -42,17 +43,21 @@ func TestIngestMalformed(t *testing.T) {
 	}{
 		{"unknown edge kind", []Input{data("good.tsv", "a\tb\n"), data("bad.tsv", "a\tb\nb\tc\tstrong\n")}, `bad.tsv:2: kind: unknown edge kind "strong"`},
 		{"edge list without tabs", []Input{data("bad.edges", "a -> b\n")}, "bad.edges:1: want from<TAB>to[<TAB>kind]"},
-		{"record syntax", []Input{data("r.json", "{\n\"schemaVersion\": 1,\n}")}, "r.json:3: invalid JSON"},
-		{"record version", []Input{data("r.json", edit(record, `"schemaVersion": 1`, `"schemaVersion": 7`))}, "r.json: schemaVersion: unsupported version 7"},
-		{"record field", []Input{data("r.json", edit(record, `"verdict": "redirected"`, `"verdict": "maybe"`))}, `r.json: attempts[`},
-		{"record unknown field", []Input{data("r.json", edit(record, `"scenario"`, `"scenery": "x", "scenario"`))}, "r.json: scenery: unknown field"},
+		{"edge list with a NUL", []Input{data("bad.tsv", "a\tb\nb\tc\x00d\n")}, `bad.tsv:2: to: "c\x00d" contains a NUL byte`},
+		{"edge list not UTF-8", []Input{data("bad.tsv", "a\tb\nb\xff\tc\n")}, `bad.tsv:2: from: "b\xff" is not UTF-8 text (byte 0xff)`},
+		{"record with a NUL in a name", []Input{data("r.json", edit(record, `"service": "web"`, `"service": "w\u0000eb"`))}, `r.json:6:14: service: "w\x00eb" contains a NUL byte`},
+		{"catalog with a NUL in a name", []Input{data("c.yaml", edit(catalog, "name: dns", "name: \"d\\0ns\""))}, `c.yaml:6: services[0].name: "d\x00ns" contains a NUL byte`},
+		{"record syntax", []Input{data("r.json", "{\n\"schemaVersion\": 1,\n}")}, "r.json:3:1: invalid JSON"},
+		{"record version", []Input{data("r.json", edit(record, `"schemaVersion": 1`, `"schemaVersion": 7`))}, "r.json:2:20: schemaVersion: unsupported version 7"},
+		{"record field", []Input{data("r.json", edit(record, `"verdict": "redirected"`, `"verdict": "maybe"`))}, `r.json:59:18: attempts[1].verdict: unknown verdict "maybe"`},
+		{"record unknown field", []Input{data("r.json", edit(record, `"scenario"`, `"scenery": "x", "scenario"`))}, "r.json:5:3: scenery: unknown field"},
 		{"duplicate record id", []Input{data("a.json", record), data("b.json", edit(record, `"faultMode": "reject"`, `"faultMode": "blackhole"`))},
 			`b.json: id: record "run-web-1" is also in a.json, with different content`},
-		{"catalog field", []Input{data("c.yaml", edit(catalog, "endpoints: [\"10.99.0.53:53\"]", "endpoint: [\"10.99.0.53:53\"]"))}, `c.yaml: services[0].endpoint: line`},
-		{"catalog endpoint", []Input{data("c.yaml", edit(catalog, `"10.99.0.53:53"`, `"nowhere"`))}, `c.yaml: services[0].endpoints[0]: "nowhere" is not an address endpoint`},
+		{"catalog field", []Input{data("c.yaml", edit(catalog, "endpoints: [\"10.99.0.53:53\"]", "endpoint: [\"10.99.0.53:53\"]"))}, `c.yaml:9: services[0].endpoint: unknown field`},
+		{"catalog endpoint", []Input{data("c.yaml", edit(catalog, `"10.99.0.53:53"`, `"nowhere"`))}, `c.yaml:9: services[0].endpoints[0]: "nowhere" is not an address endpoint`},
 		{"two catalogs", []Input{data("c1.yaml", catalog), data("c2.yaml", catalog)}, "c2.yaml: a second catalog (the first is c1.yaml)"},
-		{"yaml that is not a catalog", []Input{data("s.yaml", "kind: scenario\n")}, `s.yaml: kind: "scenario" is not "catalog" (YAML inputs are service catalogs)`},
-		{"optional yaml that does not parse", []Input{{Name: "s.yaml", Data: []byte("a: [\n"), Format: FormatCatalog, Optional: true}}, "s.yaml: parsing YAML"},
+		{"yaml that is not a catalog", []Input{data("s.yaml", "kind: scenario\n")}, `s.yaml:1: kind: "scenario" is not "catalog" (YAML inputs are service catalogs)`},
+		{"optional yaml that does not parse", []Input{{Name: "s.yaml", Data: []byte("a: [\n"), Format: FormatCatalog, Optional: true}}, "s.yaml:1: invalid YAML: did not find expected node content"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,9 +90,9 @@ func TestIngestMalformed(t *testing.T) {
 
 func TestRecordErrorsKeepDecodeError(t *testing.T) {
 	_, err := parseData(t, data("r.json", `{"schemaVersion": 1, "kind": "walk"}`))
-	var de *collector.DecodeError
-	if !errors.As(err, &de) || de.Field != "kind" || !errors.Is(err, collector.ErrMalformed) {
-		t.Errorf("Parse error = %#v, want a *collector.DecodeError for field kind", err)
+	var de *decode.Error
+	if !errors.As(err, &de) || de.Field != "kind" || de.Line != 1 || !errors.Is(err, collector.ErrMalformed) || !errors.Is(err, ErrInvalidInput) {
+		t.Errorf("Parse error = %#v, want a *decode.Error for field kind", err)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/collector/decode"
 	"github.com/rgraph/rgraph/collector/sign"
 	"github.com/rgraph/rgraph/graph"
 )
@@ -108,9 +109,9 @@ type ParseOptions struct {
 // Parse reads and validates every input and assembles the snapshot. It
 // writes nothing. At most one catalog may be among the inputs. Malformed
 // input gives an error wrapping [ErrInvalidInput] that names the file and,
-// where known, the line and field; a record's own errors also match
-// *collector.DecodeError, and a signature's match the errors of package
-// sign.
+// where known, the line and field; it is a [*decode.Error], and a record's
+// or catalog's also matches collector.ErrMalformed; a signature's errors
+// match the errors of package sign.
 //
 // Records are federated: one read twice (same ID, same content) counts
 // once, two different records with one ID are an error, and of the
@@ -297,21 +298,17 @@ func (p *parser) read(in Input) error {
 		}
 		return p.readRecord(in, b, name)
 	default: // FormatCatalog
-		var head struct {
-			Kind string `yaml:"kind"`
+		d := decode.New(name, ErrInvalidInput)
+		doc, err := d.YAML(b)
+		if err != nil {
+			return err
 		}
-		if err := yaml.Unmarshal(b, &head); err != nil {
-			if in.Optional {
-				return invalidf("%s: parsing YAML: %v", name, err)
-			}
-			return p.readCatalog(b, name) // for its error
-		}
-		if head.Kind != collector.CatalogKind {
+		if kind, n := yamlKind(doc); kind != collector.CatalogKind {
 			if in.Optional {
 				p.snap.Skipped = append(p.snap.Skipped, name)
 				return nil
 			}
-			return invalidf("%s: kind: %q is not %q (YAML inputs are service catalogs)", name, head.Kind, collector.CatalogKind)
+			return d.NodeErrorf(n, "kind", "%q is not %q (YAML inputs are service catalogs)", kind, collector.CatalogKind)
 		}
 		return p.readCatalog(b, name)
 	}
@@ -321,9 +318,9 @@ func (p *parser) readCatalog(b []byte, name string) error {
 	if p.catalogIn != "" {
 		return invalidf("%s: a second catalog (the first is %s); give one catalog per release", name, p.catalogIn)
 	}
-	c, err := collector.ParseCatalog(b)
+	c, err := collector.ParseCatalog(b, name)
 	if err != nil {
-		return invalidf("%s: %w", name, err)
+		return invalid(err)
 	}
 	p.catalogIn = name
 	p.snap.Catalog = c
@@ -393,6 +390,20 @@ func (p *parser) readEdges(in Input, name string) error {
 	}
 	p.snap.Inputs = append(p.snap.Inputs, name)
 	return nil
+}
+
+// yamlKind returns the kind field of a YAML document and the node that
+// holds it (the document when there is none).
+func yamlKind(doc *yaml.Node) (string, *yaml.Node) {
+	if doc == nil || doc.Kind != yaml.MappingNode {
+		return "", doc
+	}
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if k, v := doc.Content[i], doc.Content[i+1]; k.Value == "kind" && v.Kind == yaml.ScalarNode {
+			return v.Value, v
+		}
+	}
+	return "", doc
 }
 
 // sniff guesses the format of a document whose name says nothing.
