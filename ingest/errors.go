@@ -40,7 +40,7 @@ func (noReleases) Is(target error) bool { return target == ErrNotFound }
 
 // inputError is malformed input: its message names file, line and field,
 // and it matches both [ErrInvalidInput] and the error it wraps (for
-// example a *collector.DecodeError).
+// example a *decode.Error).
 type inputError struct{ err error }
 
 func (e *inputError) Error() string   { return e.err.Error() }

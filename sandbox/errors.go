@@ -17,6 +17,11 @@ var ErrUnsupported = errors.New("sandbox: unsupported")
 // ErrUnknownDriver is returned by [DriverByName] for a name no driver has.
 var ErrUnknownDriver = errors.New("sandbox: unknown driver")
 
+// ErrInvalidScenario is matched by every error about the content of a
+// scenario file: a *decode.Error (package collector/decode) naming the
+// file, line and field.
+var ErrInvalidScenario = errors.New("sandbox: invalid scenario")
+
 // sentinelError makes err match a sentinel without adding the sentinel's
 // words to err's message, which already says what went wrong.
 type sentinelError struct{ sentinel, err error }

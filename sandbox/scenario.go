@@ -2,9 +2,7 @@ package sandbox
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"net/netip"
 	"net/url"
 	"os"
@@ -17,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/collector/decode"
 )
 
 // ScenarioKind is the value of the kind field of a scenario document.
@@ -222,8 +221,9 @@ func ParseProbe(s string) (Probe, error) {
 }
 
 // LoadScenario reads, parses and validates a scenario file, and loads the
-// catalog it names (relative to the file). Errors name the file, line and
-// field; malformed documents give a [*ScenarioError].
+// catalog it names (relative to the file). Errors about the content are
+// *decode.Error values (package collector/decode) naming the file, line
+// and field, and match [ErrInvalidScenario].
 func LoadScenario(path string) (*Scenario, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -237,189 +237,193 @@ var (
 	envNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
 
+// scenarioDoc holds the parts of a scenario document that are decoded
+// after the fields they depend on.
+type scenarioDoc struct {
+	doc                           *yaml.Node
+	seen                          map[string]*yaml.Node // key nodes by field
+	version, kind, fault, catalog string
+	timeout                       time.Duration
+	allow, soft, files, steps     []*yaml.Node
+	validation                    *yaml.Node
+}
+
 // ParseScenario parses and validates a scenario document. path names the
 // document in errors, supplies the default name, and anchors the relative
 // paths in it (catalog, files[].from); the catalog is loaded.
 func ParseScenario(b []byte, path string) (*Scenario, error) {
-	d := decoder{file: path}
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, &ScenarioError{File: path, Msg: "empty document"}
-		}
-		return nil, &ScenarioError{File: path, Line: yamlErrLine(err), Msg: "invalid YAML: " + strings.TrimPrefix(yamlErrMsg(err), "yaml: ")}
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, &ScenarioError{File: path, Line: extra.Line, Msg: "one scenario per file: a second YAML document follows"}
-	}
-	if len(root.Content) == 0 {
-		return nil, &ScenarioError{File: path, Msg: "empty document"}
-	}
-	doc := root.Content[0]
-	sc := &Scenario{Path: path}
-	var (
-		version                         string
-		kind, fault, catalog, probeText string
-		files                           []*yaml.Node
-		steps                           []*yaml.Node
-		timeout                         time.Duration
-		validation                      *yaml.Node
-		allowNodes, softNodes           []*yaml.Node
-	)
-	seen, err := d.fields(doc, "", map[string]func(*yaml.Node, string) error{
-		"schemaVersion": d.str(&version),
-		"kind":          d.str(&kind),
-		"name":          d.str(&sc.Name),
-		"service":       d.str(&sc.Service),
-		"description":   d.str(&sc.Description),
-		"catalog":       d.str(&catalog),
-		"upstream": func(n *yaml.Node, p string) error {
-			_, err := d.fields(n, p, map[string]func(*yaml.Node, string) error{
-				"netns":  d.str(&sc.Upstream.NetNS),
-				"routes": d.prefixes(&sc.Upstream.Routes),
-			})
-			return err
-		},
-		"resolver": func(n *yaml.Node, p string) error {
-			_, err := d.fields(n, p, map[string]func(*yaml.Node, string) error{
-				"nameservers": d.addrs(&sc.Resolver.Nameservers),
-				"search":      d.strings(&sc.Resolver.Search),
-				"options":     d.strings(&sc.Resolver.Options),
-			})
-			return err
-		},
-		"allow": func(n *yaml.Node, p string) error {
-			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-				return nil // "allow:" with nothing: allow nothing
-			}
-			return d.list(n, p, func(c *yaml.Node, _ string) error {
-				allowNodes = append(allowNodes, c)
-				return nil
-			})
-		},
-		"soft": func(n *yaml.Node, p string) error {
-			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
-				return nil
-			}
-			return d.list(n, p, func(c *yaml.Node, _ string) error {
-				softNodes = append(softNodes, c)
-				return nil
-			})
-		},
-		"fault":   d.str(&fault),
-		"timeout": d.duration(&timeout),
-		"env":     d.stringMap(&sc.Env, envNameRE, "environment variable"),
-		"files": func(n *yaml.Node, p string) error {
-			return d.list(n, p, func(c *yaml.Node, _ string) error { files = append(files, c); return nil })
-		},
-		"runbook": func(n *yaml.Node, p string) error {
-			return d.list(n, p, func(c *yaml.Node, _ string) error { steps = append(steps, c); return nil })
-		},
-		"validation": func(n *yaml.Node, _ string) error { validation = n; return nil },
-	})
+	d := decode.New(path, ErrInvalidScenario)
+	doc, err := d.YAML(b)
 	if err != nil {
 		return nil, err
 	}
-
-	switch {
-	case seen["schemaVersion"] == nil:
-		return nil, d.errf(doc, "schemaVersion", "missing (want %d)", collector.SchemaVersion)
-	case version != strconv.Itoa(collector.SchemaVersion):
-		return nil, d.errf(seen["schemaVersion"], "schemaVersion", "unsupported version %q (this rgraph reads %d)", version, collector.SchemaVersion)
-	case kind != ScenarioKind:
-		return nil, d.errf(orDoc(seen["kind"], doc), "kind", "want %q, got %q", ScenarioKind, kind)
-	case sc.Service == "":
-		return nil, d.errf(orDoc(seen["service"], doc), "service", "missing: name the service under test")
-	case strings.ContainsAny(sc.Service, " \t:/"):
-		return nil, d.errf(seen["service"], "service", "invalid service name %q", sc.Service)
+	if doc == nil {
+		return nil, d.Errorf(0, 0, "", "empty document")
 	}
-	if sc.Name == "" {
-		sc.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	sc := &Scenario{Path: path}
+	sd, err := decodeTop(d, doc, sc)
+	if err != nil {
+		return nil, err
 	}
-	if !nameRE.MatchString(sc.Name) {
-		return nil, d.errf(orDoc(seen["name"], doc), "name", "invalid scenario name %q (letters, digits, '.', '_', '-')", sc.Name)
+	if err := checkHead(d, sd, sc); err != nil {
+		return nil, err
 	}
-
-	if catalog != "" {
-		sc.CatalogPath = catalog
-		cat, err := collector.LoadCatalog(resolvePath(path, catalog))
+	if sd.catalog != "" {
+		sc.CatalogPath = sd.catalog
+		cat, err := collector.LoadCatalog(resolvePath(path, sd.catalog))
 		if err != nil {
-			return nil, d.errf(seen["catalog"], "catalog", "%v", err)
+			return nil, d.Wrap(sd.seen["catalog"].Line, "catalog", err)
 		}
 		sc.Catalog = cat
 		if _, ok := cat.Lookup(sc.Service); !ok {
-			return nil, d.errf(seen["service"], "service", "%q is not in the catalog %s", sc.Service, catalog)
+			return nil, d.NodeErrorf(sd.seen["service"], "service", "%q is not in the catalog %s", sc.Service, sd.catalog)
 		}
 	}
-
-	if sc.Allow, err = d.allowlist("allow", allowNodes, sc.Catalog, catalog); err != nil {
+	if sc.Allow, err = decodeAllowlist(d, "allow", sd.allow, sc.Catalog, sd.catalog); err != nil {
 		return nil, err
 	}
-	if sc.Soft, err = d.allowlist("soft", softNodes, sc.Catalog, catalog); err != nil {
+	if sc.Soft, err = decodeAllowlist(d, "soft", sd.soft, sc.Catalog, sd.catalog); err != nil {
 		return nil, err
 	}
-
 	sc.Fault = collector.FaultReject
-	if fault != "" {
-		f, err := collector.ParseFaultMode(fault)
+	if sd.fault != "" {
+		f, err := collector.ParseFaultMode(sd.fault)
 		if err != nil {
-			return nil, d.errf(seen["fault"], "fault", "%v", err)
+			return nil, d.NodeErrorf(sd.seen["fault"], "fault", "%v", err)
 		}
 		sc.Fault = f
 	}
-	sc.Timeout = timeout
-	if timeout == 0 {
+	sc.Timeout = sd.timeout
+	if sd.timeout == 0 {
 		sc.Timeout = DefaultTimeout
 	}
 	if sc.Upstream.NetNS != "" && !sc.Upstream.IsHost() && !nameRE.MatchString(sc.Upstream.NetNS) {
-		return nil, d.errf(seen["upstream"], "upstream.netns", "invalid namespace name %q", sc.Upstream.NetNS)
+		return nil, d.NodeErrorf(sd.seen["upstream"], "upstream.netns", "invalid namespace name %q", sc.Upstream.NetNS)
 	}
 	for i, s := range sc.Resolver.Search {
 		if s == "" || strings.ContainsAny(s, " \t/") {
-			return nil, d.errf(seen["resolver"], fmt.Sprintf("resolver.search[%d]", i), "invalid domain %q", s)
+			return nil, d.NodeErrorf(sd.seen["resolver"], decode.Index("resolver.search", i), "invalid domain %q", s)
 		}
 	}
-
-	for i, n := range files {
-		f, err := d.seedFile(n, fmt.Sprintf("files[%d]", i), path)
+	for i, n := range sd.files {
+		f, err := decodeFile(d, n, decode.Index("files", i), path)
 		if err != nil {
 			return nil, err
 		}
 		sc.Files = append(sc.Files, f)
 	}
-
-	if len(steps) == 0 {
-		return nil, d.errf(orDoc(seen["runbook"], doc), "runbook", "missing: list at least one step (name, run, timeout)")
+	if sc.Runbook, err = decodeRunbook(d, sd); err != nil {
+		return nil, err
 	}
+	if sc.Validation, err = decodeValidation(d, sd); err != nil {
+		return nil, err
+	}
+	return sc, nil
+}
+
+// decodeTop decodes the top-level fields: those that stand alone into sc,
+// the others into the returned scenarioDoc.
+func decodeTop(d *decode.Decoder, doc *yaml.Node, sc *Scenario) (*scenarioDoc, error) {
+	sd := &scenarioDoc{doc: doc}
+	seen, err := d.Fields(doc, "", map[string]decode.Field{
+		"schemaVersion": d.String(&sd.version),
+		"kind":          d.String(&sd.kind),
+		"name":          d.String(&sc.Name),
+		"service":       d.String(&sc.Service),
+		"description":   d.String(&sc.Description),
+		"catalog":       d.String(&sd.catalog),
+		"upstream": func(n *yaml.Node, p string) error {
+			_, err := d.Fields(n, p, map[string]decode.Field{
+				"netns":  d.String(&sc.Upstream.NetNS),
+				"routes": prefixes(d, &sc.Upstream.Routes),
+			})
+			return err
+		},
+		"resolver": func(n *yaml.Node, p string) error {
+			_, err := d.Fields(n, p, map[string]decode.Field{
+				"nameservers": addrs(d, &sc.Resolver.Nameservers),
+				"search":      d.Strings(&sc.Resolver.Search),
+				"options":     d.Strings(&sc.Resolver.Options),
+			})
+			return err
+		},
+		"allow":      nodes(d, &sd.allow), // "allow:" with nothing allows nothing
+		"soft":       nodes(d, &sd.soft),
+		"fault":      d.String(&sd.fault),
+		"timeout":    d.Duration(&sd.timeout),
+		"env":        d.StringMap(&sc.Env, envNameRE, "environment variable"),
+		"files":      nodes(d, &sd.files),
+		"runbook":    nodes(d, &sd.steps),
+		"validation": func(n *yaml.Node, _ string) error { sd.validation = n; return nil },
+	})
+	sd.seen = seen
+	return sd, err
+}
+
+// checkHead checks the version, the kind and the names.
+func checkHead(d *decode.Decoder, sd *scenarioDoc, sc *Scenario) error {
+	at := func(field string) *yaml.Node { return orDoc(sd.seen[field], sd.doc) }
+	switch {
+	case sd.seen["schemaVersion"] == nil:
+		return d.NodeErrorf(sd.doc, "schemaVersion", "missing (want %d)", collector.SchemaVersion)
+	case sd.version != strconv.Itoa(collector.SchemaVersion):
+		return d.NodeErrorf(at("schemaVersion"), "schemaVersion", "unsupported version %q (this rgraph reads %d)", sd.version, collector.SchemaVersion)
+	case sd.kind != ScenarioKind:
+		return d.NodeErrorf(at("kind"), "kind", "want %q, got %q", ScenarioKind, sd.kind)
+	case sc.Service == "":
+		return d.NodeErrorf(at("service"), "service", "missing: name the service under test")
+	}
+	if err := collector.CheckServiceName(sc.Service); err != nil {
+		return d.NodeErrorf(at("service"), "service", "%v", err)
+	}
+	if sc.Name == "" {
+		sc.Name = strings.TrimSuffix(filepath.Base(sc.Path), filepath.Ext(sc.Path))
+	}
+	if !nameRE.MatchString(sc.Name) {
+		return d.NodeErrorf(at("name"), "name", "invalid scenario name %q (letters, digits, '.', '_', '-')", sc.Name)
+	}
+	return nil
+}
+
+// decodeRunbook decodes the runbook's steps, with their defaults.
+func decodeRunbook(d *decode.Decoder, sd *scenarioDoc) ([]Step, error) {
+	if len(sd.steps) == 0 {
+		return nil, d.NodeErrorf(orDoc(sd.seen["runbook"], sd.doc), "runbook", "missing: list at least one step (name, run, timeout)")
+	}
+	var out []Step
 	names := map[string]bool{}
-	for i, n := range steps {
-		field := fmt.Sprintf("runbook[%d]", i)
+	for i, n := range sd.steps {
+		field := decode.Index("runbook", i)
 		st := Step{Timeout: DefaultStepTimeout}
-		if _, err := d.fields(n, field, map[string]func(*yaml.Node, string) error{
-			"name":         d.str(&st.Name),
-			"run":          d.str(&st.Run),
-			"timeout":      d.duration(&st.Timeout),
-			"allowFailure": d.boolean(&st.AllowFailure),
+		if _, err := d.Fields(n, field, map[string]decode.Field{
+			"name":         d.String(&st.Name),
+			"run":          d.String(&st.Run),
+			"timeout":      d.Duration(&st.Timeout),
+			"allowFailure": d.Bool(&st.AllowFailure),
 		}); err != nil {
 			return nil, err
 		}
 		if strings.TrimSpace(st.Run) == "" {
-			return nil, d.errf(n, field+".run", "missing: the shell command of this step")
+			return nil, d.NodeErrorf(n, field+".run", "missing: the shell command of this step")
 		}
 		if st.Name == "" {
 			st.Name = fmt.Sprintf("step %d", i+1)
 		}
 		if names[st.Name] {
-			return nil, d.errf(n, field+".name", "duplicate step name %q", st.Name)
+			return nil, d.NodeErrorf(n, field+".name", "duplicate step name %q", st.Name)
 		}
 		names[st.Name] = true
-		sc.Runbook = append(sc.Runbook, st)
+		out = append(out, st)
 	}
+	return out, nil
+}
 
-	if validation == nil {
-		return nil, d.errf(doc, "validation", "missing: give a run command or a probe that decides whether the service recovered")
+// decodeValidation decodes the validation: a command or a probe, with the
+// retry policy and its defaults.
+func decodeValidation(d *decode.Decoder, sd *scenarioDoc) (Validation, error) {
+	n := sd.validation
+	if n == nil {
+		return Validation{}, d.NodeErrorf(sd.doc, "validation", "missing: give a run command or a probe that decides whether the service recovered")
 	}
 	v := Validation{
 		Retries:  DefaultValidationRetries,
@@ -427,49 +431,49 @@ func ParseScenario(b []byte, path string) (*Scenario, error) {
 		Deadline: DefaultValidationDeadline,
 		Timeout:  DefaultValidationTimeout,
 	}
-	vseen, err := d.fields(validation, "validation", map[string]func(*yaml.Node, string) error{
-		"run":      d.str(&v.Run),
-		"probe":    d.str(&probeText),
-		"retries":  d.integer(&v.Retries),
-		"interval": d.duration(&v.Interval),
-		"deadline": d.duration(&v.Deadline),
-		"timeout":  d.duration(&v.Timeout),
+	var probe string
+	seen, err := d.Fields(n, "validation", map[string]decode.Field{
+		"run":      d.String(&v.Run),
+		"probe":    d.String(&probe),
+		"retries":  d.Count(&v.Retries),
+		"interval": d.Duration(&v.Interval),
+		"deadline": d.Duration(&v.Deadline),
+		"timeout":  d.Duration(&v.Timeout),
 	})
 	if err != nil {
-		return nil, err
+		return v, err
 	}
 	switch {
-	case v.Run == "" && probeText == "":
-		return nil, d.errf(validation, "validation", "set run (a command) or probe (tcp:ADDR:PORT, http://URL, unix:PATH)")
-	case v.Run != "" && probeText != "":
-		return nil, d.errf(validation, "validation", "set run or probe, not both")
-	case probeText != "":
-		p, err := ParseProbe(probeText)
+	case v.Run == "" && probe == "":
+		return v, d.NodeErrorf(n, "validation", "set run (a command) or probe (tcp:ADDR:PORT, http://URL, unix:PATH)")
+	case v.Run != "" && probe != "":
+		return v, d.NodeErrorf(n, "validation", "set run or probe, not both")
+	case probe != "":
+		p, err := ParseProbe(probe)
 		if err != nil {
-			return nil, d.errf(vseen["probe"], "validation.probe", "%v", err)
+			return v, d.NodeErrorf(seen["probe"], "validation.probe", "%v", err)
 		}
 		v.Probe = p
 	}
-	sc.Validation = v
-	return sc, nil
+	return v, nil
 }
 
-// allowlist decodes the capabilities of an allow or soft list and checks
-// their service names against the catalog.
-func (d decoder) allowlist(field string, nodes []*yaml.Node, cat *collector.Catalog, catPath string) (collector.Allowlist, error) {
+// decodeAllowlist decodes the capabilities of an allow or soft list and
+// checks their service names against the catalog.
+func decodeAllowlist(d *decode.Decoder, field string, nodes []*yaml.Node, cat *collector.Catalog, catPath string) (collector.Allowlist, error) {
 	out := collector.Allowlist{}
 	for i, n := range nodes {
-		f := fmt.Sprintf("%s[%d]", field, i)
+		f := decode.Index(field, i)
 		var c collector.Capability
-		if err := n.Decode(&c); err != nil {
-			return nil, d.errf(n, f, "%s", lineRE.ReplaceAllString(yamlErrMsg(err), ""))
+		if err := d.Decode(n, f, &c); err != nil {
+			return nil, err
 		}
 		if c.Service != "" {
 			if cat == nil {
-				return nil, d.errf(n, f, "service %q needs a catalog: add a catalog field", c.Service)
+				return nil, d.NodeErrorf(n, f, "service %q needs a catalog: add a catalog field", c.Service)
 			}
 			if _, ok := cat.Lookup(c.Service); !ok {
-				return nil, d.errf(n, f, "service %q is not in the catalog %s (known: %s)", c.Service, catPath, strings.Join(cat.Names(), ", "))
+				return nil, d.NodeErrorf(n, f, "service %q is not in the catalog %s (known: %s)", c.Service, catPath, strings.Join(cat.Names(), ", "))
 			}
 		}
 		out = append(out, c)
@@ -484,21 +488,21 @@ func (sc *Scenario) Committed() (collector.Rules, error) {
 	return sc.Catalog.Expand(append(append(collector.Allowlist{}, sc.Allow...), sc.Soft...))
 }
 
-// file decodes one files[] entry.
-func (d decoder) seedFile(n *yaml.Node, field, scenarioPath string) (File, error) {
+// decodeFile decodes one files[] entry.
+func decodeFile(d *decode.Decoder, n *yaml.Node, field, scenarioPath string) (File, error) {
 	var (
 		f                   File
 		content, from, mode string
 		hasContent          bool
 	)
-	seen, err := d.fields(n, field, map[string]func(*yaml.Node, string) error{
-		"path": d.str(&f.Path),
+	seen, err := d.Fields(n, field, map[string]decode.Field{
+		"path": d.String(&f.Path),
 		"content": func(c *yaml.Node, p string) error {
 			hasContent = true
-			return d.str(&content)(c, p)
+			return d.String(&content)(c, p)
 		},
-		"from": d.str(&from),
-		"mode": d.str(&mode),
+		"from": d.String(&from),
+		"mode": d.String(&mode),
 	})
 	if err != nil {
 		return f, err
@@ -506,18 +510,18 @@ func (d decoder) seedFile(n *yaml.Node, field, scenarioPath string) (File, error
 	clean := filepath.Clean(f.Path)
 	switch {
 	case f.Path == "":
-		return f, d.errf(n, field+".path", "missing")
+		return f, d.NodeErrorf(n, field+".path", "missing")
 	case filepath.IsAbs(f.Path) || clean == ".." || strings.HasPrefix(clean, "../"):
-		return f, d.errf(seen["path"], field+".path", "%q must be relative to the run's working directory and stay inside it", f.Path)
+		return f, d.NodeErrorf(seen["path"], field+".path", "%q must be relative to the run's working directory and stay inside it", f.Path)
 	case hasContent == (from != ""):
-		return f, d.errf(n, field, "set exactly one of content and from")
+		return f, d.NodeErrorf(n, field, "set exactly one of content and from")
 	}
 	f.Path = clean
 	f.Content = []byte(content)
 	if from != "" {
 		b, err := os.ReadFile(resolvePath(scenarioPath, from))
 		if err != nil {
-			return f, d.errf(seen["from"], field+".from", "%v", err)
+			return f, d.Wrap(seen["from"].Line, field+".from", err)
 		}
 		f.Content = b
 	}
@@ -525,7 +529,7 @@ func (d decoder) seedFile(n *yaml.Node, field, scenarioPath string) (File, error
 	if mode != "" {
 		m, err := strconv.ParseUint(mode, 8, 32)
 		if err != nil || m > 0o777 {
-			return f, d.errf(seen["mode"], field+".mode", "want an octal permission such as \"0755\", got %q", mode)
+			return f, d.NodeErrorf(seen["mode"], field+".mode", "want an octal permission such as \"0755\", got %q", mode)
 		}
 		f.Mode = os.FileMode(m)
 	}
@@ -545,25 +549,4 @@ func orDoc(n, doc *yaml.Node) *yaml.Node {
 		return n
 	}
 	return doc
-}
-
-var yamlLineRE = regexp.MustCompile(`line (\d+)`)
-
-func yamlErrLine(err error) int {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n
-	}
-	return 0
-}
-
-// yamlErrMsg flattens a yaml.v3 error to one line.
-func yamlErrMsg(err error) string {
-	var te *yaml.TypeError
-	if errors.As(err, &te) && len(te.Errors) > 0 {
-		return strings.TrimSpace(te.Errors[0])
-	}
-	msg := err.Error()
-	msg = regexp.MustCompile(`^yaml: line \d+: `).ReplaceAllString(msg, "yaml: ")
-	return msg
 }

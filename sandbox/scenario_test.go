@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/collector/decode"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -233,6 +234,12 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"validation_bad_probe", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: ftp://x", 1)},
 		{"validation_probe_hostname", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: http://api.example:8080/", 1)},
 		{"validation_bad_retries", minimal + "  retries: -1\n"},
+		{"nul_byte", edit("", "description: a\x00b")},
+		{"invalid_utf8", edit("", "description: caf\xe9")},
+		{"escape_in_service", edit("service:", `service: "api\e[2J"`)},
+		{"nul_in_service", edit("service:", `service: "api\0"`)},
+		{"catalog_invalid", edit("catalog:", "catalog: bad-catalog.yaml")},
+		{"allow_unknown_mapping_field", edit("", "allow:\n  - {cidr: 10.0.0.1, colour: red}")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,9 +247,9 @@ func TestParseScenarioErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("ParseScenario(%q) = nil error, want one", tt.doc)
 			}
-			var se *ScenarioError
-			if !errors.As(err, &se) {
-				t.Errorf("error %v is a %T, want *ScenarioError", err, err)
+			var de *decode.Error
+			if !errors.As(err, &de) || de.File != filepath.Join("testdata", "api.yaml") || !errors.Is(err, ErrInvalidScenario) {
+				t.Errorf("error %v is a %T, want a *decode.Error naming the file and matching ErrInvalidScenario", err, err)
 			}
 			golden(t, err.Error()+"\n")
 		})
