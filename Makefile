@@ -47,17 +47,30 @@ lint: vet check-deps
 
 # forbid: fail when the packages $(1) depend, even transitively, on $(2).
 forbid = ! $(GO) list -deps $(1) | grep -E '$(2)' || { echo "^ $(1) must not depend on these"; exit 1; }
+# only: fail when the packages $(1) depend, even transitively, on rgraph
+# packages other than $(2).
+only = ! $(GO) list -deps $(1) | grep '^$(MOD)/' | grep -vxE '$(MOD)/($(2))' || { echo "^ $(1) may depend only on $(2) of rgraph"; exit 1; }
+# forbid-direct: fail when the packages $(1) import $(2) themselves (for
+# standard packages that fmt and friends pull in anyway).
+forbid-direct = ! $(GO) list -f '{{join .Imports "\n"}}' $(1) | grep -xE '$(2)' || { echo "^ $(1) must not import these"; exit 1; }
 HEAVY  := badger|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra|k8s\.io
+# FORMATS are file formats and file access: graph proper reads none.
+FORMATS := os|io/fs|encoding/json|encoding/csv|encoding/xml|gopkg.in/yaml.v3
 # Packages and the packages they import, tests included, one line each.
 IMPORTS = $(GO) list -f '{{.ImportPath}}: {{join .Imports " "}} {{join .TestImports " "}} {{join .XTestImports " "}}' ./...
 
 ## check-deps: keep the import arrows one way (see STYLE.md)
 check-deps:
 	@$(GO) list ./... >/dev/null
-	@$(call forbid,./graph/...,$(MOD)/(cmd|collector|ingest|render|sandbox)|$(HEAVY))
-	@$(call forbid,./render/...,$(MOD)/(cmd|collector|ingest|sandbox)|badger|cilium/ebpf|spf13/cobra|k8s\.io)
+	@$(call only,./graph ./graph/graphtest,graph|graph/graphtest)
+	@$(call forbid,./graph ./graph/graphtest,gopkg.in/yaml|$(HEAVY))
+	@$(call forbid-direct,./graph,$(FORMATS))
+	@$(call only,./graph/gate,graph|graph/gate|collector/decode)
+	@$(call forbid,./graph/gate,$(HEAVY))
+	@$(call forbid,./render/...,$(MOD)/(cmd|collector|ingest|sandbox|graph/gate)|badger|cilium/ebpf|spf13/cobra|k8s\.io)
 	@$(call forbid,./ingest/...,$(MOD)/(cmd|render|sandbox|collector/probe)|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra|k8s\.io)
 	@$(call forbid,$(MOD)/collector,$(MOD)/(cmd|graph|ingest|render|sandbox|collector/probe)|$(HEAVY))
+	@$(call only,./collector/decode,collector/decode)
 	@$(call forbid,./sandbox/...,$(MOD)/(cmd|graph|ingest|render)|badger|go-graphviz|lipgloss|spf13/cobra)
 	@$(call forbid,$(MOD)/sandbox $(MOD)/sandbox/minimize,k8s\.io)
 	@! $(IMPORTS) | grep -v '^$(MOD)/sandbox/k8sjob: ' | grep -E ' (sigs\.)?k8s\.io/' || { echo "^ only sandbox/k8sjob may import the Kubernetes API"; exit 1; }

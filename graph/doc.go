@@ -22,8 +22,9 @@
 //     critical path.
 //   - [Why]: the shortest chain of needs between two services, and with
 //     All the k shortest loopless alternatives (Yen).
-//   - [Diff], [Findings], [Baseline] and [ApplyBaseline]: what changed
-//     between two releases, as findings with stable keys for a CI gate.
+//   - [Diff] and [Findings]: what changed between two releases, as
+//     findings with stable keys for a CI gate (package graph/gate holds the
+//     gate: baselines and the pipeline).
 //   - [Compare]: a recovery graph against a runtime call graph, service by
 //     service.
 //   - [Filter], [Subgraph], [Closure], [Dependents], [Condense] and
@@ -42,7 +43,7 @@
 // gonum's map-based simple.DirectedGraph.
 //
 // Errors callers branch on are exported sentinels: [ErrUnknownService],
-// [ErrNoPath], [ErrInvalidBaseline], [ErrInvalidCSR].
+// [ErrNoPath], [ErrInvalidCSR].
 //
-// The package imports no other rgraph package.
+// The package imports no other rgraph package and reads no file format.
 package graph

@@ -30,7 +30,7 @@ const (
 	// transitively (key growth:<service>).
 	CategoryClosureGrowth Category = "closure-growth"
 	// CategoryExpiredBaseline: a baseline entry past its expiry date (key
-	// baseline:<key>); see [ExpiredFindings].
+	// baseline:<key>); package graph/gate makes these.
 	CategoryExpiredBaseline Category = "expired-baseline"
 )
 
@@ -69,7 +69,8 @@ func ParseCategories(s string) ([]Category, error) {
 }
 
 // Finding is one thing a diff found that a reviewer may want to stop: its
-// Key is stable across runs, so a [Baseline] can accept it.
+// Key is stable across runs, so a baseline (package graph/gate) can accept
+// it.
 type Finding struct {
 	Key      string   `json:"key"`
 	Category Category `json:"category"`

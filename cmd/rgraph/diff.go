@@ -4,12 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/graph/gate"
 	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
 )
@@ -82,9 +82,9 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 			return usageErrorf("--fail-on: %v", err)
 		}
 	}
-	var baseline *graph.Baseline
+	var baseline *gate.Baseline
 	if opts.Baseline != "" {
-		if baseline, err = graph.LoadBaseline(opts.Baseline); err != nil {
+		if baseline, err = gate.LoadBaseline(opts.Baseline); err != nil {
 			return err
 		}
 	}
@@ -101,22 +101,19 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 		return err
 	}
 
-	delta := graph.Diff(oldG, newG, graph.DiffOptions{Kinds: kinds})
-	findings := graph.Findings(delta)
-	open, accepted, expired := graph.ApplyBaseline(findings, baseline, opts.Env.Now())
-	open = append(open, graph.ExpiredFindings(expired)...)
-	report := render.DiffReport{
-		Old: opts.Old, New: opts.New,
-		Delta:    graph.FilterDelta(delta, accepted),
-		Accepted: len(accepted),
-		Graph:    newG,
-		Gated:    failOn != nil,
-		Failing:  graph.Select(open, failOn),
-	}
+	result := gate.Evaluate(oldG, newG, gate.Options{Kinds: kinds, Baseline: baseline, FailOn: failOn, Now: opts.Env.Now()})
 	if opts.WriteBaseline != "" {
-		if err := writeBaselineFile(opts.WriteBaseline, open, opts.New); err != nil {
+		if err := gate.WriteBaselineFile(opts.WriteBaseline, result.Open, opts.New); err != nil {
 			return err
 		}
+	}
+	report := render.DiffReport{
+		Old: opts.Old, New: opts.New,
+		Delta:    result.Delta,
+		Accepted: len(result.Accepted),
+		Graph:    newG,
+		Gated:    result.Gated,
+		Failing:  result.Failing,
 	}
 
 	env := opts.Env
@@ -142,29 +139,8 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 	if err != nil {
 		return err
 	}
-	if report.Gated && len(report.Failing) > 0 {
-		return &findingsError{len(report.Failing), fmt.Sprintf("finding(s) fail the gate (--fail-on %s)", opts.FailOn)}
+	if result.Failed() {
+		return &findingsError{len(result.Failing), fmt.Sprintf("finding(s) fail the gate (--fail-on %s)", opts.FailOn)}
 	}
 	return nil
-}
-
-// writeBaselineFile writes findings as baseline entries to path, each with
-// a reason to be edited by whoever accepts them.
-func writeBaselineFile(path string, findings []graph.Finding, release string) error {
-	entries := make([]graph.BaselineEntry, 0, len(findings))
-	for _, f := range findings {
-		if f.Category == graph.CategoryExpiredBaseline {
-			continue
-		}
-		entries = append(entries, graph.BaselineEntry{Key: f.Key, Reason: fmt.Sprintf("accepted as of release %s: %s", release, f.Message)})
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("writing baseline: %w", err)
-	}
-	if err := graph.WriteBaseline(f, entries); err != nil {
-		f.Close()
-		return fmt.Errorf("writing baseline %s: %w", path, err)
-	}
-	return f.Close()
 }

@@ -1,0 +1,60 @@
+package gate
+
+import (
+	"time"
+
+	"github.com/rgraph/rgraph/graph"
+)
+
+// Options configure [Evaluate].
+type Options struct {
+	// Kinds are the edge kinds for cycles, waves and closures; the zero
+	// set means [graph.DefaultKinds], as in [graph.DiffOptions].
+	Kinds graph.KindSet
+	// Baseline lists accepted findings; nil accepts nothing.
+	Baseline *Baseline
+	// FailOn selects the categories of open findings that fail the gate;
+	// nil means no gate (nothing fails), an empty slice a gate that
+	// nothing fails.
+	FailOn []graph.Category
+	// Now decides which baseline entries have expired.
+	Now time.Time
+}
+
+// Report is what the gate found between two releases.
+type Report struct {
+	// Delta is the diff without the items of accepted findings;
+	// improvements are kept.
+	Delta graph.Delta
+	// Open are the findings the baseline does not accept, followed by one
+	// finding per expired baseline entry.
+	Open []graph.Finding
+	// Accepted are the findings the baseline accepts.
+	Accepted []graph.Finding
+	// Expired are the baseline entries past their expiry, sorted by key.
+	Expired []Entry
+	// Gated is true when FailOn was given.
+	Gated bool
+	// Failing are the open findings whose category is in FailOn.
+	Failing []graph.Finding
+}
+
+// Failed reports whether the gate fails: it was asked for and some open
+// finding is in a failing category.
+func (r Report) Failed() bool { return r.Gated && len(r.Failing) > 0 }
+
+// Evaluate diffs old against new, turns the delta into findings, applies
+// the baseline and selects the findings that fail the gate.
+func Evaluate(old, new *graph.Graph, opts Options) Report {
+	delta := graph.Diff(old, new, graph.DiffOptions{Kinds: opts.Kinds})
+	open, accepted, expired := Apply(graph.Findings(delta), opts.Baseline, opts.Now)
+	open = append(open, ExpiredFindings(expired)...)
+	return Report{
+		Delta:    graph.FilterDelta(delta, accepted),
+		Open:     open,
+		Accepted: accepted,
+		Expired:  expired,
+		Gated:    opts.FailOn != nil,
+		Failing:  graph.Select(open, opts.FailOn),
+	}
+}
