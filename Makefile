@@ -6,7 +6,7 @@ CLANG  ?= clang-14
 export BPF2GO_CC     := $(CLANG)
 export BPF2GO_CFLAGS := -O2 -g -Wall -Werror
 
-.PHONY: all build test test-privileged bench demo generate check-generate lint vet check-deps cross update-golden clean
+.PHONY: all build test test-privileged bench fuzz demo generate check-generate lint vet check-deps cross update-golden clean
 
 all: build
 
@@ -25,6 +25,15 @@ test-privileged:
 ## bench: the benchmarks the issues ask for (fleet scale, collector, minimize)
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 60m ./...
+
+## fuzz: fuzz every input decoder for FUZZTIME executions each (a count, not
+## a duration: a duration races Go's fuzz coordinator, golang/go#75804)
+FUZZTIME ?= 20000x
+FUZZ     := collector:FuzzDecode collector:FuzzParseCatalog ingest:FuzzParseEdges sandbox:FuzzParseScenario graph/gate:FuzzParseBaseline
+fuzz:
+	@for t in $(FUZZ); do \
+		$(GO) test ./$${t%%:*} -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 200x || exit 1; \
+	done
 
 ## demo: the example fleet end to end on the embedded default store
 demo: build

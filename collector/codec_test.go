@@ -175,3 +175,18 @@ func TestWriteFileAtomic(t *testing.T) {
 }
 
 var addrCmp = cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})
+
+// BenchmarkDecode decodes a fleet run record: the cost ingest pays per
+// record, and per stored record read back.
+func BenchmarkDecode(b *testing.B) {
+	doc, err := os.ReadFile("../ingest/testdata/fleet/records/run-web-1.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, err := Decode(doc, "run-web-1.json"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
