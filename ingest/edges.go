@@ -117,7 +117,7 @@ func parseEdges(ctx context.Context, r io.Reader, name string, b *builder, tick 
 		if u < 0 || !bytes.Equal(from, lastFrom) {
 			var added bool
 			if u, added = b.internNew(from, nameSeen(from)); added {
-				if err := decode.CheckName(string(from)); err != nil {
+				if err := decode.CheckName(b.names[u]); err != nil {
 					return edges, d.Errorf(line, 0, "from", "%v", err)
 				}
 			}
@@ -126,7 +126,7 @@ func parseEdges(ctx context.Context, r io.Reader, name string, b *builder, tick 
 		}
 		v, added := b.internNew(to, nameSeen(to))
 		if added {
-			if err := decode.CheckName(string(to)); err != nil {
+			if err := decode.CheckName(b.names[v]); err != nil {
 				return edges, d.Errorf(line, 0, "to", "%v", err)
 			}
 		}
