@@ -76,7 +76,7 @@ func ParseCatalog(b []byte, name string) (*Catalog, error) {
 		return nil, d.NodeErrorf(d.Find(root, "kind"), "kind", "want %q, got %q", CatalogKind, c.Kind)
 	}
 	if err := c.init(); err != nil {
-		return nil, d.Place(err, d.Line(root))
+		return nil, d.Place(err, d.YAMLPos(root))
 	}
 	return &c, nil
 }

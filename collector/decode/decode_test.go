@@ -242,7 +242,7 @@ func TestJSONPos(t *testing.T) {
 func TestPlace(t *testing.T) {
 	d := New("f.yaml", errTest)
 	n, _ := d.YAML([]byte("a:\n  b: 1\n"))
-	err := d.Place(&Error{Field: "a.b", Msg: "bad"}, d.Line(n))
+	err := d.Place(&Error{Field: "a.b", Msg: "bad"}, d.YAMLPos(n))
 	if got := err.Error(); got != "f.yaml:2: a.b: bad" || !errors.Is(err, errTest) {
 		t.Errorf("Place = %q", got)
 	}

@@ -11,8 +11,8 @@
 // keys, aliases and values of the wrong kind are errors at their line.
 // JSON is decoded with encoding/json and, when that fails, walked token by
 // token to find the line, column and path of the first problem
-// ([Decoder.JSON]); [Decoder.JSONPos] and [Decoder.Find] place errors that
-// validation finds after decoding. Every decoder first refuses text that is
+// ([Decoder.JSON]); [Decoder.Place] with [Decoder.JSONPos] or
+// [Decoder.YAMLPos] places errors that validation finds after decoding. Every decoder first refuses text that is
 // not UTF-8 or holds a NUL byte or other control characters ([Decoder.Text]),
 // and [CheckName] does the same for names after unescaping.
 //

@@ -433,9 +433,9 @@ func (d *Decoder) Find(n *yaml.Node, path string) *yaml.Node {
 	return n
 }
 
-// Line returns the line of the node at path below n (see [Decoder.Find]),
-// for [Decoder.Place].
-func (d *Decoder) Line(n *yaml.Node) func(path string) (int, int) {
+// YAMLPos returns the line of the node at a field path below n (see
+// [Decoder.Find]); for [Decoder.Place].
+func (d *Decoder) YAMLPos(n *yaml.Node) func(path string) (int, int) {
 	return func(path string) (int, int) {
 		if f := d.Find(n, path); f != nil {
 			return f.Line, 0
