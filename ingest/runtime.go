@@ -49,8 +49,99 @@ const (
 	RuntimeEdges RuntimeFormat = "edges"
 )
 
-// RuntimeFormats lists the formats [ParseRuntime] reads.
-var RuntimeFormats = []RuntimeFormat{RuntimeAuto, RuntimeJaeger, RuntimeOTLP, RuntimePrometheus, RuntimeEdges}
+// runtimeFormat is one runtime graph format: everything about it is
+// derived from this table ([RuntimeFormats], recognition, parsing and the
+// help text of rgraph runtime ingest), so adding a format is one entry
+// here and its parser in a file of its own.
+type runtimeFormat struct {
+	name RuntimeFormat
+	// doc describes the format for --format help, in short lines.
+	doc string
+	// shape is what recognition wants, for the error listing them all.
+	shape string
+	// sniff reports whether content t (trimmed, not empty) is in this
+	// format; head holds the top-level members of t's first JSON object,
+	// nil when t does not start with '{'. At most one format matches.
+	sniff func(t []byte, head map[string]json.RawMessage) bool
+	parse func(*runtimeParser) error
+}
+
+var runtimeFormats = []runtimeFormat{
+	{
+		name: RuntimeJaeger,
+		doc: `{"data": [{"parent", "child", "callCount"}]} from Jaeger's
+/api/dependencies, {"dependencies": [...]} from
+/api/v3/dependencies, or a bare array of links (Zipkin's
+/api/v2/dependencies too)`,
+		shape: `Jaeger dependencies ({"data": [...]} or [...])`,
+		sniff: func(t []byte, head map[string]json.RawMessage) bool {
+			if t[0] == '[' {
+				return true
+			}
+			return head["resourceMetrics"] == nil && !isPromResponse(head) &&
+				(head["dependencies"] != nil || bytes.Contains(head["result"], []byte(`"dependencies"`)) || head["data"] != nil)
+		},
+		parse: (*runtimeParser).jaeger,
+	},
+	{
+		name: RuntimeOTLP,
+		doc: `OTLP/JSON metrics with ` + ServiceGraphMetric + `
+from the OpenTelemetry collector's servicegraph connector
+(or Tempo's metrics-generator), one document or JSON Lines`,
+		shape: `OTLP/JSON service graph metrics ({"resourceMetrics": [...]})`,
+		sniff: func(_ []byte, head map[string]json.RawMessage) bool { return head["resourceMetrics"] != nil },
+		parse: (*runtimeParser).otlp,
+	},
+	{
+		name: RuntimePrometheus,
+		doc: `a Prometheus query response over that metric, e.g.
+sum by (client, server) (increase(` + ServiceGraphMetric + `[7d]))`,
+		shape: `a Prometheus query response ({"status": ..., "data": {...}})`,
+		sniff: func(_ []byte, head map[string]json.RawMessage) bool {
+			return head["resourceMetrics"] == nil && isPromResponse(head)
+		},
+		parse: (*runtimeParser).prometheus,
+	},
+	{
+		name:  RuntimeEdges,
+		doc:   `caller<TAB>callee[<TAB>calls] per line, # comments`,
+		shape: `an edge list`,
+		sniff: func(t []byte, _ map[string]json.RawMessage) bool { return t[0] != '{' && t[0] != '[' },
+		parse: (*runtimeParser).edges,
+	},
+}
+
+// isPromResponse reports whether a JSON object's members are those of a
+// Prometheus API response: a status and a data object.
+func isPromResponse(head map[string]json.RawMessage) bool {
+	return head["status"] != nil && bytes.HasPrefix(bytes.TrimSpace(head["data"]), []byte("{"))
+}
+
+// RuntimeFormats lists the formats [ParseRuntime] reads, [RuntimeAuto]
+// first.
+var RuntimeFormats = func() []RuntimeFormat {
+	out := []RuntimeFormat{RuntimeAuto}
+	for _, f := range runtimeFormats {
+		out = append(out, f.name)
+	}
+	return out
+}()
+
+// lookupRuntime returns format f's table entry.
+func lookupRuntime(f RuntimeFormat) (runtimeFormat, bool) {
+	i := slices.IndexFunc(runtimeFormats, func(rf runtimeFormat) bool { return rf.name == f })
+	if i < 0 {
+		return runtimeFormat{}, false
+	}
+	return runtimeFormats[i], true
+}
+
+// Doc describes format f in a few short lines, for help texts; "" for
+// [RuntimeAuto] and unknown formats.
+func (f RuntimeFormat) Doc() string {
+	rf, _ := lookupRuntime(f)
+	return rf.doc
+}
 
 // ServiceGraphMetric is the metric the servicegraph connector and Tempo
 // count requests between two services with.
@@ -123,22 +214,12 @@ func ParseRuntime(ctx context.Context, inputs []Input, opts RuntimeOptions) (*Ru
 				return nil, err
 			}
 		}
+		rf, _ := lookupRuntime(f)
 		p := &runtimeParser{name: name, src: b, d: decode.New(name, ErrInvalidInput)}
 		if err := p.d.Text(b); err != nil {
 			return nil, err
 		}
-		var err error
-		switch f {
-		case RuntimeJaeger:
-			err = p.jaeger()
-		case RuntimeOTLP:
-			err = p.otlp()
-		case RuntimePrometheus:
-			err = p.prometheus()
-		default:
-			err = p.edges()
-		}
-		if err != nil {
+		if err := rf.parse(p); err != nil {
 			return nil, err
 		}
 		if len(p.out) == 0 {
@@ -171,33 +252,28 @@ func addCalls(a, b uint64) uint64 {
 // sniffRuntime recognises a runtime graph's format from its content.
 func sniffRuntime(b []byte, name string) (RuntimeFormat, error) {
 	t := bytes.TrimLeft(bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")), " \t\r\n")
-	switch {
-	case len(t) == 0:
+	if len(t) == 0 {
 		return "", invalidf("%s: empty", name)
-	case t[0] == '[':
-		return RuntimeJaeger, nil
-	case t[0] != '{':
-		return RuntimeEdges, nil
 	}
 	// The first JSON object's top-level keys decide.
 	var head map[string]json.RawMessage
-	src := b // positions in errors count from the start of b
-	if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
-		src = append([]byte("   "), b[3:]...)
+	if t[0] == '{' {
+		src := b // positions in errors count from the start of b
+		if bytes.HasPrefix(b, []byte("\xef\xbb\xbf")) {
+			src = append([]byte("   "), b[3:]...)
+		}
+		dec := json.NewDecoder(bytes.NewReader(src))
+		if err := dec.Decode(&head); err != nil {
+			return "", decode.New(name, ErrInvalidInput).JSONErr(src, dec.InputOffset(), err)
+		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(src))
-	if err := dec.Decode(&head); err != nil {
-		return "", decode.New(name, ErrInvalidInput).JSONErr(src, dec.InputOffset(), err)
+	shapes := make([]string, len(runtimeFormats))
+	for i, rf := range runtimeFormats {
+		if rf.sniff(t, head) {
+			return rf.name, nil
+		}
+		shapes[i] = rf.shape
 	}
-	switch {
-	case head["resourceMetrics"] != nil:
-		return RuntimeOTLP, nil
-	case head["dependencies"] != nil, bytes.Contains(head["result"], []byte(`"dependencies"`)):
-		return RuntimeJaeger, nil
-	case head["status"] != nil && bytes.HasPrefix(bytes.TrimSpace(head["data"]), []byte("{")):
-		return RuntimePrometheus, nil
-	case head["data"] != nil:
-		return RuntimeJaeger, nil
-	}
-	return "", invalidf(`%s: not a runtime dependency graph rgraph knows: want Jaeger dependencies ({"data": [...]} or [...]), OTLP/JSON service graph metrics ({"resourceMetrics": [...]}), a Prometheus query response ({"status": ..., "data": {...}}) or an edge list`, name)
+	last := len(shapes) - 1
+	return "", invalidf("%s: not a runtime dependency graph rgraph knows: want %s or %s", name, strings.Join(shapes[:last], ", "), shapes[last])
 }

@@ -3,8 +3,10 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,6 +61,29 @@ func TestParseRuntime(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("one format matches", func(t *testing.T) {
+		for _, tt := range tests {
+			b, err := os.ReadFile(filepath.Join("testdata/runtime", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			content := bytes.TrimSpace(b)
+			var head map[string]json.RawMessage
+			if content[0] == '{' {
+				json.NewDecoder(bytes.NewReader(content)).Decode(&head)
+			}
+			var matched []RuntimeFormat
+			for _, rf := range runtimeFormats {
+				if rf.sniff(content, head) {
+					matched = append(matched, rf.name)
+				}
+			}
+			if len(matched) != 1 || string(matched[0]) != tt.input {
+				t.Errorf("%s is recognised as %v, want only %s", tt.file, matched, tt.input)
+			}
+		}
+	})
 
 	t.Run("merged", func(t *testing.T) {
 		var in []Input

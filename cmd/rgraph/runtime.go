@@ -62,17 +62,7 @@ counts summed) as the runtime graph of an existing release. FILE "-" reads
 standard input. The format is recognised from the content unless --format
 says it:
 
-  jaeger      {"data": [{"parent", "child", "callCount"}]} from Jaeger's
-              /api/dependencies, {"dependencies": [...]} from
-              /api/v3/dependencies, or a bare array of links (Zipkin's
-              /api/v2/dependencies too)
-  otlp        OTLP/JSON metrics with traces_service_graph_request_total
-              from the OpenTelemetry collector's servicegraph connector
-              (or Tempo's metrics-generator), one document or JSON Lines
-  prometheus  a Prometheus query response over that metric, e.g.
-              sum by (client, server) (increase(traces_service_graph_request_total[7d]))
-  edges       caller<TAB>callee[<TAB>calls] per line, # comments
-
+` + runtimeFormatHelp() + `
 Every input is validated before anything is written: an error names the
 file, line and field, and the store is unchanged. A release that has a
 runtime graph keeps it unless --replace is given; re-ingesting the
@@ -104,6 +94,23 @@ release's recovery graph keeps it too.`,
 	cmd.Flags().BoolVar(&opts.Replace, "replace", false, "replace the release's runtime graph if it has one")
 	addOutputFlag(cmd, &opts.Output, "text", "json")
 	return cmd
+}
+
+// runtimeFormatHelp lists the runtime graph formats with their
+// descriptions, as ingest.RuntimeFormats and their Doc give them.
+func runtimeFormatHelp() string {
+	var b strings.Builder
+	for _, f := range ingest.RuntimeFormats {
+		if f.Doc() == "" { // auto
+			continue
+		}
+		name := string(f)
+		for _, line := range strings.Split(f.Doc(), "\n") {
+			fmt.Fprintf(&b, "  %-10s  %s\n", name, line)
+			name = ""
+		}
+	}
+	return b.String()
 }
 
 func runtimeIngestRun(ctx context.Context, opts *runtimeIngestOptions) error {
