@@ -27,9 +27,9 @@ import (
 //	raw-badger  Badger WriteBatch of the same edges, one key per edge
 //	raw-scan    reading those keys back (what "one key per edge" costs a command)
 //	load        Store.Load of the release into a graph.Graph
-//	open-load   Open + Load + Close, a read-only command's store cost
-//	commands    rgraph cycles then rgraph order from the store: each opens,
-//	            loads and closes the store and runs its analysis
+//	open-load   OpenReadOnly + Load + Close, a read-only command's store cost
+//	commands    rgraph cycles then rgraph order from the store: each opens
+//	            it read-only, loads, closes and runs its analysis
 //	tight-tsv   the same answers from the TSV by a tight compact-array
 //	            implementation (parse into CSR, SCC + waves): the yardstick
 //
@@ -143,7 +143,7 @@ func BenchmarkIngest(b *testing.B) {
 			}
 			b.Run("open-load", func(b *testing.B) {
 				for i := 0; i < b.N; i++ {
-					s, err := Open(dir, quiet)
+					s, err := OpenReadOnly(dir, quiet)
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -168,7 +168,7 @@ func BenchmarkIngest(b *testing.B) {
 							return err
 						},
 					} {
-						s, err := Open(dir, quiet)
+						s, err := OpenReadOnly(dir, quiet)
 						if err != nil {
 							b.Fatal(err)
 						}

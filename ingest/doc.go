@@ -17,6 +17,12 @@
 // DropPrefix, which also lets Badger's value-log GC reclaim their space.
 // Badger's own log goes to [log/slog] at debug level.
 //
-// A [Store] holds Badger's directory lock until [Store.Close]; a second
-// process opening the same directory gets [ErrLocked].
+// [Open] opens a store for writing and [OpenReadOnly] for reading only;
+// either holds Badger's directory lock until [Store.Close]. A writer
+// excludes every other process, readers exclude writers but not each
+// other; the loser gets a [*LockedError] naming the holders. A reader
+// writes nothing, so read-only and full file systems can be read. Badger
+// writes through memory maps, where a full disk is SIGBUS rather than an
+// error, so every write checks the free space first and is refused with a
+// [*SpaceError] when it would not fit. docs/store.md has the details.
 package ingest

@@ -22,9 +22,17 @@ var (
 	ErrInvalidInput = errors.New("ingest: invalid input")
 	// ErrInvalidName is wrapped by the error for an unusable release name.
 	ErrInvalidName = errors.New("ingest: invalid release name")
-	// ErrLocked is wrapped by the error [Open] returns when another
-	// process holds the store's directory lock.
+	// ErrLocked is wrapped by the error [Open] and [OpenReadOnly] return
+	// when another process holds the store's directory lock; the error is
+	// a [*LockedError] naming the processes.
 	ErrLocked = errors.New("ingest: store is in use by another process")
+	// ErrNoStore is wrapped by the error [OpenReadOnly] returns for a
+	// directory that does not exist or holds no store; the message names
+	// the directory.
+	ErrNoStore = errors.New("no store")
+	// ErrReadOnly is wrapped by the error a write returns on a store
+	// opened with [OpenReadOnly].
+	ErrReadOnly = errors.New("ingest: store is open read-only")
 	// ErrCorrupt is wrapped by errors for stored data that fails its
 	// checks (checksum, encoding, graph invariants).
 	ErrCorrupt = errors.New("ingest: store data is corrupt")

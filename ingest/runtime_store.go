@@ -65,6 +65,9 @@ func runtimeKey(name string) []byte { return append(slices.Clip(runtimePrefix), 
 // error wrapping [ErrRuntimeExists] unless opts.Replace is set.
 // opts.Progress is not called.
 func (s *Store) PutRuntime(ctx context.Context, name string, rt *Runtime, opts PutOptions) (RuntimeInfo, error) {
+	if err := s.writable(); err != nil {
+		return RuntimeInfo{}, err
+	}
 	if err := ValidReleaseName(name); err != nil {
 		return RuntimeInfo{}, err
 	}
@@ -150,19 +153,15 @@ func (s *Store) PutRuntime(ctx context.Context, name string, rt *Runtime, opts P
 // writeRuntime writes rt's section as chunks of snapshot id and makes
 // them durable.
 func (s *Store) writeRuntime(ctx context.Context, id uint64, rt *Runtime) (sectionInfo, error) {
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	cw := &chunkWriter{ctx: ctx, wb: wb, snap: id, sec: secRuntime, size: s.chunkSize, onChunk: func(int) {}}
-	if err := encodeRuntime(cw, rt); err != nil {
+	st := &staging{ctx: ctx, snap: id, sec: secRuntime, size: s.chunkSize}
+	if err := encodeRuntime(st, rt); err != nil {
 		return sectionInfo{}, err
 	}
-	if err := cw.close(); err != nil {
+	info, err := st.endSection()
+	if err != nil {
 		return sectionInfo{}, err
 	}
-	if err := wb.Flush(); err != nil {
-		return sectionInfo{}, err
-	}
-	return sectionInfo{Chunks: cw.chunks, Size: cw.total, CRC: cw.crc}, s.db.Sync()
+	return info, s.writeChunks(ctx, st)
 }
 
 func encodeRuntime(w io.Writer, rt *Runtime) error {
@@ -291,6 +290,12 @@ func (s *Store) Runtime(name string) (*Runtime, error) {
 // DeleteRuntime removes release name's runtime graph, or returns an
 // error wrapping [ErrNoRuntime] or [ErrNotFound]. The release stays.
 func (s *Store) DeleteRuntime(name string) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if err := checkSpace(s.dir, 0, s.headroom()); err != nil {
+		return fmt.Errorf("deleting the runtime graph of %q: %w", name, err)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var id uint64

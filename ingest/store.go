@@ -7,12 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -56,10 +60,12 @@ var crcTable = crc32.MakeTable(crc32.Castagnoli)
 
 // Store is an embedded store of releases. It is safe for concurrent use:
 // reads run in parallel, writes (Put, Ingest's write, Delete) one at a
-// time. Close it to release the directory lock.
+// time. Close it to release the directory lock. A store opened with
+// [OpenReadOnly] refuses writes.
 type Store struct {
 	db        *badger.DB
 	dir       string
+	readOnly  bool
 	now       func() time.Time
 	chunkSize int
 	log       *slog.Logger
@@ -130,16 +136,103 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // default is [DefaultChunkSize]. Values below 1 KiB are raised to 1 KiB.
 func WithChunkSize(n int) Option { return func(o *options) { o.chunkSize = max(n, 1<<10) } }
 
-// Open opens (creating if needed) the store in directory dir. Another
-// process holding the directory gives an error wrapping [ErrLocked]; a
-// store written in a newer format gives [ErrFormat]. Snapshot chunks left
-// by an ingest that crashed are deleted.
+// Badger's file sizes. A release is a few large chunks in the value log
+// plus a handful of small keys (see the package comment), so Badger's
+// defaults (64 MiB memtables, 1 GiB value-log files mapped as 2 GiB
+// sparse files, values up to 1 MiB inline in the LSM tree) only make the
+// space a write may suddenly need larger (see space.go):
+//
+//   - memtables hold keys and value pointers only, so 4 MiB is plenty;
+//   - values from 4 KiB up go to the value log, which keeps the LSM tree
+//     (and what its compactions rewrite) to keys and small manifests;
+//   - value-log files of 16 MiB (mapped as 32 MiB) let garbage collection
+//     reclaim a replaced release's space file by file.
+const (
+	memTableSize     = 4 << 20
+	valueLogFileSize = 16 << 20
+	valueThreshold   = 4 << 10
+)
+
+// Open opens the store in directory dir for reading and writing, creating
+// it if needed. Another process holding the directory gives a
+// [*LockedError] (wrapping [ErrLocked]); a store written in a newer format
+// gives [ErrFormat]; a file system without room for Badger to open and
+// close its files gives a [*SpaceError]. Snapshot chunks left by an ingest
+// that crashed are deleted.
 func Open(dir string, opts ...Option) (*Store, error) {
 	o := options{log: slog.Default(), now: time.Now, chunkSize: DefaultChunkSize}
 	for _, f := range opts {
 		f(&o)
 	}
+	if err := checkSpace(dir, 0, headroom); err != nil {
+		return nil, fmt.Errorf("opening the store for writing: %w", err)
+	}
 	return open(badgerOptions(dir, o.log), dir, o)
+}
+
+// OpenReadOnly opens the existing store in directory dir for reading
+// only: it writes nothing, so a store on a read-only file system or a
+// full disk can be read, and any number of readers may hold it at once.
+// Open, by contrast, excludes readers. A missing store gives an error
+// wrapping [ErrNoStore]; a writer holding the directory a [*LockedError].
+//
+// A store whose last writer was killed must be recovered (its write-ahead
+// log replayed) before it can be read this way; OpenReadOnly does that by
+// opening it for writing once, which needs write access and free space.
+func OpenReadOnly(dir string, opts ...Option) (*Store, error) {
+	o := options{log: slog.Default(), now: time.Now, chunkSize: DefaultChunkSize}
+	for _, f := range opts {
+		f(&o)
+	}
+	if err := isStore(dir); err != nil {
+		return nil, err
+	}
+	bo := badgerOptions(dir, o.log).WithReadOnly(true)
+	s, err := open(bo, dir, o)
+	if err == nil || !errors.Is(err, errNeedsRecovery) {
+		return s, err
+	}
+	o.log.Debug("recovering a store its last writer did not close", "dir", dir)
+	if err := recoverStore(dir, o.log); err != nil {
+		return nil, fmt.Errorf("opening store %q: it was not closed by its last writer (one was killed?) and must be recovered by opening it for writing once: %w", dir, err)
+	}
+	return open(bo, dir, o)
+}
+
+// isStore reports why dir holds no store, or nil.
+func isStore(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%w at %s", ErrNoStore, dir)
+	case err != nil:
+		return fmt.Errorf("opening store: %w", err)
+	case !fi.IsDir():
+		return fmt.Errorf("%w at %s: not a directory", ErrNoStore, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, badger.ManifestFilename)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("%w at %s (the directory holds no Badger manifest)", ErrNoStore, dir)
+	} else if err != nil {
+		return fmt.Errorf("opening store: %w", err)
+	}
+	return nil
+}
+
+// errNeedsRecovery is Badger refusing to open read-only a write-ahead log
+// a killed writer left: it would have to truncate it.
+var errNeedsRecovery = errors.New("write-ahead log needs recovery")
+
+// recoverStore opens the store in dir for writing and closes it again,
+// which replays and truncates what a killed writer left.
+func recoverStore(dir string, l *slog.Logger) error {
+	if err := checkSpace(dir, 0, headroom); err != nil {
+		return err
+	}
+	db, err := openBadger(badgerOptions(dir, l), l)
+	if err != nil {
+		return badgerError(dir, err)
+	}
+	return db.Close()
 }
 
 // OpenInMemory opens an empty store that lives in memory, for tests.
@@ -152,28 +245,52 @@ func OpenInMemory(opts ...Option) (*Store, error) {
 }
 
 // badgerOptions are the Badger settings of every store: Badger's log
-// routed to slog, and a small block cache (snapshot chunks live in the
-// value log, so the cache only holds keys and manifests).
+// routed to slog, files sized for releases (see memTableSize), and a
+// small block cache (snapshot chunks live in the value log, so the cache
+// only holds keys and manifests). An in-memory store (dir "") keeps
+// Badger's memtable and value sizes: it has no value log, so every value
+// must fit under the value threshold.
 func badgerOptions(dir string, l *slog.Logger) badger.Options {
-	return badger.DefaultOptions(dir).
+	bo := badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{l}).
 		WithMetricsEnabled(false).
 		WithBlockCacheSize(16 << 20).
 		WithNumCompactors(2)
+	if dir == "" {
+		return bo
+	}
+	return bo.WithMemTableSize(memTableSizeFor(dir)).
+		WithValueLogFileSize(valueLogFileSize).
+		WithValueThreshold(valueThreshold)
+}
+
+// memTableSizeFor is memTableSize, or more when dir holds a larger
+// write-ahead log, which an older rgraph (with Badger's 64 MiB default)
+// may have left when it was killed: replaying it needs a memtable as
+// large as the one that wrote it.
+func memTableSizeFor(dir string) int64 {
+	size := int64(memTableSize)
+	wals, _ := filepath.Glob(filepath.Join(dir, "*.mem"))
+	for _, w := range wals {
+		if fi, err := os.Stat(w); err == nil {
+			size = max(size, fi.Size()/2) // Badger maps 2 × MemTableSize
+		}
+	}
+	return size
 }
 
 func open(bo badger.Options, dir string, o options) (*Store, error) {
 	db, err := openBadger(bo, o.log)
 	if err != nil {
-		if strings.Contains(err.Error(), "Cannot acquire directory lock") {
-			return nil, fmt.Errorf("opening store %q: %w", dir, ErrLocked)
-		}
-		return nil, fmt.Errorf("opening store %q: %w", dir, err)
+		return nil, badgerError(dir, err)
 	}
-	s := &Store{db: db, dir: dir, now: o.now, chunkSize: o.chunkSize, log: o.log}
+	s := &Store{db: db, dir: dir, readOnly: bo.ReadOnly, now: o.now, chunkSize: o.chunkSize, log: o.log}
 	if err := s.checkFormat(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("opening store %q: %w", dir, err)
+	}
+	if s.readOnly {
+		return s, nil
 	}
 	s.writeMu.Lock()
 	err = s.collectGarbage()
@@ -183,6 +300,25 @@ func open(bo badger.Options, dir string, o options) (*Store, error) {
 		return nil, fmt.Errorf("opening store %q: %w", dir, err)
 	}
 	return s, nil
+}
+
+// badgerError turns an error of Badger's Open, whose causes are only text,
+// into one of ours.
+func badgerError(dir string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Cannot acquire directory lock"):
+		return fmt.Errorf("opening store: %w", lockedError(dir))
+	case strings.Contains(msg, "Log truncate required"):
+		return fmt.Errorf("opening store %q: %w", dir, errNeedsRecovery)
+	case isNoSpace(err):
+		return fmt.Errorf("opening the store for writing: %w", outOfSpace(dir, 0, headroom))
+	case strings.Contains(msg, "Cannot write pid file") && strings.Contains(msg, "read-only file system"):
+		return fmt.Errorf("opening store %q for writing: %w", dir, syscall.EROFS)
+	case strings.Contains(msg, "Cannot write pid file") && strings.Contains(msg, "permission denied"):
+		return fmt.Errorf("opening store %q for writing: %w", dir, fs.ErrPermission)
+	}
+	return fmt.Errorf("opening store %q: %w", dir, err)
 }
 
 // openBadger opens a Badger database. A process killed between creating
@@ -196,6 +332,15 @@ func openBadger(bo badger.Options, l *slog.Logger) (*badger.DB, error) {
 		db, err = badger.Open(bo)
 	}
 	return db, err
+}
+
+// writable returns an error wrapping [ErrReadOnly] for a store opened
+// read-only.
+func (s *Store) writable() error {
+	if s.readOnly {
+		return fmt.Errorf("%w: %s", ErrReadOnly, s.dir)
+	}
+	return nil
 }
 
 // Dir returns the store's directory.
@@ -232,8 +377,8 @@ func (s *Store) checkFormat() error {
 		return err
 	case have > storeFormat:
 		return fmt.Errorf("%w: the store has format %d, this rgraph reads %d", ErrFormat, have, storeFormat)
-	case have == storeFormat:
-		return nil
+	case have == storeFormat, s.readOnly:
+		return nil // an older store is upgraded when it is next opened for writing
 	}
 	return s.db.Update(func(txn *badger.Txn) error {
 		return txn.Set(formatKey, []byte(strconv.Itoa(storeFormat)))
@@ -286,6 +431,9 @@ type PutOptions struct {
 // chunks. An existing name without Replace gives an error wrapping
 // [ErrReleaseExists]; a bad name one wrapping [ErrInvalidName].
 func (s *Store) Put(ctx context.Context, name string, snap *Snapshot, opts PutOptions) (Release, error) {
+	if err := s.writable(); err != nil {
+		return Release{}, err
+	}
 	if err := ValidReleaseName(name); err != nil {
 		return Release{}, err
 	}
@@ -410,50 +558,105 @@ func (s *Store) newSnapshotID() (uint64, error) {
 }
 
 // writeSnapshot writes every section of snap as chunks under id, filling
-// in m.Sections and m.Release.Size, and makes them durable.
+// in m.Sections and m.Release.Size, and makes them durable. The sections
+// are encoded in memory first (Badger's write batch would hold them until
+// it commits anyway), so that their size is known and checked against the
+// free space before Badger writes any of it.
 func (s *Store) writeSnapshot(ctx context.Context, id uint64, snap *Snapshot, m *manifest, progress func(Progress)) error {
-	wb := s.db.NewWriteBatch()
-	defer wb.Cancel()
-	var written int64
+	st := &staging{ctx: ctx, snap: id, size: s.chunkSize}
+	var encoded int64
 	for _, sec := range sections {
-		cw := &chunkWriter{ctx: ctx, wb: wb, snap: id, sec: sec, size: s.chunkSize, onChunk: func(n int) {
-			written += int64(n)
+		st.sec = sec
+		st.onChunk = func(n int) {
+			encoded += int64(n)
 			if progress != nil {
-				progress(Progress{Phase: PhaseWrite, Bytes: written})
+				progress(Progress{Phase: PhaseWrite, Bytes: encoded})
 			}
-		}}
-		if err := encodeSection(cw, sec, snap); err != nil {
+		}
+		if err := encodeSection(st, sec, snap); err != nil {
 			return err
 		}
-		if err := cw.close(); err != nil {
+		info, err := st.endSection()
+		if err != nil {
 			return err
 		}
-		m.Sections[string(sec)] = sectionInfo{Chunks: cw.chunks, Size: cw.total, CRC: cw.crc}
-		m.Release.Size += cw.total
+		m.Sections[string(sec)] = info
+		m.Release.Size += info.Size
 	}
-	if err := wb.Flush(); err != nil {
-		return err
-	}
-	// The chunks must be on disk before a manifest can point at them.
-	return s.db.Sync()
+	return s.writeChunks(ctx, st)
 }
 
-// chunkWriter splits a section into chunks of size bytes and adds them to
-// a write batch. Every chunk is a fresh buffer: the batch keeps it.
-type chunkWriter struct {
+// chunkOverhead is what Badger stores per chunk beside its bytes: the
+// value-log entry header and key, and the key and value pointer in the
+// write-ahead log and a table.
+const chunkOverhead = 128
+
+// writeChunks checks that the staged chunks fit, writes them in one write
+// batch and makes them durable.
+func (s *Store) writeChunks(ctx context.Context, st *staging) error {
+	data := st.total + int64(len(st.chunks))*chunkOverhead
+	if err := checkSpace(s.dir, data, s.headroom()); err != nil {
+		return err
+	}
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, c := range st.chunks {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := wb.Set(c.key, c.val); err != nil {
+			return s.writeError(data, err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return s.writeError(data, err)
+	}
+	// The chunks must be on disk before a manifest can point at them.
+	if err := s.db.Sync(); err != nil {
+		return s.writeError(data, err)
+	}
+	return nil
+}
+
+// writeError is err from writing data bytes, as a [*SpaceError] when the
+// file system ran out of space.
+func (s *Store) writeError(data int64, err error) error {
+	if isNoSpace(err) {
+		return outOfSpace(s.dir, data, s.headroom())
+	}
+	return err
+}
+
+// headroom is the space a write needs beside its data (see the headroom
+// constant), the LSM tree included.
+func (s *Store) headroom() int64 {
+	lsm, _ := s.db.Size()
+	return headroom + lsm
+}
+
+// staging splits sections into chunks of size bytes, in memory: an
+// io.Writer for one section at a time (sec), ended by endSection.
+type staging struct {
 	ctx     context.Context
-	wb      *badger.WriteBatch
 	snap    uint64
 	sec     byte
 	size    int
-	buf     []byte
-	chunks  int
-	total   int64
-	crc     uint32
 	onChunk func(int)
+
+	buf    []byte
+	chunks []chunk
+	total  int64 // bytes of all chunks
+
+	// the current section's chunks, bytes and checksum
+	secChunks int
+	secSize   int64
+	secCRC    uint32
 }
 
-func (w *chunkWriter) Write(p []byte) (int, error) {
+// chunk is one staged key and value.
+type chunk struct{ key, val []byte }
+
+func (w *staging) Write(p []byte) (int, error) {
 	n := len(p)
 	for len(p) > 0 {
 		if w.buf == nil {
@@ -471,25 +674,36 @@ func (w *chunkWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-func (w *chunkWriter) flush() error {
+// flush stages the buffered bytes as the section's next chunk; every
+// chunk is a fresh buffer.
+func (w *staging) flush() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
 	if err := w.ctx.Err(); err != nil {
 		return err
 	}
-	w.crc = crc32.Update(w.crc, crcTable, w.buf)
-	if err := w.wb.Set(chunkKey(w.snap, w.sec, w.chunks), w.buf); err != nil {
-		return err
-	}
-	w.chunks++
+	w.secCRC = crc32.Update(w.secCRC, crcTable, w.buf)
+	w.chunks = append(w.chunks, chunk{chunkKey(w.snap, w.sec, w.secChunks), w.buf})
+	w.secChunks++
+	w.secSize += int64(len(w.buf))
 	w.total += int64(len(w.buf))
-	w.onChunk(len(w.buf))
+	if w.onChunk != nil {
+		w.onChunk(len(w.buf))
+	}
 	w.buf = nil
 	return nil
 }
 
-func (w *chunkWriter) close() error { return w.flush() }
+// endSection stages the section's last chunk and describes the section.
+func (w *staging) endSection() (sectionInfo, error) {
+	if err := w.flush(); err != nil {
+		return sectionInfo{}, err
+	}
+	info := sectionInfo{Chunks: w.secChunks, Size: w.secSize, CRC: w.secCRC}
+	w.secChunks, w.secSize, w.secCRC = 0, 0, 0
+	return info, nil
+}
 
 // deleteSnapshot deletes every chunk of snapshot id. DropPrefix (rather
 // than deleting key by key) also flushes and compacts the dropped keys
@@ -571,8 +785,13 @@ func orphanedChunks(txn *badger.Txn) (map[uint64]int, error) {
 }
 
 // reclaim asks Badger to rewrite value-log files that deleted chunks left
-// mostly empty; best effort.
+// mostly empty; best effort, and skipped when the file system has no room
+// for the rewrite (the space is then reclaimed by a later write).
 func (s *Store) reclaim() {
+	if err := checkSpace(s.dir, 0, s.headroom()+reclaimSpace); err != nil {
+		s.log.Debug("skipping value-log garbage collection", "err", err)
+		return
+	}
 	for range 4 {
 		if err := s.db.RunValueLogGC(0.5); err != nil {
 			return
@@ -726,6 +945,12 @@ func (s *Store) Catalog(name string) (*collector.Catalog, error) {
 // wrapping [ErrNotFound]. The manifests go first, in one transaction; the
 // chunks follow.
 func (s *Store) Delete(name string) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	if err := checkSpace(s.dir, 0, s.headroom()); err != nil {
+		return fmt.Errorf("deleting release %q: %w", name, err)
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	var ids []uint64
