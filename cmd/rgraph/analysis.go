@@ -69,12 +69,12 @@ type analysisInput struct {
 
 // loadForAnalysis parses the shared flags and loads the release; also is
 // passed to loadRelease.
-func loadForAnalysis(f *analysisFlags, open func() (*ingest.Store, error), also ...func(*ingest.Store, ingest.Release) error) (analysisInput, error) {
+func loadForAnalysis(ctx context.Context, f *analysisFlags, open openStoreFunc, also ...func(*ingest.Store, ingest.Release) error) (analysisInput, error) {
 	ks, err := f.kindSet()
 	if err != nil {
 		return analysisInput{}, err
 	}
-	g, rel, err := loadRelease(open, f.Release, also...)
+	g, rel, err := loadRelease(ctx, open, f.Release, also...)
 	if err != nil {
 		return analysisInput{}, err
 	}

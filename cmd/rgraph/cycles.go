@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
 )
 
@@ -22,11 +21,11 @@ type cyclesOptions struct {
 	Output   string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newCyclesCmd(env *Env, g *globalOptions, runF func(context.Context, *cyclesOptions) error) *cobra.Command {
-	opts := &cyclesOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &cyclesOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "cycles",
 		Short: "List bootstrap cycles and which edge to cut",
@@ -65,7 +64,7 @@ All elementary cycles are never enumerated unbounded: --max-len and
 }
 
 func cyclesRun(ctx context.Context, opts *cyclesOptions) error {
-	in, err := loadForAnalysis(&opts.analysisFlags, opts.OpenStore)
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore)
 	if err != nil {
 		return err
 	}

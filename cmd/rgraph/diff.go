@@ -24,11 +24,11 @@ type diffOptions struct {
 	Output        string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newDiffCmd(env *Env, g *globalOptions, runF func(context.Context, *diffOptions) error) *cobra.Command {
-	opts := &diffOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &diffOptions{Env: env, OpenStore: storeReader(env, g)}
 	cats := make([]string, len(graph.Categories))
 	for i, c := range graph.Categories {
 		cats[i] = string(c)
@@ -89,7 +89,7 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 		}
 	}
 	var oldG, newG *graph.Graph
-	err = withStore(opts.OpenStore, func(s *ingest.Store) error {
+	err = withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
 		var err error
 		if oldG, err = s.Load(opts.Old); err != nil {
 			return err

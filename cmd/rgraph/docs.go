@@ -24,11 +24,11 @@ type docsOptions struct {
 	Quiet bool
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newDocsCmd(env *Env, g *globalOptions, runF func(context.Context, *docsOptions) error) *cobra.Command {
-	opts := &docsOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &docsOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "docs --out DIR",
 		Short: "Write the HTML recovery runbooks of a release",
@@ -94,7 +94,7 @@ func docsRun(ctx context.Context, opts *docsOptions) error {
 // pass time show). It does nothing for a run that did not recover. The
 // release must be in the store; the directory rules are those of rgraph
 // docs. open is the store opener (runOptions.OpenStore).
-func refreshDocs(ctx context.Context, env *Env, open func() (*ingest.Store, error), dir string, rec *collector.Record) error {
+func refreshDocs(ctx context.Context, env *Env, open openStoreFunc, dir string, rec *collector.Record) error {
 	if rec == nil || !rec.Outcome.Recovered {
 		return nil
 	}
@@ -137,7 +137,7 @@ func (s docsSummary) String() string {
 
 // writeDocs gathers a release's graph, records, catalog and runtime graph
 // from the store and writes its site.
-func writeDocs(ctx context.Context, env *Env, open func() (*ingest.Store, error), req docsRequest) (docsSummary, error) {
+func writeDocs(ctx context.Context, env *Env, open openStoreFunc, req docsRequest) (docsSummary, error) {
 	var (
 		g    *graph.Graph
 		rel  ingest.Release
@@ -145,7 +145,7 @@ func writeDocs(ctx context.Context, env *Env, open func() (*ingest.Store, error)
 		cat  *collector.Catalog
 		rt   *ingest.Runtime
 	)
-	err := withStore(open, func(s *ingest.Store) error {
+	err := withStore(ctx, open, func(s *ingest.Store) error {
 		var err error
 		if rel, err = findRelease(s, req.Release); err != nil {
 			return err

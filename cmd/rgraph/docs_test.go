@@ -209,10 +209,10 @@ func TestDocsRegenerate(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(foreign, "index.html")); string(b) != "mine" {
 		t.Error("docs overwrote a file in a foreign directory")
 	}
-	// No store, no release: a clear error.
+	// No store: a clear error.
 	empty := newTestEnv(t, nil)
-	if code := empty.rgraph("docs", "--out", t.TempDir()); code != exitError || !strings.Contains(empty.errOut.String(), "no releases") {
-		t.Errorf("docs on an empty store = exit %d (%s)", code, empty.errOut)
+	if code := empty.rgraph("docs", "--out", t.TempDir()); code != exitError || !strings.Contains(empty.errOut.String(), "no store at") {
+		t.Errorf("docs without a store = exit %d (%s)", code, empty.errOut)
 	}
 }
 
@@ -224,7 +224,7 @@ func TestRefreshDocs(t *testing.T) {
 		Outcome: collector.Outcome{Recovered: true, StartedAt: time.Date(2026, 11, 22, 11, 0, 0, 0, time.UTC), Duration: collector.Duration(30 * time.Second),
 			Steps:      []collector.StepResult{{Name: "start", Command: "systemctl start unbound && \\\n  unbound-control reload"}},
 			Validation: collector.StepResult{Name: "validate", Command: "dig @127.0.0.1 ns.fleet.internal +short"}}}
-	open := storeOpener(e.Env, &globalOptions{})
+	open := storeReader(e.Env, &globalOptions{})
 
 	failed := *rec
 	failed.Outcome.Recovered = false

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
 )
 
@@ -23,11 +22,11 @@ type drawOptions struct {
 	Output     string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newDrawCmd(env *Env, g *globalOptions, runF func(context.Context, *drawOptions) error) *cobra.Command {
-	opts := &drawOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &drawOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "render",
 		Short: "Draw the recovery graph as DOT, SVG or PNG",
@@ -61,7 +60,7 @@ var groupBy = map[string]render.GroupBy{
 }
 
 func drawRun(ctx context.Context, opts *drawOptions) error {
-	in, err := loadForAnalysis(&opts.analysisFlags, opts.OpenStore)
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore)
 	if err != nil {
 		return err
 	}

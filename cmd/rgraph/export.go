@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
 )
 
@@ -18,11 +17,11 @@ type exportOptions struct {
 	Output string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newExportCmd(env *Env, g *globalOptions, runF func(context.Context, *exportOptions) error) *cobra.Command {
-	opts := &exportOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &exportOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "export",
 		Short: "Write a release's edges as an edge list or JSON",
@@ -63,8 +62,8 @@ type exportNode struct {
 	RecoveryTimeSeconds float64        `json:"recoveryTimeSeconds,omitempty"`
 }
 
-func exportRun(_ context.Context, opts *exportOptions) error {
-	in, err := loadForAnalysis(&opts.analysisFlags, opts.OpenStore)
+func exportRun(ctx context.Context, opts *exportOptions) error {
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore)
 	if err != nil {
 		return err
 	}

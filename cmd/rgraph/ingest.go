@@ -33,11 +33,11 @@ type ingestOptions struct {
 	Quiet       bool
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newIngestCmd(env *Env, g *globalOptions, runF func(context.Context, *ingestOptions) error) *cobra.Command {
-	opts := &ingestOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &ingestOptions{Env: env, OpenStore: storeWriter(env, g)}
 	cmd := &cobra.Command{
 		Use:   "ingest --release NAME [--catalog FILE] FILE|DIR...",
 		Short: "Store records, a catalog and edge lists as a release",
@@ -121,7 +121,7 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 	prog := newProgress(opts)
 	io.Progress = prog.update
 	var sum ingest.Summary
-	err = withStore(opts.OpenStore, func(s *ingest.Store) error {
+	err = withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
 		var err error
 		sum, err = s.Ingest(ctx, opts.Release, inputs, io)
 		return err

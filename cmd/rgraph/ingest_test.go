@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -273,25 +277,128 @@ func TestIngestProgressOnTerminal(t *testing.T) {
 }
 
 func TestStoreLocked(t *testing.T) {
+	ctx := context.Background()
 	e := newTestEnv(t, nil)
-	open := storeOpener(e.Env, &globalOptions{})
-	s, err := open()
+	in := writeFiles(t, map[string]string{"e.tsv": "a\tb\n"})
+	if code := e.rgraph("ingest", "--release", "r1", in); code != exitOK {
+		t.Fatalf("ingest = exit %d: %s", code, e.errOut)
+	}
+	g := &globalOptions{}
+
+	// A writer excludes readers, and the error says who holds the store.
+	w, err := storeWriter(e.Env, g)(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
 	if code := e.rgraph("releases"); code != exitError {
-		t.Fatalf("releases with the store locked = exit %d, want %d", code, exitError)
+		t.Fatalf("releases with the store held by a writer = exit %d, want %d", code, exitError)
 	}
-	if got := e.errOut.String(); !strings.Contains(got, e.StoreDir("")) || !strings.Contains(got, "in use by another process") {
-		t.Errorf("stderr = %q, want it to name the store and say it is in use", got)
+	for _, want := range []string{e.StoreDir(""), fmt.Sprintf("in use by pid %d (", os.Getpid()), "--wait"} {
+		if !strings.Contains(e.errOut.String(), want) {
+			t.Errorf("stderr = %q, want it to contain %q", e.errOut, want)
+		}
+	}
+	w.Close()
+
+	// Readers share the store, and exclude writers.
+	r, err := storeReader(e.Env, g)(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := e.rgraph("releases"); code != exitOK {
+		t.Errorf("releases beside another reader = exit %d: %s", code, e.errOut)
+	}
+	if code := e.rgraph("ingest", "--release", "r2", in); code != exitError || !strings.Contains(e.errOut.String(), "in use by pid") {
+		t.Errorf("ingest beside a reader = exit %d (%s), want 1 naming the reader", code, e.errOut)
+	}
+	r.Close()
+
+	// --wait waits for the holder to finish; Ctrl-C ends the wait.
+	for _, tt := range []struct {
+		name   string
+		cancel bool
+		want   int
+	}{{"released", false, exitOK}, {"interrupted", true, exitInterrupted}} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, err := storeWriter(e.Env, g)(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer w.Close()
+			errOut := &signalWriter{wrote: make(chan struct{}, 1)}
+			env := *e.Env
+			env.ErrOut = errOut
+			ctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			code := make(chan int)
+			go func() { code <- run(ctx, []string{"--wait", "releases"}, &env) }()
+			select {
+			case <-errOut.wrote:
+			case c := <-code:
+				t.Fatalf("releases --wait returned %d before waiting: %s", c, errOut)
+			case <-time.After(time.Minute):
+				t.Fatal("releases --wait said nothing for a minute")
+			}
+			if tt.cancel {
+				cancel()
+			} else {
+				w.Close()
+			}
+			if got := <-code; got != tt.want {
+				t.Errorf("releases --wait = exit %d, want %d: %s", got, tt.want, errOut)
+			}
+			if got := errOut.String(); !strings.HasPrefix(got, "rgraph: waiting: store "+e.StoreDir("")+" is in use by pid") {
+				t.Errorf("stderr = %q, want one line saying whom it waits for", got)
+			}
+		})
+	}
+}
+
+// signalWriter is a buffer safe for concurrent use that signals on wrote
+// when it is written to.
+type signalWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case w.wrote <- struct{}{}:
+	default:
+	}
+	return w.buf.Write(p)
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// TestReadOnlyVerbsNeedAStore: a verb that only reads never creates a
+// store, and says which one is missing.
+func TestReadOnlyVerbsNeedAStore(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "typo", "x", "y")
+	e := newTestEnv(t, map[string]string{"RGRAPH_STORE": missing})
+	for _, args := range [][]string{{"releases"}, {"cycles"}, {"order"}, {"why", "a", "b"}, {"export"}, {"diff", "a", "b"},
+		{"render"}, {"docs", "--out", filepath.Join(t.TempDir(), "site")}, {"runtime", "show"}, {"compare"}} {
+		code := e.rgraph(args...)
+		if code != exitError || !strings.Contains(e.errOut.String(), "no store at "+missing) {
+			t.Errorf("%s on a missing store = exit %d (%s), want 1 naming it", args, code, e.errOut)
+		}
+	}
+	if _, err := os.Stat(filepath.Dir(filepath.Dir(missing))); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a read-only verb created %s", filepath.Dir(filepath.Dir(missing)))
 	}
 }
 
 func TestLoadRelease(t *testing.T) {
 	e := newTestEnv(t, nil)
-	open := storeOpener(e.Env, &globalOptions{})
-	if _, _, err := loadRelease(open, ""); err == nil || !strings.Contains(err.Error(), "rgraph ingest --release") {
+	open := storeWriter(e.Env, &globalOptions{})
+	if _, _, err := loadRelease(context.Background(), open, ""); err == nil || !strings.Contains(err.Error(), "rgraph ingest --release") {
 		t.Errorf("loadRelease on an empty store = %v, want a hint to ingest", err)
 	}
 	in := writeFiles(t, map[string]string{"e.tsv": "a\tb\thard\n"})
@@ -299,12 +406,12 @@ func TestLoadRelease(t *testing.T) {
 		t.Fatal(code)
 	}
 	for _, name := range []string{"", "r1"} {
-		g, rel, err := loadRelease(open, name)
+		g, rel, err := loadRelease(context.Background(), open, name)
 		if err != nil || rel.Name != "r1" || g.EdgeCount() != 1 {
 			t.Errorf("loadRelease(%q) = %v, %v, %v", name, g, rel.Name, err)
 		}
 	}
-	if _, _, err := loadRelease(open, "nope"); err == nil || !strings.Contains(err.Error(), `no such release: "nope"`) {
+	if _, _, err := loadRelease(context.Background(), open, "nope"); err == nil || !strings.Contains(err.Error(), `no such release: "nope"`) {
 		t.Errorf("loadRelease(nope) = %v", err)
 	}
 }

@@ -24,11 +24,11 @@ type orderOptions struct {
 	Output          string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newOrderCmd(env *Env, g *globalOptions, runF func(context.Context, *orderOptions) error) *cobra.Command {
-	opts := &orderOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &orderOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "order",
 		Short: "Recovery sequence in parallel waves, with the critical path",
@@ -67,7 +67,7 @@ time, from measured runs, the catalog's estimates, or --default-duration.`,
 func orderRun(ctx context.Context, opts *orderOptions) error {
 	var recs []*collector.Record
 	var cat *collector.Catalog
-	in, err := loadForAnalysis(&opts.analysisFlags, opts.OpenStore, func(s *ingest.Store, rel ingest.Release) (err error) {
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore, func(s *ingest.Store, rel ingest.Release) (err error) {
 		if recs, err = s.Records(rel.Name); err != nil {
 			return err
 		}

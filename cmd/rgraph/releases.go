@@ -17,11 +17,11 @@ type releasesOptions struct {
 	Output string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newReleasesCmd(env *Env, g *globalOptions, runF func(context.Context, *releasesOptions) error) *cobra.Command {
-	opts := &releasesOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &releasesOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "releases",
 		Short: "List the stored releases, newest first",
@@ -41,9 +41,9 @@ release a line, without a header.`,
 	return cmd
 }
 
-func releasesRun(_ context.Context, opts *releasesOptions) error {
+func releasesRun(ctx context.Context, opts *releasesOptions) error {
 	var rs []ingest.Release
-	err := withStore(opts.OpenStore, func(s *ingest.Store) (err error) {
+	err := withStore(ctx, opts.OpenStore, func(s *ingest.Store) (err error) {
 		rs, err = s.Releases()
 		return err
 	})

@@ -16,6 +16,9 @@ import (
 type globalOptions struct {
 	Store string
 	Quiet bool
+	// Wait makes a verb wait for a store another process holds instead
+	// of failing.
+	Wait bool
 }
 
 // run executes rgraph with args and returns the process exit code. All
@@ -69,6 +72,7 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 	root.SetIn(env.In)
 	root.PersistentFlags().StringVar(&g.Store, "store", "", "store directory (default $RGRAPH_STORE or ~/.local/share/rgraph/store)")
 	root.PersistentFlags().BoolVarP(&g.Quiet, "quiet", "q", false, "print nothing but data and errors")
+	root.PersistentFlags().BoolVar(&g.Wait, "wait", false, "wait while another rgraph writes to the store (or, for a writer, reads it) instead of failing")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{err}
 	})

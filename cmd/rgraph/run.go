@@ -38,13 +38,13 @@ type runOptions struct {
 	Batch         batchFlags
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 	// Run runs the scenario; tests replace it.
 	Run func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error)
 }
 
 func newRunCmd(env *Env, g *globalOptions, runF func(context.Context, *runOptions) error) *cobra.Command {
-	opts := &runOptions{Env: env, OpenStore: storeOpener(env, g), Run: sandbox.Run}
+	opts := &runOptions{Env: env, OpenStore: storeWriter(env, g), Run: sandbox.Run}
 	cmd := &cobra.Command{
 		Use:   "run SCENARIO...",
 		Short: "Run a recovery scenario in a sealed sandbox",
@@ -385,7 +385,7 @@ func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, r
 		return err
 	}
 	inputs := []ingest.Input{{Name: "run " + rec.ID, Data: buf.Bytes(), Format: ingest.FormatJSON}}
-	return withStore(opts.OpenStore, func(s *ingest.Store) error {
+	return withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
 		var io ingest.IngestOptions
 		switch _, err := s.Get(opts.Release); {
 		case err == nil:

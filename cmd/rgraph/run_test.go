@@ -193,7 +193,7 @@ func TestRunIngest(t *testing.T) {
 	opened := 0
 	opts := &runOptions{
 		Scenario: fleetScenario, Ingest: true, Release: "r1", Output: "text", Env: e.Env,
-		OpenStore: func() (*ingest.Store, error) { opened++; return ingest.Open(dir) },
+		OpenStore: func(context.Context) (*ingest.Store, error) { opened++; return ingest.Open(dir) },
 		Run: func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error) {
 			return fakeRecord(true), nil
 		},
@@ -262,7 +262,7 @@ func TestRunDocs(t *testing.T) {
 	site := filepath.Join(t.TempDir(), "site")
 	opts := &runOptions{
 		Scenario: fleetScenario, Ingest: true, Release: "r1", Docs: site, Output: "text", Env: e.Env,
-		OpenStore: func() (*ingest.Store, error) { return ingest.Open(store) },
+		OpenStore: func(context.Context) (*ingest.Store, error) { return ingest.Open(store) },
 	}
 	for _, tt := range []struct {
 		name      string

@@ -45,11 +45,11 @@ type runtimeIngestOptions struct {
 	Output  string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newRuntimeIngestCmd(env *Env, g *globalOptions, runF func(context.Context, *runtimeIngestOptions) error) *cobra.Command {
-	opts := &runtimeIngestOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &runtimeIngestOptions{Env: env, OpenStore: storeWriter(env, g)}
 	formats := make([]string, len(ingest.RuntimeFormats))
 	for i, f := range ingest.RuntimeFormats {
 		formats[i] = string(f)
@@ -136,7 +136,7 @@ func runtimeIngestRun(ctx context.Context, opts *runtimeIngestOptions) error {
 		return fmt.Errorf("ingesting the runtime graph of %q: %w", opts.Release, err)
 	}
 	var info ingest.RuntimeInfo
-	err = withStore(opts.OpenStore, func(s *ingest.Store) error {
+	err = withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
 		var err error
 		info, err = s.PutRuntime(ctx, opts.Release, rt, ingest.PutOptions{Replace: opts.Replace})
 		return err
@@ -163,11 +163,11 @@ type runtimeShowOptions struct {
 	Output  string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newRuntimeShowCmd(env *Env, g *globalOptions, runF func(context.Context, *runtimeShowOptions) error) *cobra.Command {
-	opts := &runtimeShowOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &runtimeShowOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "show",
 		Short: "Print a release's runtime dependency graph",
@@ -203,8 +203,8 @@ type runtimeEdge struct {
 	Calls uint64 `json:"calls"`
 }
 
-func runtimeShowRun(_ context.Context, opts *runtimeShowOptions) error {
-	rt, err := loadRuntime(opts.OpenStore, opts.Release)
+func runtimeShowRun(ctx context.Context, opts *runtimeShowOptions) error {
+	rt, err := loadRuntime(ctx, opts.OpenStore, opts.Release)
 	if err != nil {
 		return err
 	}
@@ -238,9 +238,9 @@ func storedRuntime(s *ingest.Store, rel string) (*ingest.Runtime, error) {
 
 // loadRuntime reads the runtime graph of release name (the newest release
 // when empty).
-func loadRuntime(open func() (*ingest.Store, error), name string) (*ingest.Runtime, error) {
+func loadRuntime(ctx context.Context, open openStoreFunc, name string) (*ingest.Runtime, error) {
 	var rt *ingest.Runtime
-	err := withStore(open, func(s *ingest.Store) error {
+	err := withStore(ctx, open, func(s *ingest.Store) error {
 		rel, err := findRelease(s, name)
 		if err != nil {
 			return err
@@ -256,11 +256,11 @@ type runtimeDeleteOptions struct {
 	Release string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newRuntimeDeleteCmd(env *Env, g *globalOptions, runF func(context.Context, *runtimeDeleteOptions) error) *cobra.Command {
-	opts := &runtimeDeleteOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &runtimeDeleteOptions{Env: env, OpenStore: storeWriter(env, g)}
 	cmd := &cobra.Command{
 		Use:   "delete --release NAME",
 		Short: "Remove a release's runtime dependency graph",
@@ -273,7 +273,7 @@ func newRuntimeDeleteCmd(env *Env, g *globalOptions, runF func(context.Context, 
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
-			return withStore(opts.OpenStore, func(s *ingest.Store) error { return s.DeleteRuntime(opts.Release) })
+			return withStore(cmd.Context(), opts.OpenStore, func(s *ingest.Store) error { return s.DeleteRuntime(opts.Release) })
 		},
 	}
 	cmd.Flags().StringVar(&opts.Release, "release", "", "release whose runtime graph to remove (required)")
@@ -288,11 +288,11 @@ type compareOptions struct {
 	Output   string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newCompareCmd(env *Env, g *globalOptions, runF func(context.Context, *compareOptions) error) *cobra.Command {
-	opts := &compareOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &compareOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "compare",
 		Short: "Recovery graph vs runtime graph, service by service",
@@ -329,7 +329,7 @@ unmapped endpoints are counted but not compared.`,
 	return cmd
 }
 
-func compareRun(_ context.Context, opts *compareOptions) error {
+func compareRun(ctx context.Context, opts *compareOptions) error {
 	kinds, err := graph.ParseKinds(opts.Kinds)
 	if err != nil {
 		return usageErrorf("--kinds: %v", err)
@@ -337,7 +337,7 @@ func compareRun(_ context.Context, opts *compareOptions) error {
 	var g *graph.Graph
 	var rt *ingest.Runtime
 	var rel ingest.Release
-	err = withStore(opts.OpenStore, func(s *ingest.Store) error {
+	err = withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
 		var err error
 		if rel, err = findRelease(s, opts.Release); err != nil {
 			return err

@@ -1,26 +1,75 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
 )
 
-// storeOpener returns a function that opens the store named by --store,
-// $RGRAPH_STORE or the default location. Verbs keep it in their options
-// and call it from their run function only, so that --help and flag
-// errors never open Badger; tests replace it.
-func storeOpener(env *Env, g *globalOptions) func() (*ingest.Store, error) {
-	return func() (*ingest.Store, error) {
+// openStoreFunc opens the store named by --store, $RGRAPH_STORE or the
+// default location. Verbs keep one in their options and call it from
+// their run function only, so that --help and flag errors never open
+// Badger; tests replace it.
+type openStoreFunc func(context.Context) (*ingest.Store, error)
+
+// storeWriter is the opener of verbs that write (ingest, run, runtime
+// ingest and delete): it creates the store if there is none and opens it
+// for writing, which excludes every other process.
+func storeWriter(env *Env, g *globalOptions) openStoreFunc {
+	return func(ctx context.Context) (*ingest.Store, error) {
 		dir := env.StoreDir(g.Store)
 		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return nil, fmt.Errorf("creating store directory: %w", err)
 		}
-		return ingest.Open(dir, ingest.WithLogger(debugLogger(env)), ingest.WithClock(env.Now))
+		return waitForStore(ctx, env, g, func() (*ingest.Store, error) {
+			return ingest.Open(dir, ingest.WithLogger(debugLogger(env)), ingest.WithClock(env.Now))
+		})
+	}
+}
+
+// storeReader is the opener of verbs that only read: it opens an existing
+// store read-only, never creates one, and shares it with other readers.
+func storeReader(env *Env, g *globalOptions) openStoreFunc {
+	return func(ctx context.Context) (*ingest.Store, error) {
+		dir := env.StoreDir(g.Store)
+		s, err := waitForStore(ctx, env, g, func() (*ingest.Store, error) {
+			return ingest.OpenReadOnly(dir, ingest.WithLogger(debugLogger(env)))
+		})
+		if errors.Is(err, ingest.ErrNoStore) {
+			return nil, fmt.Errorf("%w; 'rgraph ingest --release NAME FILE...' creates one (--store or $RGRAPH_STORE say where)", err)
+		}
+		return s, err
+	}
+}
+
+// waitForStore calls open until the store is not held by another process:
+// at once without --wait, else until ctx is done, telling the user once
+// whom it waits for.
+func waitForStore(ctx context.Context, env *Env, g *globalOptions, open func() (*ingest.Store, error)) (*ingest.Store, error) {
+	told := false
+	for {
+		s, err := open()
+		var locked *ingest.LockedError
+		switch {
+		case !errors.As(err, &locked):
+			return s, err
+		case !g.Wait:
+			return nil, fmt.Errorf("%w; try again when it is done, or pass --wait to wait for it", err)
+		case !told && !g.Quiet:
+			fmt.Fprintf(env.ErrOut, "rgraph: waiting: %v\n", locked)
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 
@@ -35,8 +84,8 @@ func debugLogger(env *Env) *slog.Logger {
 
 // withStore opens the store, runs f and closes the store again; it
 // returns f's error, or else Close's.
-func withStore(open func() (*ingest.Store, error), f func(*ingest.Store) error) (err error) {
-	s, err := open()
+func withStore(ctx context.Context, open openStoreFunc, f func(*ingest.Store) error) (err error) {
+	s, err := open(ctx)
 	if err != nil {
 		return err
 	}
@@ -64,10 +113,10 @@ func findRelease(s *ingest.Store, name string) (ingest.Release, error) {
 // loadRelease loads release name from the store, or the newest release
 // when name is empty; it is what analysis verbs call for --release. also,
 // if given, reads more of the release while the store is open.
-func loadRelease(open func() (*ingest.Store, error), name string, also ...func(*ingest.Store, ingest.Release) error) (*graph.Graph, ingest.Release, error) {
+func loadRelease(ctx context.Context, open openStoreFunc, name string, also ...func(*ingest.Store, ingest.Release) error) (*graph.Graph, ingest.Release, error) {
 	var g *graph.Graph
 	var rel ingest.Release
-	err := withStore(open, func(s *ingest.Store) error {
+	err := withStore(ctx, open, func(s *ingest.Store) error {
 		var err error
 		if rel, err = findRelease(s, name); err != nil {
 			return err

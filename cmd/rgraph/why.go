@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/graph"
-	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
 )
 
@@ -20,11 +19,11 @@ type whyOptions struct {
 	Output   string
 
 	Env       *Env
-	OpenStore func() (*ingest.Store, error)
+	OpenStore openStoreFunc
 }
 
 func newWhyCmd(env *Env, g *globalOptions, runF func(context.Context, *whyOptions) error) *cobra.Command {
-	opts := &whyOptions{Env: env, OpenStore: storeOpener(env, g)}
+	opts := &whyOptions{Env: env, OpenStore: storeReader(env, g)}
 	cmd := &cobra.Command{
 		Use:   "why A B",
 		Short: "Explain why service A needs service B",
@@ -49,8 +48,8 @@ name). --all lists alternative chains too, shortest first.`,
 	return cmd
 }
 
-func whyRun(_ context.Context, opts *whyOptions) error {
-	in, err := loadForAnalysis(&opts.analysisFlags, opts.OpenStore)
+func whyRun(ctx context.Context, opts *whyOptions) error {
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore)
 	if err != nil {
 		return err
 	}
