@@ -37,13 +37,17 @@ func TestFullDisk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Every rgraph process initializes go-graphviz, which caches compiled
+	// code under the user's cache directory; a private one keeps other
+	// processes' use of it out of this test.
+	cache := t.TempDir()
 	for _, fstype := range []string{"tmpfs", "ext4"} {
 		t.Run(fstype, func(t *testing.T) {
 			if _, err := exec.LookPath("mkfs.ext4"); fstype == "ext4" && err != nil {
 				privtest.Skip(t, "needs mkfs.ext4 (Debian's e2fsprogs)")
 			}
 			cmd := exec.Command(exe, "-test.run=^TestFullDiskChild$", "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), fullDiskEnv+"="+fstype, fullDiskDirEnv+"="+t.TempDir())
+			cmd.Env = append(os.Environ(), fullDiskEnv+"="+fstype, fullDiskDirEnv+"="+t.TempDir(), "XDG_CACHE_HOME="+cache)
 			cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS} // and / made private
 			out, err := cmd.CombinedOutput()
 			if err != nil || !bytes.Contains(out, []byte("--- PASS: TestFullDiskChild")) {
