@@ -56,7 +56,7 @@ func (s *Store) collectGarbage() error {
 
 // orphanedChunks counts the chunks of each snapshot no manifest names.
 func orphanedChunks(txn *badger.Txn) (map[uint64]int, error) {
-	ms, err := manifests(txn)
+	ms, err := scanJSON[manifest](txn, manifestPrefix)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +64,7 @@ func orphanedChunks(txn *badger.Txn) (map[uint64]int, error) {
 	for _, m := range ms {
 		live[m.Snapshot] = true
 	}
-	rms, err := runtimeManifests(txn)
+	rms, err := scanJSON[runtimeManifest](txn, runtimePrefix)
 	if err != nil {
 		return nil, err
 	}

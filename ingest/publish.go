@@ -45,61 +45,81 @@ func (s *Store) Put(ctx context.Context, name string, snap *Snapshot, opts PutOp
 	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	var m manifest
+	err := s.publish(fmt.Sprintf("release %q", name), func(id uint64) ([]byte, []byte, error) {
+		m = manifest{Release: summarize(name, s.now(), snap), Snapshot: id, Sections: map[string]sectionInfo{}}
+		if err := s.writeSnapshot(ctx, id, snap, &m, opts.Progress); err != nil {
+			return nil, nil, err
+		}
+		val, err := json.Marshal(&m)
+		return manifestKey(name), val, err
+	}, func(txn *badger.Txn) (uint64, error) {
+		prev, err := getManifest(txn, name)
+		switch {
+		case err == nil && !opts.Replace:
+			return 0, fmt.Errorf("%w: %q", ErrReleaseExists, name)
+		case errors.Is(err, ErrNotFound):
+			return 0, nil
+		}
+		return prev.Snapshot, err
+	})
+	return m.Release, err
+}
+
+// publish is how releases and runtime graphs are stored. stage writes a
+// snapshot's chunks under a fresh snapshot ID, which no manifest names
+// (so a crash leaves garbage that the next writer deletes, not a half
+// release), and returns the key and value of the manifest that will name
+// it. Then one transaction calls check, which returns the snapshot the
+// manifest replaces (0 for none) or why it must not be written, and writes
+// the manifest: before that commit the new data does not exist, after it
+// it exists whole. The replaced snapshot is deleted last. What names the
+// data in errors; the caller holds writeMu.
+func (s *Store) publish(what string, stage func(id uint64) (key, val []byte, err error), check func(*badger.Txn) (old uint64, err error)) error {
 	if err := s.collectGarbage(); err != nil {
-		return Release{}, err
+		return err
 	}
 	id, err := s.newSnapshotID()
 	if err != nil {
-		return Release{}, err
+		return err
 	}
-
-	m := manifest{Release: summarize(name, s.now(), snap), Snapshot: id, Sections: map[string]sectionInfo{}}
 	published := false
 	defer func() {
 		if !published {
 			// Best effort: whatever is left is garbage-collected on the
-			// next Open or Put.
+			// next Open or write.
 			if err := s.deleteSnapshot(id); err != nil {
 				s.log.Debug("deleting staged snapshot", "snapshot", id, "err", err)
 			}
 		}
 	}()
-	if err := s.writeSnapshot(ctx, id, snap, &m, opts.Progress); err != nil {
-		return Release{}, fmt.Errorf("writing release %q: %w", name, err)
+	key, val, err := stage(id)
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", what, err)
 	}
 	if err := s.callHook("staged"); err != nil {
-		return Release{}, err
-	}
-
-	val, err := json.Marshal(&m)
-	if err != nil {
-		return Release{}, fmt.Errorf("encoding manifest: %w", err)
+		return err
 	}
 	var old uint64
+	var refused error
 	err = s.db.Update(func(txn *badger.Txn) error {
-		prev, err := getManifest(txn, name)
-		switch {
-		case err == nil && !opts.Replace:
-			return fmt.Errorf("%w: %q", ErrReleaseExists, name)
-		case err == nil:
-			old = prev.Snapshot
-		case !errors.Is(err, ErrNotFound):
-			return err
+		if old, refused = check(txn); refused != nil {
+			return refused
 		}
-		return txn.Set(manifestKey(name), val)
+		return txn.Set(key, val)
 	})
-	if err != nil {
-		if errors.Is(err, ErrReleaseExists) {
-			return Release{}, err
-		}
-		return Release{}, fmt.Errorf("publishing release %q: %w", name, err)
+	switch {
+	case refused != nil:
+		return refused
+	case err != nil:
+		return fmt.Errorf("publishing %s: %w", what, err)
 	}
 	published = true
 	if err := s.db.Sync(); err != nil {
-		return Release{}, fmt.Errorf("publishing release %q: %w", name, err)
+		return fmt.Errorf("publishing %s: %w", what, err)
 	}
 	if err := s.callHook("published"); err != nil {
-		return Release{}, err
+		return err
 	}
 	if old != 0 {
 		if err := s.deleteSnapshot(old); err != nil {
@@ -107,7 +127,7 @@ func (s *Store) Put(ctx context.Context, name string, snap *Snapshot, opts PutOp
 		}
 		s.reclaim()
 	}
-	return m.Release, nil
+	return nil
 }
 
 func (s *Store) callHook(stage string) error {

@@ -14,56 +14,184 @@ import (
 	"github.com/rgraph/rgraph/graph"
 )
 
-func getManifest(txn *badger.Txn, name string) (manifest, error) {
-	var m manifest
-	item, err := txn.Get(manifestKey(name))
+// getJSON reads the JSON document under key into a T; found is false
+// when there is none. A document that does not decode is [ErrCorrupt].
+func getJSON[T any](txn *badger.Txn, key []byte) (v T, found bool, err error) {
+	item, err := txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
-		return m, fmt.Errorf("%w: %q", ErrNotFound, name)
+		return v, false, nil
 	} else if err != nil {
-		return m, err
+		return v, false, err
 	}
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &m) })
-	if err != nil {
-		return m, fmt.Errorf("%w: manifest of release %q: %w", ErrCorrupt, name, err)
+	if err := item.Value(func(b []byte) error { return json.Unmarshal(b, &v) }); err != nil {
+		return v, true, fmt.Errorf("%w: %q: %w", ErrCorrupt, key, err)
 	}
-	return m, nil
+	return v, true, nil
 }
 
-func manifests(txn *badger.Txn) ([]manifest, error) {
-	var out []manifest
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: manifestPrefix, PrefetchValues: true, PrefetchSize: 64})
+// scanJSON reads every JSON document under prefix, in key order.
+func scanJSON[T any](txn *badger.Txn, prefix []byte) ([]T, error) {
+	var out []T
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		var m manifest
-		err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) })
-		if err != nil {
-			return nil, fmt.Errorf("%w: manifest %q: %w", ErrCorrupt, it.Item().Key(), err)
+		var v T
+		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &v) }); err != nil {
+			return nil, fmt.Errorf("%w: %q: %w", ErrCorrupt, it.Item().Key(), err)
 		}
-		out = append(out, m)
+		out = append(out, v)
 	}
 	return out, nil
 }
 
+// getManifest reads release name's manifest, or returns an error wrapping
+// [ErrNotFound].
+func getManifest(txn *badger.Txn, name string) (manifest, error) {
+	m, found, err := getJSON[manifest](txn, manifestKey(name))
+	if err == nil && !found {
+		err = fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return m, err
+}
+
+// newestManifest reads the newest release's manifest (ties by name), or
+// returns [ErrNoReleases].
+func newestManifest(txn *badger.Txn) (manifest, error) {
+	ms, err := scanJSON[manifest](txn, manifestPrefix)
+	if err != nil {
+		return manifest{}, err
+	}
+	if len(ms) == 0 {
+		return manifest{}, ErrNoReleases
+	}
+	return slices.MinFunc(ms, func(a, b manifest) int { return newestFirst(a.Release, b.Release) }), nil
+}
+
+// newestFirst orders releases newest first, ties by name.
+func newestFirst(a, b Release) int {
+	if c := b.Created.Compare(a.Created); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Name, b.Name)
+}
+
 // Releases lists the stored releases, newest first (ties by name).
 func (s *Store) Releases() ([]Release, error) {
-	var out []Release
-	err := s.db.View(func(txn *badger.Txn) error {
-		ms, err := manifests(txn)
-		for _, m := range ms {
-			out = append(out, m.Release)
-		}
+	var ms []manifest
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		ms, err = scanJSON[manifest](txn, manifestPrefix)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing releases: %w", err)
 	}
-	slices.SortFunc(out, func(a, b Release) int {
-		if c := b.Created.Compare(a.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(a.Name, b.Name)
-	})
+	out := make([]Release, len(ms))
+	for i, m := range ms {
+		out[i] = m.Release
+	}
+	slices.SortFunc(out, newestFirst)
 	return out, nil
+}
+
+// Part names a part of a stored release that [Store.View] reads.
+type Part uint8
+
+// Parts of a release; combine them with |.
+const (
+	PartGraph   Part = 1 << iota // the recovery graph
+	PartRecords                  // the run and minimization records
+	PartCatalog                  // the service catalog
+	PartRuntime                  // the runtime dependency graph, if there is one
+)
+
+// View is a release as [Store.View] read it, in one transaction: its
+// description and the parts asked for; the others are nil.
+type View struct {
+	Release Release
+	// Graph is the recovery graph ([PartGraph]).
+	Graph *graph.Graph
+	// Records are the run and minimization records, sorted by ID
+	// ([PartRecords]).
+	Records []*collector.Record
+	// Catalog is the service catalog, nil when the release was ingested
+	// without one ([PartCatalog]).
+	Catalog *collector.Catalog
+	// Runtime is the runtime dependency graph, nil when the release has
+	// none ([PartRuntime]).
+	Runtime *Runtime
+}
+
+// View reads release name, or the newest release when name is "" (ties
+// by name), with the parts of it asked for, all in one read transaction:
+// what a command needs, consistent even beside a writer in this process.
+// An unknown release gives an error wrapping [ErrNotFound], an empty
+// store [ErrNoReleases], stored data that fails its checks [ErrCorrupt].
+func (s *Store) View(name string, parts Part) (*View, error) {
+	v := &View{}
+	err := s.db.View(func(txn *badger.Txn) error {
+		var m manifest
+		var err error
+		if name == "" {
+			m, err = newestManifest(txn)
+		} else {
+			m, err = getManifest(txn, name)
+		}
+		if err != nil {
+			return err
+		}
+		v.Release = m.Release
+		return v.read(txn, m, parts)
+	})
+	if errors.Is(err, ErrNoReleases) {
+		return nil, err
+	} else if err != nil {
+		return nil, fmt.Errorf("reading release: %w", err)
+	}
+	return v, nil
+}
+
+// read reads the parts of the release of manifest m.
+func (v *View) read(txn *badger.Txn, m manifest, parts Part) error {
+	if parts&PartGraph != 0 {
+		secs := map[byte][]byte{}
+		for _, sec := range graphSections {
+			var err error
+			if secs[sec], err = m.section(txn, sec); err != nil {
+				return err
+			}
+		}
+		g, err := decodeGraph(secs, m.Release.Services+m.Release.Endpoints, m.Release.Edges)
+		if err != nil {
+			return err
+		}
+		v.Graph = g
+	}
+	if parts&PartRecords != 0 {
+		b, err := m.section(txn, secRecords)
+		if err != nil {
+			return err
+		}
+		if v.Records, err = decodeRecords(b); err != nil {
+			return err
+		}
+	}
+	if parts&PartCatalog != 0 {
+		b, err := m.section(txn, secCatalog)
+		if err != nil {
+			return err
+		}
+		if v.Catalog, err = decodeCatalog(b); err != nil {
+			return err
+		}
+	}
+	if parts&PartRuntime != 0 {
+		rt, err := readRuntime(txn, m.Release.Name)
+		if err != nil && !errors.Is(err, ErrNoRuntime) {
+			return err
+		}
+		v.Runtime = rt
+	}
+	return nil
 }
 
 // Get returns release name, or an error wrapping [ErrNotFound].
@@ -76,95 +204,70 @@ func (s *Store) Get(name string) (Release, error) {
 	return m.Release, err
 }
 
-// Latest returns the newest release, or [ErrNoReleases].
+// Latest returns the newest release (ties by name), or [ErrNoReleases].
 func (s *Store) Latest() (Release, error) {
-	rs, err := s.Releases()
-	if err != nil {
-		return Release{}, err
-	}
-	if len(rs) == 0 {
-		return Release{}, ErrNoReleases
-	}
-	return rs[0], nil
+	var m manifest
+	err := s.db.View(func(txn *badger.Txn) (err error) {
+		m, err = newestManifest(txn)
+		return err
+	})
+	return m.Release, err
 }
 
 // Load reads release name's graph, or returns an error wrapping
-// [ErrNotFound] (unknown release) or [ErrCorrupt].
+// [ErrNotFound] (unknown release) or [ErrCorrupt]; it is View with
+// [PartGraph].
 func (s *Store) Load(name string) (*graph.Graph, error) {
-	var g *graph.Graph
-	err := s.db.View(func(txn *badger.Txn) error {
-		m, err := getManifest(txn, name)
-		if err != nil {
-			return err
-		}
-		secs := map[byte][]byte{}
-		for _, sec := range graphSections {
-			if secs[sec], err = readSection(txn, m, sec); err != nil {
-				return err
-			}
-		}
-		g, err = decodeGraph(secs, m.Release.Services+m.Release.Endpoints, m.Release.Edges)
-		return err
-	})
+	v, err := s.view(name, PartGraph)
 	if err != nil {
-		return nil, fmt.Errorf("loading release: %w", err)
+		return nil, err
 	}
-	return g, nil
+	return v.Graph, nil
 }
 
 // Records returns the run and minimization records stored with release
-// name, sorted by ID.
+// name, sorted by ID; it is View with [PartRecords].
 func (s *Store) Records(name string) ([]*collector.Record, error) {
-	var out []*collector.Record
-	err := s.db.View(func(txn *badger.Txn) error {
-		m, err := getManifest(txn, name)
-		if err != nil {
-			return err
-		}
-		b, err := readSection(txn, m, secRecords)
-		if err != nil {
-			return err
-		}
-		out, err = decodeRecords(b)
-		return err
-	})
+	v, err := s.view(name, PartRecords)
 	if err != nil {
-		return nil, fmt.Errorf("reading records: %w", err)
+		return nil, err
 	}
-	return out, nil
+	return v.Records, nil
 }
 
 // Catalog returns the catalog stored with release name, or nil when it
-// was ingested without one.
+// was ingested without one; it is View with [PartCatalog].
 func (s *Store) Catalog(name string) (*collector.Catalog, error) {
-	var out *collector.Catalog
-	err := s.db.View(func(txn *badger.Txn) error {
-		m, err := getManifest(txn, name)
-		if err != nil {
-			return err
-		}
-		b, err := readSection(txn, m, secCatalog)
-		if err != nil {
-			return err
-		}
-		out, err = decodeCatalog(b)
-		return err
-	})
+	v, err := s.view(name, PartCatalog)
 	if err != nil {
-		return nil, fmt.Errorf("reading catalog: %w", err)
+		return nil, err
 	}
-	return out, nil
+	return v.Catalog, nil
 }
 
-// readSection reads and checks one section of a release's snapshot.
-func readSection(txn *badger.Txn, m manifest, sec byte) ([]byte, error) {
+// view is View of a named release.
+func (s *Store) view(name string, parts Part) (*View, error) {
+	if name == "" {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return s.View(name, parts)
+}
+
+// section reads and checks section sec of the release's snapshot.
+func (m manifest) section(txn *badger.Txn, sec byte) ([]byte, error) {
 	info, ok := m.Sections[string(sec)]
 	if !ok {
 		return nil, fmt.Errorf("%w: section %q missing", ErrCorrupt, sec)
 	}
+	return readSection(txn, m.Snapshot, sec, info)
+}
+
+// readSection reads section sec of snapshot snap and checks it against
+// info, from its manifest.
+func readSection(txn *badger.Txn, snap uint64, sec byte, info sectionInfo) ([]byte, error) {
 	buf := make([]byte, 0, info.Size)
 	for i := range info.Chunks {
-		item, err := txn.Get(chunkKey(m.Snapshot, sec, i))
+		item, err := txn.Get(chunkKey(snap, sec, i))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil, fmt.Errorf("%w: chunk %d of section %q missing", ErrCorrupt, i, sec)
 		} else if err != nil {

@@ -83,71 +83,32 @@ func (s *Store) PutRuntime(ctx context.Context, name string, rt *Runtime, opts P
 			return RuntimeInfo{}, err
 		}
 	}
-	if err := s.collectGarbage(); err != nil {
-		return RuntimeInfo{}, err
-	}
-	id, err := s.newSnapshotID()
-	if err != nil {
-		return RuntimeInfo{}, err
-	}
-	m := runtimeManifest{Snapshot: id, Info: RuntimeInfo{
-		Release: name, Created: s.now().UTC(), Inputs: rt.Inputs, Edges: len(rt.Edges), Services: rt.Services(),
-	}}
-	published := false
-	defer func() {
-		if !published {
-			if err := s.deleteSnapshot(id); err != nil {
-				s.log.Debug("deleting staged runtime graph", "snapshot", id, "err", err)
-			}
+	var m runtimeManifest
+	err := s.publish(fmt.Sprintf("the runtime graph of %q", name), func(id uint64) ([]byte, []byte, error) {
+		m = runtimeManifest{Snapshot: id, Info: RuntimeInfo{
+			Release: name, Created: s.now().UTC(), Inputs: rt.Inputs, Edges: len(rt.Edges), Services: rt.Services(),
+		}}
+		var err error
+		if m.Section, err = s.writeRuntime(ctx, id, rt); err != nil {
+			return nil, nil, err
 		}
-	}()
-	if m.Section, err = s.writeRuntime(ctx, id, rt); err != nil {
-		return RuntimeInfo{}, fmt.Errorf("writing runtime graph of %q: %w", name, err)
-	}
-	m.Info.Size = m.Section.Size
-	if err := s.callHook("staged"); err != nil {
-		return RuntimeInfo{}, err
-	}
-	val, err := json.Marshal(&m)
-	if err != nil {
-		return RuntimeInfo{}, fmt.Errorf("encoding runtime manifest: %w", err)
-	}
-	var old uint64
-	err = s.db.Update(func(txn *badger.Txn) error {
+		m.Info.Size = m.Section.Size
+		val, err := json.Marshal(&m)
+		return runtimeKey(name), val, err
+	}, func(txn *badger.Txn) (uint64, error) {
 		if _, err := getManifest(txn, name); err != nil {
-			return err // deleted meanwhile
+			return 0, err // deleted meanwhile
 		}
 		prev, err := getRuntimeManifest(txn, name)
 		switch {
 		case err == nil && !opts.Replace:
-			return fmt.Errorf("%w: release %q", ErrRuntimeExists, name)
-		case err == nil:
-			old = prev.Snapshot
-		case !errors.Is(err, ErrNoRuntime):
-			return err
+			return 0, fmt.Errorf("%w: release %q", ErrRuntimeExists, name)
+		case errors.Is(err, ErrNoRuntime):
+			return 0, nil
 		}
-		return txn.Set(runtimeKey(name), val)
+		return prev.Snapshot, err
 	})
-	if err != nil {
-		if errors.Is(err, ErrRuntimeExists) || errors.Is(err, ErrNotFound) {
-			return RuntimeInfo{}, err
-		}
-		return RuntimeInfo{}, fmt.Errorf("publishing runtime graph of %q: %w", name, err)
-	}
-	published = true
-	if err := s.db.Sync(); err != nil {
-		return RuntimeInfo{}, fmt.Errorf("publishing runtime graph of %q: %w", name, err)
-	}
-	if err := s.callHook("published"); err != nil {
-		return RuntimeInfo{}, err
-	}
-	if old != 0 {
-		if err := s.deleteSnapshot(old); err != nil {
-			s.log.Debug("deleting replaced runtime graph", "snapshot", old, "err", err)
-		}
-		s.reclaim()
-	}
-	return m.Info, nil
+	return m.Info, err
 }
 
 // writeRuntime writes rt's section as chunks of snapshot id and makes
@@ -213,35 +174,32 @@ func decodeRuntime(b []byte) ([]graph.Call, error) {
 	return edges, nil
 }
 
+// getRuntimeManifest reads the manifest of release name's runtime graph,
+// or returns an error wrapping [ErrNoRuntime].
 func getRuntimeManifest(txn *badger.Txn, name string) (runtimeManifest, error) {
-	var m runtimeManifest
-	item, err := txn.Get(runtimeKey(name))
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return m, fmt.Errorf("%w for release %q", ErrNoRuntime, name)
-	} else if err != nil {
-		return m, err
+	m, found, err := getJSON[runtimeManifest](txn, runtimeKey(name))
+	if err == nil && !found {
+		err = fmt.Errorf("%w for release %q", ErrNoRuntime, name)
 	}
-	err = item.Value(func(v []byte) error { return json.Unmarshal(v, &m) })
-	if err != nil {
-		return m, fmt.Errorf("%w: runtime manifest of release %q: %w", ErrCorrupt, name, err)
-	}
-	return m, nil
+	return m, err
 }
 
-// runtimeManifests lists every runtime manifest.
-func runtimeManifests(txn *badger.Txn) ([]runtimeManifest, error) {
-	var out []runtimeManifest
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: runtimePrefix, PrefetchValues: true, PrefetchSize: 64})
-	defer it.Close()
-	for it.Rewind(); it.Valid(); it.Next() {
-		var m runtimeManifest
-		err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &m) })
-		if err != nil {
-			return nil, fmt.Errorf("%w: runtime manifest %q: %w", ErrCorrupt, it.Item().Key(), err)
-		}
-		out = append(out, m)
+// readRuntime reads release name's runtime graph, or returns an error
+// wrapping [ErrNoRuntime] or [ErrCorrupt].
+func readRuntime(txn *badger.Txn, name string) (*Runtime, error) {
+	m, err := getRuntimeManifest(txn, name)
+	if err != nil {
+		return nil, err
 	}
-	return out, nil
+	b, err := readSection(txn, m.Snapshot, secRuntime, m.Section)
+	if err != nil {
+		return nil, err
+	}
+	edges, err := decodeRuntime(b)
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{Release: m.Info.Release, Created: m.Info.Created, Inputs: m.Info.Inputs, Edges: edges}, nil
 }
 
 // RuntimeInfo describes release name's runtime graph, or returns an error
@@ -259,27 +217,17 @@ func (s *Store) RuntimeInfo(name string) (RuntimeInfo, error) {
 }
 
 // Runtime reads release name's runtime graph, or returns an error
-// wrapping [ErrNoRuntime], [ErrNotFound] or [ErrCorrupt].
+// wrapping [ErrNoRuntime], [ErrNotFound] or [ErrCorrupt]; [Store.View]
+// with [PartRuntime] reads it with the rest of a release.
 func (s *Store) Runtime(name string) (*Runtime, error) {
 	var rt *Runtime
 	err := s.db.View(func(txn *badger.Txn) error {
 		if _, err := getManifest(txn, name); err != nil {
 			return err
 		}
-		m, err := getRuntimeManifest(txn, name)
-		if err != nil {
-			return err
-		}
-		b, err := readSection(txn, manifest{Snapshot: m.Snapshot, Sections: map[string]sectionInfo{string(secRuntime): m.Section}}, secRuntime)
-		if err != nil {
-			return err
-		}
-		edges, err := decodeRuntime(b)
-		if err != nil {
-			return err
-		}
-		rt = &Runtime{Release: m.Info.Release, Created: m.Info.Created, Inputs: m.Info.Inputs, Edges: edges}
-		return nil
+		var err error
+		rt, err = readRuntime(txn, name)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reading runtime graph: %w", err)

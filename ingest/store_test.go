@@ -146,6 +146,65 @@ func TestReleases(t *testing.T) {
 	}, WithClock(clock))
 }
 
+// TestView reads the parts of a release asked for, and only those.
+func TestView(t *testing.T) {
+	now := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time { now = now.Add(time.Hour); return now }
+	runStoreTest(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, err := s.View("", PartGraph); !errors.Is(err, ErrNoReleases) {
+			t.Fatalf("View on an empty store = %v, want ErrNoReleases", err)
+		}
+		snap := fleetSnapshot(t)
+		for _, name := range []string{"old", "new"} {
+			if _, err := s.Put(ctx, name, snap, PutOptions{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		calls := []graph.Call{{From: "web", To: "config", Calls: 3}}
+		if _, err := s.PutRuntime(ctx, "old", &Runtime{Edges: calls}, PutOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		type got struct{ Release, Graph, Records, Catalog, Runtime bool }
+		tests := []struct {
+			name  string
+			parts Part
+			want  got
+		}{
+			{"new", 0, got{Release: true}},
+			{"", PartGraph, got{Release: true, Graph: true}},
+			{"old", PartRecords | PartCatalog, got{Release: true, Records: true, Catalog: true}},
+			{"old", PartGraph | PartRecords | PartCatalog | PartRuntime, got{true, true, true, true, true}},
+			{"new", PartRuntime, got{Release: true}}, // it has none
+		}
+		for _, tt := range tests {
+			v, err := s.View(tt.name, tt.parts)
+			if err != nil {
+				t.Fatalf("View(%q, %b): %v", tt.name, tt.parts, err)
+			}
+			g := got{v.Release.Name != "", v.Graph != nil, v.Records != nil, v.Catalog != nil, v.Runtime != nil}
+			if g != tt.want {
+				t.Errorf("View(%q, %b) filled %+v, want %+v", tt.name, tt.parts, g, tt.want)
+			}
+			want := tt.name
+			if want == "" {
+				want = "new"
+			}
+			if v.Release.Name != want {
+				t.Errorf("View(%q) read release %q, want %q", tt.name, v.Release.Name, want)
+			}
+		}
+		v, _ := s.View("old", PartGraph|PartRecords|PartCatalog|PartRuntime)
+		if v.Graph.EdgeCount() != 13 || len(v.Records) != len(snap.Records) || len(v.Catalog.Services) != len(snap.Catalog.Services) ||
+			!cmp.Equal(v.Runtime.Edges, calls) {
+			t.Errorf("View(old) = %d edges, %d records, %d catalog services, runtime %v", v.Graph.EdgeCount(), len(v.Records), len(v.Catalog.Services), v.Runtime.Edges)
+		}
+		if _, err := s.View("nope", PartGraph); !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `no such release: "nope"`) {
+			t.Errorf("View(nope) = %v, want ErrNotFound naming it", err)
+		}
+	}, WithClock(clock))
+}
+
 func TestReplace(t *testing.T) {
 	runStoreTest(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
