@@ -60,23 +60,23 @@ func writeDrawing(ctx context.Context, w io.Writer, format string, draw func(io.
 	return err
 }
 
-// analysisInput is a release loaded for analysis.
+// analysisInput is a release read for analysis: its graph and what else
+// the verb asked for, and the edge kinds to follow.
 type analysisInput struct {
-	Graph   *graph.Graph
-	Release ingest.Release
-	Kinds   graph.KindSet
+	*ingest.View
+	Kinds graph.KindSet
 }
 
-// loadForAnalysis parses the shared flags and loads the release; also is
-// passed to loadRelease.
-func loadForAnalysis(ctx context.Context, f *analysisFlags, open openStoreFunc, also ...func(*ingest.Store, ingest.Release) error) (analysisInput, error) {
+// loadForAnalysis parses the shared flags and reads the release's graph
+// and the other parts the verb needs, in one read transaction.
+func loadForAnalysis(ctx context.Context, f *analysisFlags, open openStoreFunc, also ingest.Part) (analysisInput, error) {
 	ks, err := f.kindSet()
 	if err != nil {
 		return analysisInput{}, err
 	}
-	g, rel, err := loadRelease(ctx, open, f.Release, also...)
+	v, err := viewRelease(ctx, open, f.Release, ingest.PartGraph|also)
 	if err != nil {
 		return analysisInput{}, err
 	}
-	return analysisInput{Graph: g, Release: rel, Kinds: ks}, nil
+	return analysisInput{View: v, Kinds: ks}, nil
 }

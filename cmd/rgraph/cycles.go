@@ -64,7 +64,7 @@ All elementary cycles are never enumerated unbounded: --max-len and
 }
 
 func cyclesRun(ctx context.Context, opts *cyclesOptions) error {
-	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore)
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore, 0)
 	if err != nil {
 		return err
 	}

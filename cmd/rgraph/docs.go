@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -138,36 +137,11 @@ func (s docsSummary) String() string {
 // writeDocs gathers a release's graph, records, catalog and runtime graph
 // from the store and writes its site.
 func writeDocs(ctx context.Context, env *Env, open openStoreFunc, req docsRequest) (docsSummary, error) {
-	var (
-		g    *graph.Graph
-		rel  ingest.Release
-		recs []*collector.Record
-		cat  *collector.Catalog
-		rt   *ingest.Runtime
-	)
-	err := withStore(ctx, open, func(s *ingest.Store) error {
-		var err error
-		if rel, err = findRelease(s, req.Release); err != nil {
-			return err
-		}
-		if g, err = s.Load(rel.Name); err != nil {
-			return err
-		}
-		if recs, err = s.Records(rel.Name); err != nil {
-			return err
-		}
-		if cat, err = s.Catalog(rel.Name); err != nil {
-			return err
-		}
-		rt, err = s.Runtime(rel.Name)
-		if errors.Is(err, ingest.ErrNoRuntime) {
-			rt, err = nil, nil
-		}
-		return err
-	})
+	v, err := viewRelease(ctx, open, req.Release, ingest.PartGraph|ingest.PartRecords|ingest.PartCatalog|ingest.PartRuntime)
 	if err != nil {
 		return docsSummary{}, err
 	}
+	g, rel, recs, cat, rt := v.Graph, v.Release, v.Records, v.Catalog, v.Runtime
 	if req.Extra != nil {
 		recs = slices.DeleteFunc(slices.Clone(recs), func(r *collector.Record) bool { return r.ID == req.Extra.ID })
 		recs = append(recs, req.Extra)

@@ -60,7 +60,7 @@ var groupBy = map[string]render.GroupBy{
 }
 
 func drawRun(ctx context.Context, opts *drawOptions) error {
-	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore)
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore, 0)
 	if err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ type exportNode struct {
 }
 
 func exportRun(ctx context.Context, opts *exportOptions) error {
-	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore)
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore, 0)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/cobra"
+
+	"github.com/rgraph/rgraph/ingest"
 )
 
 // writeFiles writes name -> content under a new temporary directory and
@@ -395,23 +397,24 @@ func TestReadOnlyVerbsNeedAStore(t *testing.T) {
 	}
 }
 
-func TestLoadRelease(t *testing.T) {
+func TestViewRelease(t *testing.T) {
+	ctx := context.Background()
 	e := newTestEnv(t, nil)
 	open := storeWriter(e.Env, &globalOptions{})
-	if _, _, err := loadRelease(context.Background(), open, ""); err == nil || !strings.Contains(err.Error(), "rgraph ingest --release") {
-		t.Errorf("loadRelease on an empty store = %v, want a hint to ingest", err)
+	if _, err := viewRelease(ctx, open, "", ingest.PartGraph); err == nil || !strings.Contains(err.Error(), "(store "+e.StoreDir("")+"); ingest one with 'rgraph ingest --release") {
+		t.Errorf("viewRelease on an empty store = %v, want the store named and a hint to ingest", err)
 	}
 	in := writeFiles(t, map[string]string{"e.tsv": "a\tb\thard\n"})
 	if code := e.rgraph("ingest", "--release", "r1", in); code != exitOK {
 		t.Fatal(code)
 	}
 	for _, name := range []string{"", "r1"} {
-		g, rel, err := loadRelease(context.Background(), open, name)
-		if err != nil || rel.Name != "r1" || g.EdgeCount() != 1 {
-			t.Errorf("loadRelease(%q) = %v, %v, %v", name, g, rel.Name, err)
+		v, err := viewRelease(ctx, open, name, ingest.PartGraph)
+		if err != nil || v.Release.Name != "r1" || v.Graph.EdgeCount() != 1 || v.Records != nil {
+			t.Errorf("viewRelease(%q) = %+v, %v; want r1's graph alone", name, v, err)
 		}
 	}
-	if _, _, err := loadRelease(context.Background(), open, "nope"); err == nil || !strings.Contains(err.Error(), `no such release: "nope"`) {
-		t.Errorf("loadRelease(nope) = %v", err)
+	if _, err := viewRelease(ctx, open, "nope", ingest.PartGraph); err == nil || !strings.Contains(err.Error(), `no such release: "nope"`) {
+		t.Errorf("viewRelease(nope) = %v", err)
 	}
 }

@@ -65,15 +65,7 @@ time, from measured runs, the catalog's estimates, or --default-duration.`,
 }
 
 func orderRun(ctx context.Context, opts *orderOptions) error {
-	var recs []*collector.Record
-	var cat *collector.Catalog
-	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore, func(s *ingest.Store, rel ingest.Release) (err error) {
-		if recs, err = s.Records(rel.Name); err != nil {
-			return err
-		}
-		cat, err = s.Catalog(rel.Name)
-		return err
-	})
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore, ingest.PartRecords|ingest.PartCatalog)
 	if err != nil {
 		return err
 	}
@@ -86,7 +78,7 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 	if err != nil {
 		return fmt.Errorf("release %s: %w", in.Release.Name, err)
 	}
-	runbooks := orderRunbooks(recs, cat, o)
+	runbooks := orderRunbooks(in.Records, in.Catalog, o)
 	env := opts.Env
 	switch opts.Output {
 	case "json":

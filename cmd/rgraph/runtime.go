@@ -226,29 +226,17 @@ func runtimeShowRun(ctx context.Context, opts *runtimeShowOptions) error {
 	return render.Table(opts.Env.Out, t, []string{"CALLER", "CALLEE", "CALLS"}, rows)
 }
 
-// storedRuntime reads the runtime graph of release rel, with a hint when
-// there is none.
-func storedRuntime(s *ingest.Store, rel string) (*ingest.Runtime, error) {
-	rt, err := s.Runtime(rel)
-	if errors.Is(err, ingest.ErrNoRuntime) {
-		return nil, fmt.Errorf("%w; import one with 'rgraph runtime ingest --release %s FILE'", err, rel)
-	}
-	return rt, err
-}
-
 // loadRuntime reads the runtime graph of release name (the newest release
 // when empty).
 func loadRuntime(ctx context.Context, open openStoreFunc, name string) (*ingest.Runtime, error) {
-	var rt *ingest.Runtime
-	err := withStore(ctx, open, func(s *ingest.Store) error {
-		rel, err := findRelease(s, name)
-		if err != nil {
-			return err
-		}
-		rt, err = storedRuntime(s, rel.Name)
-		return err
-	})
-	return rt, err
+	v, err := viewRelease(ctx, open, name, ingest.PartRuntime)
+	if err != nil {
+		return nil, err
+	}
+	if v.Runtime == nil {
+		return nil, noRuntime(v.Release.Name)
+	}
+	return v.Runtime, nil
 }
 
 // runtimeDeleteOptions are the parsed flags of rgraph runtime delete.
@@ -334,22 +322,13 @@ func compareRun(ctx context.Context, opts *compareOptions) error {
 	if err != nil {
 		return usageErrorf("--kinds: %v", err)
 	}
-	var g *graph.Graph
-	var rt *ingest.Runtime
-	var rel ingest.Release
-	err = withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
-		var err error
-		if rel, err = findRelease(s, opts.Release); err != nil {
-			return err
-		}
-		if g, err = s.Load(rel.Name); err != nil {
-			return err
-		}
-		rt, err = storedRuntime(s, rel.Name)
-		return err
-	})
+	v, err := viewRelease(ctx, opts.OpenStore, opts.Release, ingest.PartGraph|ingest.PartRuntime)
 	if err != nil {
 		return err
+	}
+	g, rt, rel := v.Graph, v.Runtime, v.Release
+	if rt == nil {
+		return noRuntime(rel.Name)
 	}
 	var unknown []string
 	for _, s := range opts.Services {

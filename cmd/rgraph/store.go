@@ -8,7 +8,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
 )
 
@@ -97,39 +96,23 @@ func withStore(ctx context.Context, open openStoreFunc, f func(*ingest.Store) er
 	return f(s)
 }
 
-// findRelease returns release name, or the newest release when name is
-// empty, with a hint when the store has none.
-func findRelease(s *ingest.Store, name string) (ingest.Release, error) {
-	if name != "" {
-		return s.Get(name)
-	}
-	rel, err := s.Latest()
-	if errors.Is(err, ingest.ErrNoReleases) {
-		return rel, fmt.Errorf("%w; ingest one with 'rgraph ingest --release NAME FILE...'", err)
-	}
-	return rel, err
+// viewRelease reads release name, or the newest release when name is
+// empty, with the parts of it a verb needs, in one read transaction; the
+// error says how to add a release when the store has none.
+func viewRelease(ctx context.Context, open openStoreFunc, name string, parts ingest.Part) (*ingest.View, error) {
+	var v *ingest.View
+	err := withStore(ctx, open, func(s *ingest.Store) (err error) {
+		v, err = s.View(name, parts)
+		if errors.Is(err, ingest.ErrNoReleases) {
+			return fmt.Errorf("%w (store %s); ingest one with 'rgraph ingest --release NAME FILE...'", err, s.Dir())
+		}
+		return err
+	})
+	return v, err
 }
 
-// loadRelease loads release name from the store, or the newest release
-// when name is empty; it is what analysis verbs call for --release. also,
-// if given, reads more of the release while the store is open.
-func loadRelease(ctx context.Context, open openStoreFunc, name string, also ...func(*ingest.Store, ingest.Release) error) (*graph.Graph, ingest.Release, error) {
-	var g *graph.Graph
-	var rel ingest.Release
-	err := withStore(ctx, open, func(s *ingest.Store) error {
-		var err error
-		if rel, err = findRelease(s, name); err != nil {
-			return err
-		}
-		if g, err = s.Load(rel.Name); err != nil {
-			return err
-		}
-		for _, f := range also {
-			if err := f(s, rel); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return g, rel, err
+// noRuntime is the error for release rel without a runtime graph, with a
+// hint to import one.
+func noRuntime(rel string) error {
+	return fmt.Errorf("%w for release %q; import one with 'rgraph runtime ingest --release %s FILE'", ingest.ErrNoRuntime, rel, rel)
 }

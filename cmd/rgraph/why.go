@@ -49,7 +49,7 @@ name). --all lists alternative chains too, shortest first.`,
 }
 
 func whyRun(ctx context.Context, opts *whyOptions) error {
-	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore)
+	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore, 0)
 	if err != nil {
 		return err
 	}
