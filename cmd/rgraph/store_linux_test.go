@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/internal/privtest"
 )
 
@@ -136,6 +138,17 @@ func TestFullDiskChild(t *testing.T) {
 	code, _, stderr = rgraphChild(t, ro, "ingest", "--release", "r3", small)
 	if code != exitError || !strings.Contains(stderr, fmt.Sprintf("opening store %q for writing: read-only file system", ro)) {
 		t.Errorf("ingest into a read-only mount = exit %d, stderr %q; want 1 saying it is read-only", code, stderr)
+	}
+	// A writer on the writable side holds the store for readers on the
+	// read-only side too, and they are told who it is.
+	w, err := ingest.Open(store, ingest.WithLogger(slog.New(slog.DiscardHandler)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = rgraphChild(t, ro, "releases")
+	w.Close()
+	if want := fmt.Sprintf("in use by pid %d (", os.Getpid()); code != exitError || !strings.Contains(stderr, want) {
+		t.Errorf("releases from a read-only mount beside a writer = exit %d, stderr %q; want 1 naming the writer", code, stderr)
 	}
 
 	// With space again, the store takes new releases.
