@@ -47,11 +47,11 @@ func (s *Store) loadBase(name string) (*base, error) {
 		if err != nil {
 			return err
 		}
-		recs, err := readSection(txn, m, secRecords)
+		recs, err := m.section(txn, secRecords)
 		if err != nil {
 			return err
 		}
-		if cb, err := readSection(txn, m, secCatalog); err != nil {
+		if cb, err := m.section(txn, secCatalog); err != nil {
 			return err
 		} else if b.catalog, err = decodeCatalog(cb); err != nil {
 			return err
@@ -59,7 +59,7 @@ func (s *Store) loadBase(name string) (*base, error) {
 		if info, ok := m.Sections[string(secMapped)]; !ok || info.Size == 0 {
 			return b.fromRecords(recs, m.Release.Inputs)
 		}
-		mb, err := readSection(txn, m, secMapped)
+		mb, err := m.section(txn, secMapped)
 		if err != nil {
 			return err
 		}
