@@ -5,7 +5,8 @@
 // [Parse] turns inputs into a [Snapshot] (graph, records, catalog) and
 // validates everything before anything is written; [Store.Put] writes a
 // snapshot as a named release atomically, and [Store.Ingest] does both.
-// [Store.Load] reads a release back as a [graph.Graph]. How records map to
+// [Store.View] reads a release back (its graph, records, catalog and
+// runtime graph, as asked) in one transaction. How records map to
 // edges, and the edge-list format, are documented in docs/records.md.
 //
 // A release is stored as a few large chunks of a compact binary encoding
