@@ -342,7 +342,7 @@ var fleets sync.Map // "services/edges" -> *fleetData
 
 // fleet generates the synthetic fleet of graphtest.FleetEdges (seed 1) and
 // writes it as a TSV edge list sorted by source, as an export would list
-// it, once per process.
+// it, once for b and its sub-benchmarks; the file goes when b ends.
 func fleet(b *testing.B, services, edges int) *fleetData {
 	key := fmt.Sprintf("%d/%d", services, edges)
 	if f, ok := fleets.Load(key); ok {
@@ -353,6 +353,10 @@ func fleet(b *testing.B, services, edges int) *fleetData {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(func() {
+		fleets.Delete(key)
+		os.RemoveAll(dir)
+	})
 	path := filepath.Join(dir, "fleet.tsv")
 	f, err := os.Create(path)
 	if err != nil {
