@@ -6,10 +6,11 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/internal/netnspin"
 )
 
 // netPlan is the addressing of one sandbox's link to its upstream.
@@ -25,7 +26,7 @@ type netPlan struct {
 func openUpstream(name string) (int, error) {
 	p := "/proc/self/ns/net"
 	if name != "" && name != "host" {
-		p = filepath.Join(netnsDir, name)
+		p = netnspin.Path(name)
 	}
 	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/internal/netnspin"
 )
 
 // recorder records and enforces one sandbox: the eBPF probe on its
@@ -155,7 +156,7 @@ func (d *netnsDriver) Start(ctx context.Context, spec Spec) (_ Sandbox, err erro
 
 	if err := step("creating namespaces", func() error {
 		var err error
-		s.l, s.nsFD, err = startLauncher(launcherSetup{netnsPath: netnsPath(rs.id), resolvConf: resolv})
+		s.l, s.nsFD, err = startLauncher(launcherSetup{netns: netnsName(rs.id), resolvConf: resolv})
 		return err
 	}); err != nil {
 		return nil, err
@@ -360,7 +361,7 @@ exec nsenter --net=%[3]s --mount=%[4]s --wd=%[5]s -- "${@:-/bin/sh}"
 		ID:    s.rs.id,
 		Enter: enter,
 		Notes: []string{
-			"network only: ip netns exec " + netnsPrefx + s.rs.id + " sh",
+			"network only: ip netns exec " + netnsName(s.rs.id) + " sh",
 			"logs and working directory: " + s.rs.dir,
 			"no longer recorded or enforced: the probe and the DNS stub lived in rgraph",
 			"remove it with: rgraph sandbox gc --kept",
@@ -414,9 +415,7 @@ func (s *netnsSandbox) Close() error {
 	if _, err := deleteVeth(s.spec.Upstream.NetNS, vethName(s.rs.id), false); err != nil {
 		errs = append(errs, err)
 	}
-	if exists(netnsPath(s.rs.id)) {
-		errs = append(errs, unmountFile(netnsPath(s.rs.id)))
-	}
+	errs = append(errs, permErr(netnspin.Unpin(netnsName(s.rs.id))))
 	if s.rs.meta.Subnet >= 0 {
 		errs = append(errs, ignoreNotExist(os.Remove(filepath.Join(subnetsDir(), fmt.Sprint(s.rs.meta.Subnet)))))
 	}

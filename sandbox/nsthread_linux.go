@@ -4,19 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/internal/netnspin"
+	"github.com/rgraph/rgraph/internal/nsthread"
 )
 
 // A Linux thread, not a process, owns its network and mount namespace.
 // The netns driver keeps one goroutine per sandbox locked to a thread
 // that entered the sandbox's namespaces (the launcher): every command is
-// forked from it, so children are born inside. The goroutine never
-// unlocks its thread, so when it returns the Go runtime ends the thread
-// instead of handing a thread in a foreign namespace to other goroutines.
-// Threads the runtime creates while a locked thread runs are cloned from
-// its template thread, so they do not inherit the namespaces either.
+// forked from it, so children are born inside. The thread ends with its
+// goroutine (internal/nsthread).
 
 // launcher is a thread inside a sandbox's network and mount namespaces.
 type launcher struct {
@@ -27,15 +26,15 @@ type launcher struct {
 
 // launcherSetup describes what a new launcher thread creates.
 type launcherSetup struct {
-	// netnsPath is where the new network namespace is bind-mounted.
-	netnsPath string
+	// netns is the name the new network namespace is pinned as.
+	netns string
 	// resolvConf is bind-mounted over /etc/resolv.conf in the new mount
 	// namespace.
 	resolvConf string
 }
 
-// startLauncher starts a thread in a new network namespace (bind-mounted
-// at s.netnsPath, so it outlives the thread) and a new mount namespace in
+// startLauncher starts a thread in a new network namespace (pinned as
+// s.netns, so it outlives the thread) and a new mount namespace in
 // which /etc/resolv.conf is s.resolvConf. It returns the launcher and a
 // descriptor of the network namespace. CAP_NET_RAW is dropped from the
 // thread (and so from every command), because no cgroup hook can refuse
@@ -47,7 +46,7 @@ func startLauncher(s launcherSetup) (*launcher, int, error) {
 		err error
 	}
 	ready := make(chan result, 1)
-	goLocked(func() {
+	nsthread.Go(func() {
 		defer close(l.done)
 		fd, err := l.enter(s)
 		ready <- result{fd, err}
@@ -72,8 +71,8 @@ func (l *launcher) enter(s launcherSetup) (int, error) {
 		return -1, permErr(fmt.Errorf("creating a network namespace: %w", err))
 	}
 	self := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), l.tid)
-	if err := bindFile(self, s.netnsPath); err != nil {
-		return -1, fmt.Errorf("pinning the network namespace: %w", err)
+	if err := netnspin.Pin(s.netns, self); err != nil {
+		return -1, permErr(err)
 	}
 	fd, err := unix.Open(self, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -90,9 +89,9 @@ func (l *launcher) enter(s launcherSetup) (int, error) {
 	}
 	// The copy of /run/netns would hold other runs' namespaces alive for as
 	// long as this one lives; detach it.
-	if err := unix.Unmount(netnsDir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+	if err := unix.Unmount(netnspin.Dir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 		unix.Close(fd)
-		return -1, fmt.Errorf("detaching %s in the sandbox: %w", netnsDir, err)
+		return -1, fmt.Errorf("detaching %s in the sandbox: %w", netnspin.Dir, err)
 	}
 	if err := unix.Mount(s.resolvConf, "/etc/resolv.conf", "", unix.MS_BIND, ""); err != nil {
 		unix.Close(fd)
@@ -127,39 +126,12 @@ func (l *launcher) stop() {
 // and ends that thread afterwards. Sockets f creates live in the
 // namespace for good.
 func inNetNS(fd int, f func() error) error {
-	errc := make(chan error, 1)
-	goLocked(func() {
+	return nsthread.Do(func() error {
 		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("entering the sandbox's network namespace: %w", err)
-			return
+			return fmt.Errorf("entering the sandbox's network namespace: %w", err)
 		}
-		errc <- f()
+		return f()
 	})
-	return <-errc
-}
-
-// goLocked runs f in a new goroutine locked to a thread that is not the
-// process's main thread and that ends when f returns. (The Go runtime
-// never ends the main thread: a namespace it entered would live as long
-// as the process, and /proc/self/ns would name it.)
-func goLocked(f func()) {
-	go func() {
-		runtime.LockOSThread()
-		if unix.Gettid() != unix.Getpid() {
-			f()
-			return // without unlocking: the thread ends here
-		}
-		// On the main thread: hold it until another goroutine has locked a
-		// different thread, then give the main thread back unharmed.
-		locked := make(chan struct{})
-		go func() {
-			runtime.LockOSThread()
-			close(locked)
-			f()
-		}()
-		<-locked
-		runtime.UnlockOSThread()
-	}()
 }
 
 // bindFile bind-mounts src on a new empty file at dst.

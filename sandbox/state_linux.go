@@ -14,10 +14,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/internal/netnspin"
 )
 
 // Every object of a run is named after its run ID (8 hex digits), with an
@@ -25,7 +26,7 @@ import (
 //
 //	/run/rgraph/runs/ID/            run directory: lock, meta.json, resolv.conf, work/, logs/
 //	/run/rgraph/subnets/N -> ID     lease of the N-th /30 of RunNet
-//	/run/netns/rgraph-ID            the network namespace (ip netns exec works)
+//	/run/netns/rgraph-ID            the network namespace (ip netns exec works; internal/netnspin)
 //	CGROUP2/rgraph/ID/{runbook,validate}
 //	rgID                            the upstream end of the veth pair
 //
@@ -34,20 +35,18 @@ import (
 // unlocked run directory means a dead owner.
 const (
 	stateDir   = "/run/rgraph"
-	netnsDir   = "/run/netns"
 	netnsPrefx = "rgraph-"
 	vethPrefix = "rg"
 )
 
 var runIDRE = regexp.MustCompile(`^[0-9a-f]{8}$`)
 
-func runsDir() string         { return filepath.Join(stateDir, "runs") }
-func subnetsDir() string      { return filepath.Join(stateDir, "subnets") }
-func runDir(id string) string { return filepath.Join(runsDir(), id) }
-func netnsPath(id string) string {
-	return filepath.Join(netnsDir, netnsPrefx+id)
-}
-func vethName(id string) string { return vethPrefix + id }
+func runsDir() string            { return filepath.Join(stateDir, "runs") }
+func subnetsDir() string         { return filepath.Join(stateDir, "subnets") }
+func runDir(id string) string    { return filepath.Join(runsDir(), id) }
+func netnsName(id string) string { return netnsPrefx + id }
+func netnsPath(id string) string { return netnspin.Path(netnsName(id)) }
+func vethName(id string) string  { return vethPrefix + id }
 
 // runMeta is written to meta.json so GC knows where the run's objects are.
 type runMeta struct {
@@ -72,13 +71,10 @@ type runState struct {
 // lock is held shared meanwhile so that GC never sees a directory
 // without its lock.
 func newRun(id string) (*runState, error) {
-	for _, d := range []string{runsDir(), subnetsDir(), netnsDir} {
+	for _, d := range []string{runsDir(), subnetsDir()} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, permErr(fmt.Errorf("creating %s: %w", d, err))
 		}
-	}
-	if err := ensureNetnsMount(); err != nil {
-		return nil, err
 	}
 	unlock, err := lockGC(unix.LOCK_SH)
 	if err != nil {
@@ -111,22 +107,6 @@ func newRun(id string) (*runState, error) {
 	}
 	return nil, fmt.Errorf("no free run ID")
 }
-
-// ensureNetnsMount makes /run/netns a shared mount point, as `ip netns
-// add` does, so that each sandbox can detach its copy of it (and of every
-// other run's namespace) with one unmount.
-var ensureNetnsMount = sync.OnceValue(func() error {
-	err := unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
-	if errors.Is(err, unix.EINVAL) { // not a mount point yet
-		if err = unix.Mount(netnsDir, netnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err == nil {
-			err = unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
-		}
-	}
-	if err != nil {
-		return permErr(fmt.Errorf("making %s a shared mount point: %w", netnsDir, err))
-	}
-	return nil
-})
 
 func newID() string {
 	var b [4]byte
@@ -245,7 +225,7 @@ func (d *netnsDriver) Reap(ctx context.Context, opts GCOptions) ([]Leftover, err
 		out = append(out, reapRun(id, meta, state == runKept, opts.DryRun)...)
 	}
 	// Objects whose run directory is gone.
-	if ents, err := os.ReadDir(netnsDir); err == nil {
+	if ents, err := os.ReadDir(netnspin.Dir); err == nil {
 		for _, e := range ents {
 			id, ok := cutPrefix(e.Name(), netnsPrefx)
 			if ok && !live[id] && !exists(runDir(id)) {
@@ -366,7 +346,7 @@ func reapRun(id string, meta runMeta, kept, dryRun bool) []Leftover {
 func reapNetns(id string, dryRun bool) Leftover {
 	l := Leftover{RunID: id, Kind: "netns", Name: netnsPath(id)}
 	if !dryRun {
-		l.Err = unmountFile(netnsPath(id))
+		l.Err = permErr(netnspin.Unpin(netnsName(id)))
 	}
 	return l
 }
