@@ -22,6 +22,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/internal/netnspin"
 )
 
 // The production fleet runs in its own network namespace, each service
@@ -66,11 +68,14 @@ func prod(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "up":
 		return prodUp(ctx, *netns, *dir, stdout)
 	case "down":
-		return prodDown(*dir, stdout)
+		return prodDown(*netns, *dir, stdout)
 	case "status":
 		st, err := readProdState(*dir)
 		if err != nil {
 			return err
+		}
+		if !fleetLive(st) {
+			return fmt.Errorf("the production fleet of netns %s is down since a crash (fleet prod up or down cleans up)", st.NetNS)
 		}
 		fmt.Fprintf(stdout, "up since %s in netns %s\n", st.Up.Format(time.RFC3339), st.NetNS)
 		return nil
@@ -88,6 +93,12 @@ func readProdState(dir string) (prodState, error) {
 		return st, err
 	}
 	return st, json.Unmarshal(b, &st)
+}
+
+// fleetLive reports whether processes of the fleet st are still running.
+func fleetLive(st prodState) bool {
+	b, err := os.ReadFile(filepath.Join(st.Cgroup, "cgroup.events"))
+	return err == nil && strings.Contains(string(b), "populated 1")
 }
 
 // lockDir takes dir/prod.lock, so two prod commands never interleave.
@@ -113,10 +124,13 @@ func prodUp(ctx context.Context, netns, dir string, stdout io.Writer) (err error
 	}
 	defer unlock()
 	if st, err := readProdState(dir); err == nil {
-		if _, serr := os.Stat(filepath.Join("/run/netns", st.NetNS)); serr == nil {
-			return fmt.Errorf("the production fleet is already up in netns %s (fleet prod down first)", st.NetNS)
+		if fleetLive(st) {
+			return fmt.Errorf("the production fleet is already up in netns %s since %s (fleet prod down first)", st.NetNS, st.Up.Format(time.RFC3339))
 		}
-		teardown(st) // left over from a crash
+		fmt.Fprintf(stdout, "cleaning up the production fleet of netns %s, down since a crash\n", st.NetNS)
+		if err := teardown(st, stdout); err != nil {
+			return fmt.Errorf("cleaning up after the crashed fleet: %w", err)
+		}
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -126,10 +140,15 @@ func prodUp(ctx context.Context, netns, dir string, stdout io.Writer) (err error
 	if err != nil {
 		return err
 	}
+	if _, err := cleanStale(netns, cg, stdout); err != nil {
+		return err
+	}
 	st := prodState{NetNS: netns, Dir: dir, Cgroup: cg, Up: time.Now().UTC()}
 	defer func() {
 		if err != nil {
-			teardown(st)
+			if terr := teardown(st, io.Discard); terr != nil {
+				err = fmt.Errorf("%w (and tearing down: %v)", err, terr)
+			}
 		}
 	}()
 	if err := os.MkdirAll(cg, 0o755); err != nil {
@@ -203,21 +222,11 @@ func prodUp(ctx context.Context, netns, dir string, stdout io.Writer) (err error
 // (locked) thread, pins it under /run/netns, and gives it the fleet's
 // addresses.
 func enterProdNetNS(name string) error {
-	if err := os.MkdirAll("/run/netns", 0o755); err != nil {
-		return err
-	}
-	p := filepath.Join("/run/netns", name)
-	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_RDONLY, 0o444)
-	if err != nil {
-		return fmt.Errorf("creating netns %s: %w", name, err)
-	}
-	f.Close()
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("creating netns %s: %w", name, err)
 	}
-	self := fmt.Sprintf("/proc/%d/task/%d/ns/net", os.Getpid(), unix.Gettid())
-	if err := unix.Mount(self, p, "", unix.MS_BIND, ""); err != nil {
-		return fmt.Errorf("pinning netns %s: %w", name, err)
+	if err := netnspin.Pin(name, "/proc/thread-self/ns/net"); err != nil {
+		return err
 	}
 	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
 	if err != nil {
@@ -305,7 +314,7 @@ func inNetNS(name string, f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		fd, err := unix.Open(filepath.Join("/run/netns", name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open(netnspin.Path(name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			errc <- err
 			return
@@ -320,7 +329,9 @@ func inNetNS(name string, f func() error) error {
 	return <-errc
 }
 
-func prodDown(dir string, stdout io.Writer) error {
+// prodDown takes the fleet down. When none is up, it removes what a
+// crashed fleet in netns left, and says so.
+func prodDown(netns, dir string, stdout io.Writer) error {
 	unlock, err := lockDir(dir)
 	if err != nil {
 		return err
@@ -328,9 +339,18 @@ func prodDown(dir string, stdout io.Writer) error {
 	defer unlock()
 	st, err := readProdState(dir)
 	if err != nil {
-		return err
+		cg, cerr := cgroupDir(netns)
+		if cerr != nil {
+			return cerr
+		}
+		found, cerr := cleanStale(netns, cg, stdout)
+		if cerr != nil || !found {
+			return errors.Join(err, cerr)
+		}
+		fmt.Fprintf(stdout, "the production fleet was not up; what it left in netns %s is removed\n", netns)
+		return nil
 	}
-	if err := teardown(st); err != nil {
+	if err := teardown(st, stdout); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "production fleet in netns %s is down\n", st.NetNS)
@@ -338,41 +358,87 @@ func prodDown(dir string, stdout io.Writer) error {
 }
 
 // teardown kills the fleet's processes and removes its namespace, cgroup,
-// socket and state file.
-func teardown(st prodState) error {
+// socket and state file, saying on w what it found stale. The state file
+// stays when something could not be removed, so that prod up and down
+// try again.
+func teardown(st prodState, w io.Writer) error {
 	var errs []error
 	if st.Cgroup != "" {
-		if err := os.WriteFile(filepath.Join(st.Cgroup, "cgroup.kill"), []byte("1"), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
-		for i := 0; i < 500; i++ {
-			err := unix.Rmdir(st.Cgroup)
-			if err == nil || errors.Is(err, unix.ENOENT) {
-				break
-			}
-			if i == 499 {
-				errs = append(errs, fmt.Errorf("removing cgroup %s: %w", st.Cgroup, err))
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		// The rgraph-fleet parent goes too once no fleet is left in it.
-		os.Remove(filepath.Dir(st.Cgroup))
+		errs = append(errs, removeCgroup(st.Cgroup))
 	}
 	if st.NetNS != "" {
-		p := filepath.Join("/run/netns", st.NetNS)
-		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, err)
-		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
-		}
+		errs = append(errs, unpin(st.NetNS, w, netnspin.Pinned))
 	}
 	os.Remove(logdSocket)
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
 	if st.Dir != "" {
 		os.Remove(filepath.Join(st.Dir, "prod.json"))
 		os.RemoveAll(filepath.Join(st.Dir, "state"))
 	}
-	return errors.Join(errs...)
+	return nil
+}
+
+// cleanStale removes what a fleet in netns that is not up left behind (a
+// pin, a cgroup with or without processes) and says so on w. It reports
+// whether it found anything.
+func cleanStale(netns, cg string, w io.Writer) (bool, error) {
+	state, err := netnspin.Inspect(netns)
+	if err != nil {
+		return false, err
+	}
+	found := state != netnspin.Absent
+	if err := unpin(netns, w, netnspin.Absent); err != nil {
+		return found, err
+	}
+	if _, err := os.Stat(cg); err == nil {
+		found = true
+		fmt.Fprintf(w, "removing the stale cgroup %s\n", cg)
+		if err := removeCgroup(cg); err != nil {
+			return found, err
+		}
+	}
+	return found, nil
+}
+
+// unpin removes the pin of netns and says so on w unless it was in the
+// expected state.
+func unpin(netns string, w io.Writer, expected netnspin.State) error {
+	state, err := netnspin.Inspect(netns)
+	if err != nil {
+		return err
+	}
+	if state == netnspin.Absent {
+		return nil
+	}
+	if state != expected {
+		why := map[netnspin.State]string{
+			netnspin.Pinned:   "no fleet runs in it",
+			netnspin.Empty:    "an empty file, left by a crash",
+			netnspin.Shadowed: "pinned before /run/netns was a mount point and hidden since; older fleets did that",
+		}[state]
+		fmt.Fprintf(w, "removing the stale pin %s (%s)\n", netnspin.Path(netns), why)
+	}
+	return netnspin.Unpin(netns)
+}
+
+// removeCgroup kills every process in the cgroup cg and removes it, and
+// its rgraph-fleet parent once no fleet is left in it.
+func removeCgroup(cg string) error {
+	if err := os.WriteFile(filepath.Join(cg, "cgroup.kill"), []byte("1"), 0); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("killing the fleet: %w", err)
+	}
+	var err error
+	for range 500 {
+		err = unix.Rmdir(cg)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			os.Remove(filepath.Dir(cg))
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("removing cgroup %s: %w", cg, err)
 }
 
 // cgroupDir is the fleet's cgroup: rgraph-fleet/NETNS under the cgroup
