@@ -58,6 +58,8 @@ type FleetEnv struct {
 	Bin string
 	// NetNS is the production namespace, the sandboxes' upstream.
 	NetNS string
+	// Started is what fleet prod up printed.
+	Started string
 }
 
 // Options returns sandbox options that find the fleet binary and leak
@@ -101,26 +103,57 @@ func startFleet() (*FleetEnv, error) {
 	}
 	shared.tmp = tmp
 	bin := filepath.Join(tmp, "bin")
+	if err := BuildFleet(bin); err != nil {
+		return nil, err
+	}
+	return StartFleet(bin, fmt.Sprintf("rgtest-fleet-%d", os.Getpid()))
+}
+
+// BuildFleet builds the fleet binary into directory bin.
+func BuildFleet(bin string) error {
 	build := exec.Command("go", "build", "-o", filepath.Join(bin, "fleet"), "./testdata/fleet")
 	build.Dir = ModuleRoot()
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("building the fleet: %v\n%s", err, out)
+		return fmt.Errorf("building the fleet: %v\n%s", err, out)
 	}
-	f := &FleetEnv{Bin: bin, NetNS: fmt.Sprintf("rgtest-fleet-%d", os.Getpid())}
+	return nil
+}
+
+// StartFleet brings the production fleet up in namespace netns with the
+// fleet binary in directory bin. One production fleet can be up per
+// machine (logd's socket has a fixed path), so it waits up to two
+// minutes for another one to go. [FleetEnv.Down] takes it down.
+func StartFleet(bin, netns string) (*FleetEnv, error) {
+	f := &FleetEnv{Bin: bin, NetNS: netns}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		var out bytes.Buffer
-		up := exec.Command(filepath.Join(bin, "fleet"), "prod", "up", "--netns", f.NetNS)
-		up.Stdout, up.Stderr = &out, &out
-		err := up.Run()
+		out, err := f.Prod("up", "--netns", f.NetNS)
 		if err == nil {
+			f.Started = out
 			return f, nil
 		}
-		if !strings.Contains(out.String(), "already up") || time.Now().After(deadline) {
-			return nil, fmt.Errorf("fleet prod up: %v\n%s", err, out.String())
+		if !strings.Contains(out, "already up") || time.Now().After(deadline) {
+			return nil, fmt.Errorf("fleet prod up: %v\n%s", err, out)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+// Prod runs `fleet prod ARGS...` and returns its combined output.
+func (f *FleetEnv) Prod(args ...string) (string, error) {
+	var out bytes.Buffer
+	cmd := exec.Command(filepath.Join(f.Bin, "fleet"), append([]string{"prod"}, args...)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+// Down takes the production fleet down; the error carries fleet's output.
+func (f *FleetEnv) Down() error {
+	if out, err := f.Prod("down"); err != nil {
+		return fmt.Errorf("fleet prod down: %v\n%s", err, out)
+	}
+	return nil
 }
 
 // Main runs the tests and then takes down the production fleet if one was
@@ -130,9 +163,8 @@ func Main(m *testing.M) int {
 	shared.Lock()
 	defer shared.Unlock()
 	if shared.fleet != nil {
-		down := exec.Command(filepath.Join(shared.fleet.Bin, "fleet"), "prod", "down")
-		if out, err := down.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "sandboxtest: fleet prod down: %v\n%s", err, out)
+		if err := shared.fleet.Down(); err != nil {
+			fmt.Fprintf(os.Stderr, "sandboxtest: %v", err)
 			code = 1
 		}
 	}
