@@ -22,13 +22,30 @@ if [ -t 2 ]; then step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }; else st
 go build -o "$BIN/rgraph" ./cmd/rgraph
 go build -o "$BIN/fleet" ./$FLEET
 
+# fleet_down is the exit trap once the production fleet is up: a teardown
+# that fails fails the demo, since what it left blocks the next one.
+fleet_down() {
+	status=$?
+	if ! fleet prod down >&2; then
+		echo "demo: taking the production fleet down failed (above); fleet prod up or down retries the cleanup" >&2
+		[ "$status" != 0 ] || status=1
+	fi
+	exit "$status"
+}
+
 records=$FLEET/records
 if why=$(rgraph sandbox check 2>&1); then
 	step "measuring: the production fleet comes up in its own network namespace"
+	# One production fleet can be up per machine; someone else's is not ours
+	# to take down. (fleet prod up itself cleans what a crashed one left.)
+	if up=$(fleet prod status 2>/dev/null); then
+		echo "demo: another production fleet is $up; the demo does not take it down." >&2
+		echo "demo: wait for it to finish, or take it down if it is yours: sudo $BIN/fleet prod down" >&2
+		exit 1
+	fi
 	rm -rf "$OUT" && mkdir -p "$OUT/records"
-	fleet prod down >/dev/null 2>&1 || true
 	fleet prod up >&2
-	trap 'fleet prod down >/dev/null 2>&1 || true' EXIT
+	trap fleet_down EXIT
 	for scenario in $FLEET/scenarios/*.yaml; do
 		name=$(basename "$scenario" .yaml)
 		step "rgraph run $scenario"
