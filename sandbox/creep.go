@@ -34,19 +34,3 @@ func allowedBy(a collector.Attempt, r collector.Rules) bool {
 	}
 	return r.All
 }
-
-// mergeRecordings combines the recordings of several recorders of one
-// run: attempts concatenated and merged, losses added up, complete only
-// when all are.
-func mergeRecordings(rs ...collector.Recording) collector.Recording {
-	out := collector.Recording{Collection: collector.Collection{Complete: true}}
-	var attempts []collector.Attempt
-	for _, r := range rs {
-		attempts = append(attempts, r.Attempts...)
-		out.Collection.Complete = out.Collection.Complete && r.Collection.Complete
-		out.Collection.Lost += r.Collection.Lost
-		out.Collection.NotRecorded = append(out.Collection.NotRecorded, r.Collection.NotRecorded...)
-	}
-	out.Attempts = collector.SortAttempts(attempts)
-	return out
-}

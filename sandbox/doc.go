@@ -10,22 +10,13 @@
 // may run in parallel; minimization uses Run as its oracle, overriding the
 // allowlist through [Options].
 //
-// The default driver, [NetNS], gives each run its own network namespace
-// (loopback included in what is denied), a veth pair to the upstream
-// namespace where the healthy services live, a mount namespace with its
-// own /etc/resolv.conf, and a cgroup v2 directory with the eBPF recorder
-// (collector/probe) attached to its runbook leaf and rgraph's DNS stub
-// (collector/dnsstub) inside the namespace. Validations run in a sibling
-// cgroup leaf, in the same namespace but outside the recorder, so that a
-// health check of the service under test is neither denied nor counted as
-// one of its dependencies. Every object carries the run ID, and [GC]
-// removes what a killed run left behind; each Run calls it first.
-//
-// The netns driver needs Linux, root (or CAP_SYS_ADMIN, CAP_NET_ADMIN and
-// CAP_BPF), a cgroup v2 hierarchy, and Linux 6.7 or later to record unix
-// sockets; errors wrap [ErrPermission] or [ErrUnsupported] when something
-// is missing. It isolates the network and the resolver, not the machine:
-// commands run as root (without CAP_NET_RAW) and share the host's file
-// system; a KVM microVM driver can implement [Driver] for full isolation.
-// A [Sandbox] must be closed.
+// Drivers live in packages of their own and register themselves by name
+// ([Register], [Lookup], [List]) when imported; the default,
+// [DefaultDriver], is sandbox/netns (a network namespace, a mount
+// namespace and a cgroup per run, with the eBPF recorder). A driver may
+// say what it needs from the machine ([Checker]; [Check] asks every
+// registered driver) and remove what killed runs left behind ([Reaper];
+// [GC] reaps every registered driver, and each Run its own driver first).
+// Errors wrap [ErrPermission] or [ErrUnsupported] when privileges or
+// kernel features are missing. A [Sandbox] must be closed.
 package sandbox

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/rgraph/rgraph/collector"
@@ -54,7 +53,8 @@ type Command struct {
 type ExecResult struct {
 	// ExitCode is the exit status of sh, or -1 when it was killed.
 	ExitCode int
-	// Output is the tail of the combined stdout and stderr.
+	// Output is the tail of the combined stdout and stderr; drivers need
+	// not return more than [OutputLimit] bytes.
 	Output string
 	// TimedOut is true when ctx's deadline passed before the command
 	// ended; it was then killed with its process group (as it is when ctx
@@ -72,8 +72,9 @@ type Kept struct {
 	Notes []string
 }
 
-// Driver builds sandboxes. The netns driver ([NetNS]) is the default; a
-// KVM microVM driver can implement the same interface.
+// Driver builds sandboxes. Drivers live in packages of their own (the
+// default, [DefaultDriver], in sandbox/netns) and make themselves known
+// with [Register]. A driver may also implement [Checker] and [Reaper].
 type Driver interface {
 	// Name is what --driver selects and records carry.
 	Name() string
@@ -106,8 +107,12 @@ type Sandbox interface {
 }
 
 // Reaper is implemented by drivers that can find and remove what killed
-// runs left behind.
+// runs left behind; [GC] calls every registered one, and [Run] its own
+// driver's before it starts.
 type Reaper interface {
+	// Reap removes the leftovers opts selects and returns what it found.
+	// Errors wrap [ErrPermission] when reaping needs privileges the
+	// caller lacks.
 	Reap(ctx context.Context, opts GCOptions) ([]Leftover, error)
 }
 
@@ -121,8 +126,11 @@ type GCOptions struct {
 
 // Leftover is one object of a dead or kept run that GC found.
 type Leftover struct {
-	RunID string
-	// Kind is "run", "netns", "cgroup", "mount", "subnet", "veth" or "dir".
+	// Driver names the driver whose run left it.
+	Driver string
+	RunID  string
+	// Kind says what the object is, in the driver's terms ("run",
+	// "cgroup", ...).
 	Kind string
 	// Name is the object's path or interface name.
 	Name string
@@ -139,46 +147,3 @@ func (l Leftover) String() string {
 	}
 	return s
 }
-
-// DriverNames lists the drivers [DriverByName] knows.
-func DriverNames() []string { return []string{"netns"} }
-
-// DriverByName returns the driver called name: "netns" (or "") for
-// [NetNS]. An unknown name wraps [ErrUnknownDriver].
-func DriverByName(name string) (Driver, error) {
-	switch name {
-	case "", "netns":
-		return NetNS(), nil
-	}
-	return nil, fmt.Errorf("%w %q (known: netns)", ErrUnknownDriver, name)
-}
-
-// GC removes what killed runs of the default driver left behind
-// (namespaces, cgroups, mounts, address leases, run directories) and, with
-// opts.Kept, sandboxes kept on purpose. Runs whose owner is alive are
-// never touched. It returns what it found.
-func GC(ctx context.Context, opts GCOptions) ([]Leftover, error) {
-	d, ok := NetNS().(Reaper)
-	if !ok {
-		return nil, nil
-	}
-	return d.Reap(ctx, opts)
-}
-
-// Addresses the netns driver uses; they are constants so records and
-// docs can name them.
-var (
-	// RunNet is where each run's /30 between the sandbox and the upstream
-	// comes from.
-	RunNet = netip.MustParsePrefix("10.98.0.0/16")
-	// BlackholeAddr is the IPv4 address denied destinations are rewritten
-	// to in blackhole mode; inside the sandbox it is routed to a dummy
-	// device that drops everything.
-	BlackholeAddr = netip.MustParseAddr("10.98.255.254")
-	// BlackholeAddr6 is the IPv6 counterpart of BlackholeAddr.
-	BlackholeAddr6 = netip.MustParseAddr("fd72:6772:6170:6800::1")
-	// StubAddr and StubAddr6 are where the DNS stub listens inside the
-	// sandbox; the recorder redirects every port-53 attempt there.
-	StubAddr  = netip.MustParseAddrPort("127.0.0.53:10053")
-	StubAddr6 = netip.MustParseAddrPort("[::1]:10053")
-)

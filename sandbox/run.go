@@ -27,7 +27,7 @@ type Options struct {
 	UpstreamNetNS string
 	// Release is the release label written into the record.
 	Release string
-	// Driver builds the sandbox; nil means [NetNS].
+	// Driver builds the sandbox; nil means the registered [DefaultDriver].
 	Driver Driver
 	// Env is added to the scenario's environment (and wins over it), e.g.
 	// a PATH that finds the service's binaries.
@@ -76,8 +76,9 @@ type Event struct {
 	Err       error
 }
 
-// outputLimit is how much of a step's output a record keeps (the tail).
-const outputLimit = 4 << 10
+// OutputLimit is how much of a command's output a record keeps: the last
+// OutputLimit bytes, from a line boundary when one is near.
+const OutputLimit = 4 << 10
 
 // Run runs a scenario once in a fresh sandbox and returns its run record:
 // the runbook steps in order, then the validation, with every attempt the
@@ -122,7 +123,9 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*collector.Record, er
 	}
 	driver := opts.Driver
 	if driver == nil {
-		driver = NetNS()
+		if driver, err = Lookup(""); err != nil {
+			return nil, err
+		}
 	}
 	if r, ok := driver.(Reaper); ok && !opts.NoGC {
 		reaped, err := r.Reap(ctx, GCOptions{})
@@ -268,7 +271,7 @@ func (r *runner) validate(ctx, runCtx context.Context, v Validation) {
 		vr.Tries = try
 		if v.Run != "" {
 			res, err := r.sb.Exec(tryCtx, Command{Name: fmt.Sprintf("validation-%d", try), Shell: v.Run, Where: InValidation})
-			vr.ExitCode, vr.Output, vr.TimedOut = res.ExitCode, res.Output, res.TimedOut
+			vr.ExitCode, vr.Output, vr.TimedOut = res.ExitCode, tail([]byte(res.Output), OutputLimit), res.TimedOut
 			if err != nil {
 				vr.Output = err.Error()
 			}
@@ -316,7 +319,7 @@ func stepResult(name, command string, res ExecResult) collector.StepResult {
 		ExitCode: res.ExitCode,
 		TimedOut: res.TimedOut,
 		Duration: collector.Duration(res.Duration),
-		Output:   res.Output,
+		Output:   tail([]byte(res.Output), OutputLimit),
 	}
 }
 

@@ -34,7 +34,7 @@ fleet_down() {
 }
 
 records=$FLEET/records
-if why=$(rgraph sandbox check 2>&1); then
+if why=$(rgraph sandbox check 2>&1 >/dev/null); then
 	step "measuring: the production fleet comes up in its own network namespace"
 	# One production fleet can be up per machine; someone else's is not ours
 	# to take down. (fleet prod up itself cleans what a crashed one left.)

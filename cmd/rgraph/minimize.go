@@ -109,7 +109,7 @@ minimization writes no record.`,
 	f.IntVar(&opts.MaxAlternatives, "max-alternatives", 4, "substitutes to look for per member of the minimal set (0: none)")
 	f.StringVar(&opts.Fault, "fault", "", "how denied attempts fail: reject|blackhole (default: the scenario's)")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "bound each trial's runbook and validation (default: the scenario's)")
-	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.DriverNames()...)
+	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.List()...)
 	f.StringVar(&opts.UpstreamNetNS, "upstream-netns", "", "network namespace the sandboxes leak back to (default: the scenario's)")
 	f.StringVar(&opts.Release, "release", "", "release label for the records")
 	f.StringVar(&opts.Record, "record", "", "write the minimization record (JSON) to `FILE`")
@@ -120,7 +120,7 @@ minimization writes no record.`,
 }
 
 func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
-	driver, err := sandbox.DriverByName(opts.Driver)
+	driver, err := sandbox.Lookup(opts.Driver)
 	if err != nil {
 		return usageErrorf("--driver: %v", err)
 	}

@@ -112,7 +112,7 @@ not be run. See docs/scale.md.`,
 	f.StringVar(&opts.Fault, "fault", "", "how denied attempts fail: reject|blackhole (default: the scenario's)")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "bound the runbook and validation (default: the scenario's)")
 	f.BoolVar(&opts.Keep, "keep", false, "leave the sandbox in place and print how to enter it")
-	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.DriverNames()...)
+	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.List()...)
 	f.StringVar(&opts.UpstreamNetNS, "upstream-netns", "", "network namespace the sandbox leaks back to (default: the scenario's; host for rgraph's own)")
 	f.StringArrayVar(&opts.Allow, "allow", nil, "replace the allowlist with these capabilities (repeatable; see docs/scenarios.md)")
 	f.BoolVar(&opts.Check, "check", false, "exit 6 when the run attempted anything outside the committed allowlist")
@@ -156,7 +156,7 @@ func (opts *runOptions) sandboxOptions(driver sandbox.Driver, rep *runReporter) 
 }
 
 func runRun(ctx context.Context, opts *runOptions) error {
-	driver, err := sandbox.DriverByName(opts.Driver)
+	driver, err := sandbox.Lookup(opts.Driver)
 	if err != nil {
 		return usageErrorf("--driver: %v", err)
 	}

@@ -1,30 +1,147 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/sandbox"
 )
 
+// sandboxCheckOptions are the parsed flags of rgraph sandbox check.
+type sandboxCheckOptions struct {
+	Driver string
+	Output string
+
+	Env *Env
+	// Check asks drivers what they need; tests replace it.
+	Check func(ctx context.Context, names ...string) ([]sandbox.Report, error)
+}
+
 // newSandboxCheckCmd is rgraph sandbox check: can this machine run sealed
-// sandboxes, and if not, what is missing, in one sentence.
-func newSandboxCheckCmd(env *Env) *cobra.Command {
-	return &cobra.Command{
+// sandboxes, and if not, what is missing and how to get it.
+func newSandboxCheckCmd(env *Env, runF func(context.Context, *sandboxCheckOptions) error) *cobra.Command {
+	opts := &sandboxCheckOptions{Env: env, Check: sandbox.Check}
+	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Say whether this machine can run sandboxes, and what is missing",
-		Long: `Check tests what the default sandbox driver needs: root (or CAP_BPF,
-CAP_NET_ADMIN and CAP_SYS_ADMIN), network namespaces, a cgroup v2 hierarchy
-and the kernel's eBPF features. It exits 0 when runs can go ahead and 4
-with one sentence on what is missing otherwise.`,
+		Long: `Check asks every sandbox driver (or the one --driver names) what it needs
+from this machine and prints one line per requirement: the driver, ok or
+missing, what it is, what was found, and for what is missing how to get it.
+Optional requirements only limit what runs record; runs go ahead without
+them. The netns driver, the default, needs network namespaces, a cgroup v2
+hierarchy, root (or CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN) and the
+kernel's eBPF features.
+
+It exits 0 when runs of the default driver (or of --driver) can go ahead,
+and 4 with one sentence on what is missing otherwise.`,
+		Example: `  rgraph sandbox check
+  rgraph sandbox check --driver netns -o json`,
 		Args: argsUsage(cobra.NoArgs),
-		RunE: func(*cobra.Command, []string) error {
-			if err := sandbox.Check(); err != nil {
-				return err
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			_, err := fmt.Fprintln(env.Out, "sandboxes can run here (netns driver)")
-			return err
+			return sandboxCheckRun(cmd.Context(), opts)
 		},
 	}
+	addEnumFlag(cmd, &opts.Driver, "driver", "", "the driver to check", append([]string{"all"}, sandbox.List()...)...)
+	addOutputFlag(cmd, &opts.Output, "text", "json")
+	return cmd
+}
+
+func sandboxCheckRun(ctx context.Context, opts *sandboxCheckOptions) error {
+	var names []string
+	decides := sandbox.DefaultDriver // whose readiness is the exit status
+	if opts.Driver != "all" {
+		names, decides = []string{opts.Driver}, opts.Driver
+	}
+	reports, err := opts.Check(ctx, names...)
+	if err != nil {
+		return usageErrorf("--driver: %v", err)
+	}
+	var verdict error
+	for _, r := range reports {
+		if r.Driver == decides {
+			verdict = r.Err()
+		}
+	}
+	env := opts.Env
+	if opts.Output == "json" {
+		if err := render.JSON(env.Out, "sandboxCheck", newSandboxCheckJSON(reports)); err != nil {
+			return err
+		}
+		return verdict
+	}
+	// Aligned on a terminal; plain tab-separated lines otherwise.
+	var w io.Writer = env.Out
+	flush := func() {}
+	if env.OutTTY {
+		tw := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)
+		w, flush = tw, func() { tw.Flush() }
+	}
+	for _, r := range reports {
+		for _, req := range r.Requirements {
+			status, fix := "ok", ""
+			if !req.OK {
+				status, fix = "missing", "\tfix: "+req.Fix
+				if req.Optional {
+					status = "missing (optional)"
+				}
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s%s\n", r.Driver, status, req.Name, req.Detail, fix)
+		}
+	}
+	flush()
+	if verdict != nil {
+		return verdict
+	}
+	_, err = fmt.Fprintf(env.Out, "sandboxes can run here (%s driver)\n", decides)
+	return err
+}
+
+// sandboxCheckJSON is rgraph sandbox check -o json: each driver, in
+// sandbox.List order, with its requirements in the order it checks them.
+type sandboxCheckJSON struct {
+	Drivers []driverCheckJSON `json:"drivers"`
+}
+
+type driverCheckJSON struct {
+	Name    string `json:"name"`
+	Default bool   `json:"default"`
+	Ready   bool   `json:"ready"`
+	// Error is the first missing requirement's sentence.
+	Error        string            `json:"error,omitempty"`
+	Requirements []requirementJSON `json:"requirements"`
+}
+
+type requirementJSON struct {
+	Name     string `json:"name"`
+	OK       bool   `json:"ok"`
+	Optional bool   `json:"optional"`
+	Detail   string `json:"detail"`
+	Fix      string `json:"fix,omitempty"`
+}
+
+func newSandboxCheckJSON(reports []sandbox.Report) sandboxCheckJSON {
+	out := sandboxCheckJSON{Drivers: []driverCheckJSON{}}
+	for _, r := range reports {
+		d := driverCheckJSON{Name: r.Driver, Default: r.Driver == sandbox.DefaultDriver, Ready: r.Err() == nil, Requirements: []requirementJSON{}}
+		if err := r.Err(); err != nil {
+			d.Error = err.Error()
+		}
+		for _, req := range r.Requirements {
+			j := requirementJSON{Name: req.Name, OK: req.OK, Optional: req.Optional, Detail: req.Detail}
+			if !req.OK {
+				j.Fix = req.Fix
+			}
+			d.Requirements = append(d.Requirements, j)
+		}
+		out.Drivers = append(out.Drivers, d)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ package sandboxtest
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -26,14 +27,16 @@ import (
 
 	"github.com/rgraph/rgraph/internal/privtest"
 	"github.com/rgraph/rgraph/sandbox"
+	_ "github.com/rgraph/rgraph/sandbox/netns" // the default driver
 )
 
 // RequireSandbox skips t (or fails it under RGRAPH_REQUIRE_PRIVILEGED=1)
-// unless this machine can run netns sandboxes with the eBPF recorder.
+// unless this machine can run sandboxes of the default driver (netns,
+// with the eBPF recorder), which importing this package registers.
 func RequireSandbox(t testing.TB) {
 	t.Helper()
 	privtest.Require(t)
-	privtest.SkipIfUnsupported(t, sandbox.Check(), func(err error) bool {
+	privtest.SkipIfUnsupported(t, sandbox.Ready(context.Background(), ""), func(err error) bool {
 		return errors.Is(err, sandbox.ErrPermission) || errors.Is(err, sandbox.ErrUnsupported)
 	})
 }

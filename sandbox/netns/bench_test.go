@@ -1,6 +1,6 @@
 //go:build linux
 
-package sandbox_test
+package netns_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/sandbox"
+	"github.com/rgraph/rgraph/sandbox/netns"
 	"github.com/rgraph/rgraph/sandbox/sandboxtest"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkSetupTeardown(b *testing.B) {
 	for _, d := range []struct {
 		name   string
 		driver sandbox.Driver
-	}{{"netns", sandbox.NetNSWithoutRecorder()}, {"probe", sandbox.NetNS()}} {
+	}{{"netns", netns.NewWithoutRecorder()}, {"probe", netns.New()}} {
 		b.Run(d.name, func(b *testing.B) {
 			// One untimed sandbox first: the process loads the eBPF
 			// collector once, in its first run.
@@ -68,7 +69,7 @@ func BenchmarkParallelRuns(b *testing.B) {
 	for _, d := range []struct {
 		name   string
 		driver sandbox.Driver
-	}{{"netns", sandbox.NetNSWithoutRecorder()}, {"probe", sandbox.NetNS()}} {
+	}{{"netns", netns.NewWithoutRecorder()}, {"probe", netns.New()}} {
 		o := f.Options()
 		o.Driver = d.driver
 		o.NoGC = true

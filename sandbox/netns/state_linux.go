@@ -1,4 +1,4 @@
-package sandbox
+package netns
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/internal/netnspin"
+	"github.com/rgraph/rgraph/sandbox"
 )
 
 // Every object of a run is named after its run ID (8 hex digits), with an
@@ -50,13 +51,13 @@ func vethName(id string) string  { return vethPrefix + id }
 
 // runMeta is written to meta.json so GC knows where the run's objects are.
 type runMeta struct {
-	ID       string    `json:"id"`
-	PID      int       `json:"pid"`
-	Created  time.Time `json:"created"`
-	Upstream string    `json:"upstream"` // upstream netns name, "" for host
-	Subnet   int       `json:"subnet"`   // index into RunNet's /30s, -1 when none
-	Cgroup   string    `json:"cgroup"`
-	Kept     *Kept     `json:"kept,omitempty"`
+	ID       string        `json:"id"`
+	PID      int           `json:"pid"`
+	Created  time.Time     `json:"created"`
+	Upstream string        `json:"upstream"` // upstream netns name, "" for host
+	Subnet   int           `json:"subnet"`   // index into RunNet's /30s, -1 when none
+	Cgroup   string        `json:"cgroup"`
+	Kept     *sandbox.Kept `json:"kept,omitempty"`
 }
 
 // runState is a run's directory with its lock held.
@@ -178,31 +179,31 @@ func (rs *runState) leaseSubnet() error {
 }
 
 // subnetAddrs returns the upstream and sandbox addresses of /30 number idx.
-func subnetAddrs(idx int) (upstream, sandbox netip.Prefix) {
+func subnetAddrs(idx int) (upstream, inside netip.Prefix) {
 	base := RunNet.Addr().As4()
 	v := binary.BigEndian.Uint32(base[:]) + uint32(idx)*4
 	var a [4]byte
 	binary.BigEndian.PutUint32(a[:], v+1)
 	upstream = netip.PrefixFrom(netip.AddrFrom4(a), 30)
 	binary.BigEndian.PutUint32(a[:], v+2)
-	sandbox = netip.PrefixFrom(netip.AddrFrom4(a), 30)
-	return upstream, sandbox
+	inside = netip.PrefixFrom(netip.AddrFrom4(a), 30)
+	return upstream, inside
 }
 
-// Reap implements [Reaper] for the netns driver.
-func (d *netnsDriver) Reap(ctx context.Context, opts GCOptions) ([]Leftover, error) {
+// Reap implements [sandbox.Reaper].
+func (d *Driver) Reap(ctx context.Context, opts sandbox.GCOptions) ([]sandbox.Leftover, error) {
 	if _, err := os.Stat(stateDir); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if !privileged() {
-		return nil, ErrPermission
+		return nil, sandbox.ErrPermission
 	}
 	unlock, err := lockGC(unix.LOCK_EX)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	var out []Leftover
+	var out []sandbox.Leftover
 	live := map[string]bool{}
 	entries, _ := os.ReadDir(runsDir())
 	for _, e := range entries {
@@ -248,7 +249,7 @@ func (d *netnsDriver) Reap(ctx context.Context, opts GCOptions) ([]Leftover, err
 			p := filepath.Join(subnetsDir(), e.Name())
 			id, err := os.Readlink(p)
 			if err == nil && !live[id] && !exists(runDir(id)) {
-				l := Leftover{RunID: id, Kind: "subnet", Name: p}
+				l := sandbox.Leftover{RunID: id, Kind: "subnet", Name: p}
 				if !opts.DryRun {
 					l.Err = ignoreNotExist(os.Remove(p))
 				}
@@ -294,10 +295,10 @@ func inspectRun(id string) (runMeta, runStatus) {
 }
 
 // reapRun removes every object of a run that is not live.
-func reapRun(id string, meta runMeta, kept, dryRun bool) []Leftover {
-	var out []Leftover
+func reapRun(id string, meta runMeta, kept, dryRun bool) []sandbox.Leftover {
+	var out []sandbox.Leftover
 	add := func(kind, name string, err error) {
-		out = append(out, Leftover{RunID: id, Kind: kind, Name: name, Kept: kept, Err: err})
+		out = append(out, sandbox.Leftover{RunID: id, Kind: kind, Name: name, Kept: kept, Err: err})
 	}
 	cg := meta.Cgroup
 	if cg == "" {
@@ -343,16 +344,16 @@ func reapRun(id string, meta runMeta, kept, dryRun bool) []Leftover {
 	return out
 }
 
-func reapNetns(id string, dryRun bool) Leftover {
-	l := Leftover{RunID: id, Kind: "netns", Name: netnsPath(id)}
+func reapNetns(id string, dryRun bool) sandbox.Leftover {
+	l := sandbox.Leftover{RunID: id, Kind: "netns", Name: netnsPath(id)}
 	if !dryRun {
 		l.Err = permErr(netnspin.Unpin(netnsName(id)))
 	}
 	return l
 }
 
-func reapCgroup(id, dir string, dryRun bool) Leftover {
-	l := Leftover{RunID: id, Kind: "cgroup", Name: dir}
+func reapCgroup(id, dir string, dryRun bool) sandbox.Leftover {
+	l := sandbox.Leftover{RunID: id, Kind: "cgroup", Name: dir}
 	if !dryRun {
 		l.Err = killCgroup(dir)
 	}

@@ -1,4 +1,4 @@
-package sandbox_test
+package netns_test
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/sandbox"
+	"github.com/rgraph/rgraph/sandbox/netns"
 	"github.com/rgraph/rgraph/sandbox/sandboxtest"
 )
 
@@ -306,7 +307,7 @@ const helperEnv = "RGRAPH_SANDBOX_TEST_HELPER"
 // starts a background process in it, prints the run ID and waits to be
 // killed: a run that dies without tearing down.
 func helper() int {
-	sb, err := sandbox.NetNS().Start(context.Background(), sandbox.Spec{
+	sb, err := netns.New().Start(context.Background(), sandbox.Spec{
 		Fault:    collector.FaultReject,
 		Upstream: sandbox.Upstream{NetNS: os.Getenv(helperEnv)},
 		Env:      []string{"PATH=/usr/bin:/bin"},
@@ -419,7 +420,7 @@ func TestParallelRunsIsolated(t *testing.T) {
 	start := func() sandbox.Sandbox {
 		cat, _ := collector.NewCatalog()
 		rules, _ := cat.Expand(collector.Allowlist{loopback})
-		sb, err := sandbox.NetNS().Start(context.Background(), sandbox.Spec{Rules: rules, Fault: collector.FaultReject, Upstream: sandbox.Upstream{NetNS: f.NetNS}, Env: env})
+		sb, err := netns.New().Start(context.Background(), sandbox.Spec{Rules: rules, Fault: collector.FaultReject, Upstream: sandbox.Upstream{NetNS: f.NetNS}, Env: env})
 		if err != nil {
 			t.Fatal(err)
 		}

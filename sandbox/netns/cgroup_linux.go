@@ -1,4 +1,4 @@
-package sandbox
+package netns
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/sandbox"
 )
 
 // cgroupRoot returns the mount point of the cgroup v2 hierarchy:
@@ -35,7 +37,7 @@ var cgroupRoot = sync.OnceValues(func() (string, error) {
 			return unescapeMount(fields[4]), nil
 		}
 	}
-	return "", fmt.Errorf("%w: no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup)", ErrUnsupported)
+	return "", fmt.Errorf("%w: no cgroup v2 hierarchy is mounted (mount -t cgroup2 none /sys/fs/cgroup)", sandbox.ErrUnsupported)
 })
 
 // unescapeMount undoes the octal escapes of /proc/self/mountinfo.
@@ -147,10 +149,10 @@ func removeCgroupTree(dir string) error {
 	}
 }
 
-// permErr wraps err with [ErrPermission] when it is a permission error.
+// permErr wraps err with [sandbox.ErrPermission] when it is a permission error.
 func permErr(err error) error {
 	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || errors.Is(err, fs.ErrPermission) {
-		return &sentinelError{ErrPermission, err}
+		return sandbox.PermissionErr(err)
 	}
 	return err
 }

@@ -1,4 +1,4 @@
-package sandbox
+package netns
 
 import (
 	"context"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/internal/netnspin"
+	"github.com/rgraph/rgraph/sandbox"
 )
 
 // recorder records and enforces one sandbox: the eBPF probe on its
@@ -31,7 +32,7 @@ type recorder interface {
 
 // recorderSetup is what a recorder needs to start.
 type recorderSetup struct {
-	spec Spec
+	spec sandbox.Spec
 	// cgroup is the runbook cgroup directory the probe attaches to.
 	cgroup string
 	// inNetNS runs f on a thread inside the sandbox's network namespace;
@@ -39,32 +40,22 @@ type recorderSetup struct {
 	inNetNS func(f func() error) error
 }
 
-// netnsDriver is the default driver: a network namespace, a mount
-// namespace for resolv.conf, and a cgroup per run.
-type netnsDriver struct {
+// Driver is the network-namespace driver; see the package doc.
+type Driver struct {
 	newRecorder func(recorderSetup) (recorder, error)
 }
 
-// NetNS returns the network-namespace driver, rgraph's default. Each
-// sandbox gets a fresh network namespace (loopback up, recorded and
-// denied like everything else unless allowed), a veth pair to the
-// upstream namespace with a /30 out of [RunNet], a dummy device that
-// swallows [BlackholeAddr], a mount namespace whose /etc/resolv.conf is
-// the scenario's, a cgroup v2 directory rgraph/ID with a runbook leaf
-// (recorded and enforced by collector/probe) and a validate leaf (not
-// recorded), and the DNS stub listening on [StubAddr]. Commands run as
-// root without CAP_NET_RAW.
-//
-// It needs root (or CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF), a cgroup v2
-// hierarchy and Linux 6.7 or later for unix-socket recording.
-func NetNS() Driver { return &netnsDriver{newRecorder: startRecorder} }
+// New returns the network-namespace driver, with the eBPF recorder and
+// the DNS stub.
+func New() *Driver { return &Driver{newRecorder: startRecorder} }
 
-func (d *netnsDriver) Name() string { return "netns" }
+// Name implements [sandbox.Driver].
+func (d *Driver) Name() string { return Name }
 
-// netnsSandbox is one live sandbox of the netns driver.
-type netnsSandbox struct {
+// box is one live sandbox of the netns driver.
+type box struct {
 	rs     *runState
-	spec   Spec
+	spec   sandbox.Spec
 	l      *launcher
 	nsFD   int
 	cgDir  string
@@ -79,17 +70,18 @@ type netnsSandbox struct {
 	kept   bool
 }
 
-// Start builds a sandbox; see [NetNS].
-func (d *netnsDriver) Start(ctx context.Context, spec Spec) (_ Sandbox, err error) {
+// Start implements [sandbox.Driver]; see the package doc for what it
+// builds.
+func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
 	if !privileged() {
-		return nil, ErrPermission
+		return nil, sandbox.ErrPermission
 	}
 	rs, err := newRun(spec.ID)
 	if err != nil {
 		return nil, err
 	}
 	spec.ID = rs.id
-	s := &netnsSandbox{rs: rs, spec: spec, nsFD: -1, cgRun: -1, cgVal: -1}
+	s := &box{rs: rs, spec: spec, nsFD: -1, cgRun: -1, cgVal: -1}
 	defer func() {
 		if err != nil {
 			if cerr := s.Close(); cerr != nil {
@@ -191,7 +183,7 @@ func (d *netnsDriver) Start(ctx context.Context, spec Spec) (_ Sandbox, err erro
 	return s, nil
 }
 
-func writeFiles(dir string, files []File) error {
+func writeFiles(dir string, files []sandbox.File) error {
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
 	}
@@ -210,24 +202,24 @@ func writeFiles(dir string, files []File) error {
 	return nil
 }
 
-func (s *netnsSandbox) ID() string      { return s.rs.id }
-func (s *netnsSandbox) WorkDir() string { return s.work }
+func (s *box) ID() string      { return s.rs.id }
+func (s *box) WorkDir() string { return s.work }
 
-// Exec implements [Sandbox].
-func (s *netnsSandbox) Exec(ctx context.Context, c Command) (ExecResult, error) {
+// Exec implements [sandbox.Sandbox].
+func (s *box) Exec(ctx context.Context, c sandbox.Command) (sandbox.ExecResult, error) {
 	s.mu.Lock()
 	closed := s.closed || s.kept
 	s.mu.Unlock()
 	if closed {
-		return ExecResult{ExitCode: -1}, errors.New("sandbox is closed")
+		return sandbox.ExecResult{ExitCode: -1}, errors.New("sandbox is closed")
 	}
 	logPath := filepath.Join(s.logs, logName(c.Name))
 	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return ExecResult{ExitCode: -1}, fmt.Errorf("creating log: %w", err)
+		return sandbox.ExecResult{ExitCode: -1}, fmt.Errorf("creating log: %w", err)
 	}
 	cgfd := s.cgRun
-	if c.Where == InValidation {
+	if c.Where == sandbox.InValidation {
 		cgfd = s.cgVal
 	}
 	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", c.Shell)
@@ -240,14 +232,14 @@ func (s *netnsSandbox) Exec(ctx context.Context, c Command) (ExecResult, error) 
 	s.l.do(func() { err = cmd.Start() })
 	f.Close()
 	if err != nil {
-		return ExecResult{ExitCode: -1}, fmt.Errorf("starting sh: %w", err)
+		return sandbox.ExecResult{ExitCode: -1}, fmt.Errorf("starting sh: %w", err)
 	}
 	waitErr := cmd.Wait()
-	res := ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), TimedOut: errors.Is(ctx.Err(), context.DeadlineExceeded)}
+	res := sandbox.ExecResult{ExitCode: cmd.ProcessState.ExitCode(), Duration: time.Since(start), TimedOut: errors.Is(ctx.Err(), context.DeadlineExceeded)}
 	if waitErr != nil && res.ExitCode == 0 {
 		res.ExitCode = -1
 	}
-	res.Output = readTail(logPath, outputLimit)
+	res.Output = readTail(logPath, sandbox.OutputLimit)
 	return res, nil
 }
 
@@ -261,6 +253,8 @@ func logName(name string) string {
 	return clean + ".log"
 }
 
+// readTail returns about the last n bytes of the file at path: a little
+// more, so that [sandbox.Run] can cut its tail at a line boundary.
 func readTail(path string, n int) string {
 	f, err := os.Open(path)
 	if err != nil {
@@ -271,27 +265,27 @@ func readTail(path string, n int) string {
 		_, _ = f.Seek(st.Size()-int64(n)-200, io.SeekStart)
 	}
 	b, _ := io.ReadAll(io.LimitReader(f, int64(n)+200))
-	return tail(b, n)
+	return string(b)
 }
 
-// Probe implements [Sandbox]: the check is made by rgraph from a thread
+// Probe implements [sandbox.Sandbox]: the check is made by rgraph from a thread
 // inside the sandbox's network namespace, so neither the probe nor the
 // allowlist sees it.
-func (s *netnsSandbox) Probe(ctx context.Context, p Probe) error {
+func (s *box) Probe(ctx context.Context, p sandbox.Probe) error {
 	switch p.Kind {
-	case ProbeTCP:
+	case sandbox.ProbeTCP:
 		c, err := s.dial(ctx, "tcp", p.Target)
 		if err != nil {
 			return err
 		}
 		return c.Close()
-	case ProbeUnix:
+	case sandbox.ProbeUnix:
 		c, err := s.dial(ctx, "unix", p.Target)
 		if err != nil {
 			return err
 		}
 		return c.Close()
-	case ProbeHTTP:
+	case sandbox.ProbeHTTP:
 		client := &http.Client{Transport: &http.Transport{DialContext: s.dial, DisableKeepAlives: true}}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.Target, nil)
 		if err != nil {
@@ -311,7 +305,7 @@ func (s *netnsSandbox) Probe(ctx context.Context, p Probe) error {
 	return fmt.Errorf("unknown probe kind %q", p.Kind)
 }
 
-func (s *netnsSandbox) dial(ctx context.Context, network, address string) (net.Conn, error) {
+func (s *box) dial(ctx context.Context, network, address string) (net.Conn, error) {
 	// Names would be resolved from threads outside the namespace; probes
 	// carry addresses (see ParseProbe), and localhost is loopback.
 	if rest, ok := strings.CutPrefix(address, "localhost:"); ok {
@@ -326,26 +320,26 @@ func (s *netnsSandbox) dial(ctx context.Context, network, address string) (net.C
 	return c, err
 }
 
-// Recording implements [Sandbox].
-func (s *netnsSandbox) Recording() (collector.Recording, error) {
+// Recording implements [sandbox.Sandbox].
+func (s *box) Recording() (collector.Recording, error) {
 	if s.rec == nil {
 		return collector.Recording{}, errors.New("no recorder")
 	}
 	return s.rec.Recording()
 }
 
-// Keep implements [Sandbox]: the recorder is detached (it lives in this
+// Keep implements [sandbox.Sandbox]: the recorder is detached (it lives in this
 // process), the mount namespace is pinned, and the run is marked kept so
 // that only `rgraph sandbox gc --kept` removes it.
-func (s *netnsSandbox) Keep() (Kept, error) {
+func (s *box) Keep() (sandbox.Kept, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.kept {
-		return Kept{}, errors.New("sandbox is closed")
+		return sandbox.Kept{}, errors.New("sandbox is closed")
 	}
 	mnt := filepath.Join(s.rs.dir, "mnt")
 	if err := bindFile(fmt.Sprintf("/proc/%d/task/%d/ns/mnt", os.Getpid(), s.l.tid), mnt); err != nil {
-		return Kept{}, fmt.Errorf("pinning the mount namespace: %w", err)
+		return sandbox.Kept{}, fmt.Errorf("pinning the mount namespace: %w", err)
 	}
 	enter := filepath.Join(s.rs.dir, "enter")
 	script := fmt.Sprintf(`#!/bin/sh
@@ -355,9 +349,9 @@ echo $$ > %[2]s/runbook/cgroup.procs || exit 1
 exec nsenter --net=%[3]s --mount=%[4]s --wd=%[5]s -- "${@:-/bin/sh}"
 `, s.rs.id, s.cgDir, netnsPath(s.rs.id), mnt, s.work)
 	if err := os.WriteFile(enter, []byte(script), 0o755); err != nil {
-		return Kept{}, err
+		return sandbox.Kept{}, err
 	}
-	k := Kept{
+	k := sandbox.Kept{
 		ID:    s.rs.id,
 		Enter: enter,
 		Notes: []string{
@@ -374,7 +368,7 @@ exec nsenter --net=%[3]s --mount=%[4]s --wd=%[5]s -- "${@:-/bin/sh}"
 	s.l.stop()
 	s.rs.meta.Kept = &k
 	if err := s.rs.save(); err != nil {
-		return Kept{}, err
+		return sandbox.Kept{}, err
 	}
 	s.closeFDs()
 	s.rs.release()
@@ -382,7 +376,7 @@ exec nsenter --net=%[3]s --mount=%[4]s --wd=%[5]s -- "${@:-/bin/sh}"
 	return k, nil
 }
 
-func (s *netnsSandbox) closeFDs() {
+func (s *box) closeFDs() {
 	for _, fd := range []*int{&s.nsFD, &s.cgRun, &s.cgVal} {
 		if *fd >= 0 {
 			unix.Close(*fd)
@@ -391,10 +385,10 @@ func (s *netnsSandbox) closeFDs() {
 	}
 }
 
-// Close implements [Sandbox]: processes first (cgroup.kill), then the
+// Close implements [sandbox.Sandbox]: processes first (cgroup.kill), then the
 // recorder, the namespaces, the veth pair, the address lease and the run
 // directory.
-func (s *netnsSandbox) Close() error {
+func (s *box) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed || s.kept {

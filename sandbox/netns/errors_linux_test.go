@@ -1,4 +1,4 @@
-package sandbox
+package netns
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/rgraph/rgraph/collector/probe"
+	"github.com/rgraph/rgraph/sandbox"
 )
 
 // Sentinels make errors match; they add no words to what the cause says.
@@ -17,9 +18,9 @@ func TestSentinelsAddNoWords(t *testing.T) {
 		sentinel error
 		also     error
 	}{
-		{"probe permission", probeErr(fmt.Errorf("loading the probe: %w", probe.ErrPermission)), ErrPermission, probe.ErrPermission},
-		{"probe unsupported", probeErr(fmt.Errorf("this kernel lacks ring buffers: %w", probe.ErrUnsupported)), ErrUnsupported, probe.ErrUnsupported},
-		{"cgroup permission", permErr(fmt.Errorf("creating cgroup /x: %w", fs.ErrPermission)), ErrPermission, fs.ErrPermission},
+		{"probe permission", probeErr(fmt.Errorf("loading the probe: %w", probe.ErrPermission)), sandbox.ErrPermission, probe.ErrPermission},
+		{"probe unsupported", probeErr(fmt.Errorf("this kernel lacks ring buffers: %w", probe.ErrUnsupported)), sandbox.ErrUnsupported, probe.ErrUnsupported},
+		{"cgroup permission", permErr(fmt.Errorf("creating cgroup /x: %w", fs.ErrPermission)), sandbox.ErrPermission, fs.ErrPermission},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -35,7 +36,7 @@ func TestSentinelsAddNoWords(t *testing.T) {
 			}
 		})
 	}
-	if err := probeErr(errors.New("boom")); errors.Is(err, ErrPermission) || errors.Is(err, ErrUnsupported) {
+	if err := probeErr(errors.New("boom")); errors.Is(err, sandbox.ErrPermission) || errors.Is(err, sandbox.ErrUnsupported) {
 		t.Errorf("probeErr(boom) = %v, matches a sentinel", err)
 	}
 }

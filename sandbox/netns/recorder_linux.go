@@ -1,4 +1,4 @@
-package sandbox
+package netns
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/collector/dnsstub"
 	"github.com/rgraph/rgraph/collector/probe"
+	"github.com/rgraph/rgraph/sandbox"
 )
 
 // stubTimeout bounds each query the DNS stub forwards.
@@ -137,9 +138,9 @@ func listenStub(s recorderSetup) (stubSockets, error) {
 func probeErr(err error) error {
 	switch {
 	case errors.Is(err, probe.ErrPermission):
-		return &sentinelError{ErrPermission, err}
+		return sandbox.PermissionErr(err)
 	case errors.Is(err, probe.ErrUnsupported):
-		return &sentinelError{ErrUnsupported, err}
+		return sandbox.UnsupportedErr(err)
 	}
 	return err
 }
@@ -159,4 +160,20 @@ func (r *probeRecorder) Recording() (collector.Recording, error) {
 
 func (r *probeRecorder) Close() error {
 	return errors.Join(r.stub.Close(), r.p.Close())
+}
+
+// mergeRecordings combines the recordings of several recorders of one
+// run: attempts concatenated and merged, losses added up, complete only
+// when all are.
+func mergeRecordings(rs ...collector.Recording) collector.Recording {
+	out := collector.Recording{Collection: collector.Collection{Complete: true}}
+	var attempts []collector.Attempt
+	for _, r := range rs {
+		attempts = append(attempts, r.Attempts...)
+		out.Collection.Complete = out.Collection.Complete && r.Collection.Complete
+		out.Collection.Lost += r.Collection.Lost
+		out.Collection.NotRecorded = append(out.Collection.NotRecorded, r.Collection.NotRecorded...)
+	}
+	out.Attempts = collector.SortAttempts(attempts)
+	return out
 }
