@@ -44,7 +44,9 @@ if why=$(rgraph sandbox check 2>&1 >/dev/null); then
 		exit 1
 	fi
 	rm -rf "$OUT" && mkdir -p "$OUT/records"
-	fleet prod up >&2
+	# The fleet is up for this script: killed, it leaves a fleet the next
+	# fleet prod command takes down.
+	fleet prod up --owner $$ >&2
 	trap fleet_down EXIT
 	for scenario in $FLEET/scenarios/*.yaml; do
 		name=$(basename "$scenario" .yaml)

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -112,12 +114,37 @@ func TestFreshMachine(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(st.Cgroup, "cgroup.kill"), []byte("1"), 0); err != nil {
 			t.Fatal(err)
 		}
-		if out, err := f.Prod("status"); err == nil || !strings.Contains(out, "down since a crash") {
+		if out, err := f.Prod("status"); err == nil || !strings.Contains(out, "its processes are gone") {
 			t.Errorf("fleet prod status after a crash = %v:\n%s", err, out)
 		}
 		again, _ := up(t)
-		if !strings.Contains(again.Started, "down since a crash") {
+		if !strings.Contains(again.Started, "its processes are gone") {
 			t.Errorf("fleet prod up after a crash did not say it cleaned up:\n%s", again.Started)
+		}
+		if err := down(); err != nil {
+			t.Fatal(err)
+		}
+		assertFleetGone(t, netns)
+	})
+
+	t.Run("owner gone", func(t *testing.T) {
+		// A fleet up for a process that died without taking it down, as a
+		// test binary that crashed does.
+		owner := exec.Command("sleep", "60")
+		if err := owner.Start(); err != nil {
+			t.Fatal(err)
+		}
+		f := &sandboxtest.FleetEnv{Bin: bin, NetNS: netns}
+		if out, err := f.Prod("up", "--netns", netns, "--owner", strconv.Itoa(owner.Process.Pid)); err != nil {
+			owner.Process.Kill()
+			owner.Wait()
+			t.Fatalf("fleet prod up --owner: %v\n%s", err, out)
+		}
+		owner.Process.Kill()
+		owner.Wait()
+		again, down := up(t)
+		if want := fmt.Sprintf("its owner, process %d, is gone", owner.Process.Pid); !strings.Contains(again.Started, want) {
+			t.Errorf("fleet prod up after its owner died did not say %q:\n%s", want, again.Started)
 		}
 		if err := down(); err != nil {
 			t.Fatal(err)

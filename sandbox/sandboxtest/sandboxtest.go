@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -123,14 +124,15 @@ func BuildFleet(bin string) error {
 }
 
 // StartFleet brings the production fleet up in namespace netns with the
-// fleet binary in directory bin. One production fleet can be up per
-// machine (logd's socket has a fixed path), so it waits up to two
-// minutes for another one to go. [FleetEnv.Down] takes it down.
+// fleet binary in directory bin, for this process: should it die without
+// [FleetEnv.Down], the next fleet prod command takes the fleet down. One
+// production fleet can be up per machine (logd's socket has a fixed
+// path), so it waits up to two minutes for another one to go.
 func StartFleet(bin, netns string) (*FleetEnv, error) {
 	f := &FleetEnv{Bin: bin, NetNS: netns}
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		out, err := f.Prod("up", "--netns", f.NetNS)
+		out, err := f.Prod("up", "--netns", f.NetNS, "--owner", strconv.Itoa(os.Getpid()))
 		if err == nil {
 			f.Started = out
 			return f, nil

@@ -35,7 +35,7 @@ func main() {
 const usage = `usage:
   fleet serve ROLE [--listen ADDR] [--state DIR] [role flags]
   fleet check ROLE [--addr ADDR] [--socket PATH]
-  fleet prod up|down|status [--netns NAME] [--dir DIR]
+  fleet prod up|down|status [--netns NAME] [--dir DIR] [--owner PID]
   fleet truth [GROUND-TRUTH.yaml]
 roles: dns logd ca scheduler coord config discovery pkgstore web
 `

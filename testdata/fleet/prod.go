@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -48,6 +50,50 @@ type prodState struct {
 	Dir    string    `json:"dir"`
 	Cgroup string    `json:"cgroup"`
 	Up     time.Time `json:"up"`
+	// Owner, when set, is the process the fleet is up for (prod up
+	// --owner): once it is gone, so is the fleet.
+	Owner *process `json:"owner,omitempty"`
+}
+
+// process names a process for as long as it lives: a PID and its start
+// time, so that a reused PID is not taken for it.
+type process struct {
+	PID   int    `json:"pid"`
+	Start uint64 `json:"start"` // clock ticks after boot, /proc/PID/stat field 22
+}
+
+// processStart returns the start time of process pid, or false when there
+// is no such process.
+func processStart(pid int) (uint64, bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, false
+	}
+	// pid (comm) state ppid ...: field 22 is the 20th after the comm.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 {
+		return 0, false
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	return start, err == nil
+}
+
+// gone says why the fleet st is no longer running, or "" while it is.
+func (st prodState) gone() string {
+	b, err := os.ReadFile(filepath.Join(st.Cgroup, "cgroup.events"))
+	if err != nil || !strings.Contains(string(b), "populated 1") {
+		return "its processes are gone"
+	}
+	if o := st.Owner; o != nil {
+		if start, ok := processStart(o.PID); !ok || start != o.Start {
+			return fmt.Sprintf("its owner, process %d, is gone", o.PID)
+		}
+	}
+	return ""
 }
 
 func prod(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,6 +103,7 @@ func prod(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("prod "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	netns := fs.String("netns", defaultNetNS, "network namespace of the production fleet")
+	owner := fs.Int("owner", 0, "up: the `PID` of the process the fleet is up for; once it is gone, the next prod command takes the fleet down")
 	dir := fs.String("dir", defaultDir, "state directory (logd's socket lives here)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -66,7 +113,15 @@ func prod(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	switch args[0] {
 	case "up":
-		return prodUp(ctx, *netns, *dir, stdout)
+		var o *process
+		if *owner != 0 {
+			start, ok := processStart(*owner)
+			if !ok {
+				return fmt.Errorf("--owner %d: no such process", *owner)
+			}
+			o = &process{*owner, start}
+		}
+		return prodUp(ctx, *netns, *dir, o, stdout)
 	case "down":
 		return prodDown(*netns, *dir, stdout)
 	case "status":
@@ -74,8 +129,8 @@ func prod(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if !fleetLive(st) {
-			return fmt.Errorf("the production fleet of netns %s is down since a crash (fleet prod up or down cleans up)", st.NetNS)
+		if why := st.gone(); why != "" {
+			return fmt.Errorf("the production fleet of netns %s is not running: %s (fleet prod up or down cleans up)", st.NetNS, why)
 		}
 		fmt.Fprintf(stdout, "up since %s in netns %s\n", st.Up.Format(time.RFC3339), st.NetNS)
 		return nil
@@ -95,12 +150,6 @@ func readProdState(dir string) (prodState, error) {
 	return st, json.Unmarshal(b, &st)
 }
 
-// fleetLive reports whether processes of the fleet st are still running.
-func fleetLive(st prodState) bool {
-	b, err := os.ReadFile(filepath.Join(st.Cgroup, "cgroup.events"))
-	return err == nil && strings.Contains(string(b), "populated 1")
-}
-
 // lockDir takes dir/prod.lock, so two prod commands never interleave.
 func lockDir(dir string) (func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -117,17 +166,18 @@ func lockDir(dir string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-func prodUp(ctx context.Context, netns, dir string, stdout io.Writer) (err error) {
+func prodUp(ctx context.Context, netns, dir string, owner *process, stdout io.Writer) (err error) {
 	unlock, err := lockDir(dir)
 	if err != nil {
 		return err
 	}
 	defer unlock()
 	if st, err := readProdState(dir); err == nil {
-		if fleetLive(st) {
+		why := st.gone()
+		if why == "" {
 			return fmt.Errorf("the production fleet is already up in netns %s since %s (fleet prod down first)", st.NetNS, st.Up.Format(time.RFC3339))
 		}
-		fmt.Fprintf(stdout, "cleaning up the production fleet of netns %s, down since a crash\n", st.NetNS)
+		fmt.Fprintf(stdout, "cleaning up the production fleet of netns %s: %s\n", st.NetNS, why)
 		if err := teardown(st, stdout); err != nil {
 			return fmt.Errorf("cleaning up after the crashed fleet: %w", err)
 		}
@@ -143,7 +193,7 @@ func prodUp(ctx context.Context, netns, dir string, stdout io.Writer) (err error
 	if _, err := cleanStale(netns, cg, stdout); err != nil {
 		return err
 	}
-	st := prodState{NetNS: netns, Dir: dir, Cgroup: cg, Up: time.Now().UTC()}
+	st := prodState{NetNS: netns, Dir: dir, Cgroup: cg, Up: time.Now().UTC(), Owner: owner}
 	defer func() {
 		if err != nil {
 			if terr := teardown(st, io.Discard); terr != nil {
