@@ -4,8 +4,8 @@
 // namespace the test process owns, and checks that a run left nothing
 // behind.
 //
-// Tests that use [Fleet] must call [Main] from TestMain so that the
-// production fleet is taken down when the test binary ends.
+// Tests that use [Fleet] must call [Main] from TestMain, which removes
+// the fleet binary (and a fleet left up) when the test binary ends.
 package sandboxtest
 
 import (
@@ -78,39 +78,59 @@ func (f *FleetEnv) Options() sandbox.Options {
 var shared struct {
 	sync.Mutex
 	fleet *FleetEnv
-	err   error
+	users int    // tests (and benchmarks) using fleet
+	bin   string // the fleet binary's directory, built once per process
 	tmp   string
 }
 
-// Fleet builds the fleet binary and brings the production fleet up in a
-// namespace owned by this test process, once per process; [Main] takes
-// it down. One production fleet can be up per machine (logd's socket has
-// a fixed path), so Fleet waits up to two minutes for another one to go.
+// Fleet brings the production fleet up in a namespace owned by this test
+// process, building the fleet binary once per process, and shares it
+// among the tests that use it at the same time: it goes down when the
+// last of them ends, so that other packages' tests can have it in
+// between. One production fleet can be up per machine (logd's socket has
+// a fixed path), so Fleet waits for another one to go (see [StartFleet]).
+// A test fails when the fleet cannot come up or go down. Tests that use
+// Fleet must call [Main] from TestMain.
 func Fleet(t testing.TB) *FleetEnv {
 	t.Helper()
 	RequireSandbox(t)
 	shared.Lock()
 	defer shared.Unlock()
-	if shared.fleet == nil && shared.err == nil {
-		shared.fleet, shared.err = startFleet()
+	if shared.fleet == nil {
+		f, err := startFleet()
+		if err != nil {
+			t.Fatalf("bringing the production fleet up: %v", err)
+		}
+		shared.fleet = f
 	}
-	if shared.err != nil {
-		t.Fatalf("bringing the production fleet up: %v", shared.err)
-	}
+	shared.users++
+	t.Cleanup(func() {
+		shared.Lock()
+		defer shared.Unlock()
+		if shared.users--; shared.users > 0 {
+			return
+		}
+		if err := shared.fleet.Down(); err != nil {
+			t.Error(err)
+		}
+		shared.fleet = nil
+	})
 	return shared.fleet
 }
 
 func startFleet() (*FleetEnv, error) {
-	tmp, err := os.MkdirTemp("", "rgraph-fleet-")
-	if err != nil {
-		return nil, err
+	if shared.bin == "" {
+		tmp, err := os.MkdirTemp("", "rgraph-fleet-")
+		if err != nil {
+			return nil, err
+		}
+		shared.tmp = tmp
+		if err := BuildFleet(filepath.Join(tmp, "bin")); err != nil {
+			return nil, err
+		}
+		shared.bin = filepath.Join(tmp, "bin")
 	}
-	shared.tmp = tmp
-	bin := filepath.Join(tmp, "bin")
-	if err := BuildFleet(bin); err != nil {
-		return nil, err
-	}
-	return StartFleet(bin, fmt.Sprintf("rgtest-fleet-%d", os.Getpid()))
+	return StartFleet(shared.bin, fmt.Sprintf("rgtest-fleet-%d", os.Getpid()))
 }
 
 // BuildFleet builds the fleet binary into directory bin.
@@ -123,14 +143,19 @@ func BuildFleet(bin string) error {
 	return nil
 }
 
+// FleetWait is how long [StartFleet] waits for another production fleet
+// to go: longer than the longest test binary that holds one (cmd/rgraph's
+// runs for about three minutes under make test).
+const FleetWait = 6 * time.Minute
+
 // StartFleet brings the production fleet up in namespace netns with the
 // fleet binary in directory bin, for this process: should it die without
 // [FleetEnv.Down], the next fleet prod command takes the fleet down. One
 // production fleet can be up per machine (logd's socket has a fixed
-// path), so it waits up to two minutes for another one to go.
+// path), so it waits up to [FleetWait] for another one to go.
 func StartFleet(bin, netns string) (*FleetEnv, error) {
 	f := &FleetEnv{Bin: bin, NetNS: netns}
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.Now().Add(FleetWait)
 	for {
 		out, err := f.Prod("up", "--netns", f.NetNS, "--owner", strconv.Itoa(os.Getpid()))
 		if err == nil {
@@ -161,8 +186,10 @@ func (f *FleetEnv) Down() error {
 	return nil
 }
 
-// Main runs the tests and then takes down the production fleet if one was
-// brought up. Call it from TestMain: os.Exit(sandboxtest.Main(m)).
+// Main runs the tests, then takes down the production fleet if a test
+// left it up (a test that called [Fleet] and never ended, as after
+// t.FailNow in another goroutine) and removes the fleet binary. Call it
+// from TestMain: os.Exit(sandboxtest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
 	shared.Lock()
