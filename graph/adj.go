@@ -11,6 +11,19 @@ type adj struct {
 	kinds []Kind
 	ks    KindSet
 	all   bool // every edge of g qualifies: no need to look at kinds
+
+	// mask, when not nil, holds a bit per edge: the edges of the view,
+	// whatever their kind (a plan view, see planView).
+	mask []uint64
+	plan *plan   // the plan of a plan view
+	key  viewKey // what the graph remembers the view's components by
+}
+
+// viewKey names a view of a graph: its kinds, and whether it is the plan
+// view of them (see planView).
+type viewKey struct {
+	ks   KindSet
+	plan bool
 }
 
 // newAdj returns the view of g restricted to the kinds in ks
@@ -24,11 +37,19 @@ func newAdj(g *Graph, ks KindSet) *adj {
 			break
 		}
 	}
-	return &adj{g: g, n: int32(len(g.names)), off: g.outOff, dst: g.outDst, kinds: g.kinds, ks: ks, all: all}
+	return &adj{g: g, n: int32(len(g.names)), off: g.outOff, dst: g.outDst, kinds: g.kinds, ks: ks, all: all, key: viewKey{ks: ks}}
 }
 
 // ok reports whether the edge at position p is in the view.
-func (a *adj) ok(p int32) bool { return a.all || a.ks.Has(a.kinds[p]) }
+func (a *adj) ok(p int32) bool {
+	if a.all {
+		return true
+	}
+	if a.mask != nil {
+		return a.mask[p>>6]&(1<<(p&63)) != 0
+	}
+	return a.ks.Has(a.kinds[p])
+}
 
 // find returns the position of edge u -> v, if it is in the view.
 func (a *adj) find(u, v int32) (int32, bool) {

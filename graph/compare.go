@@ -16,7 +16,7 @@ type Call struct {
 // RecoveryKinds are the edge kinds [Compare] counts as recovery
 // dependencies unless told otherwise: what minimization proved (hard, and
 // each member of a set of alternatives) and what an owner declared.
-const RecoveryKinds = KindSet(1<<Hard | 1<<Alternative | 1<<Declared)
+const RecoveryKinds = DefaultKinds
 
 // CompareOptions configure [Compare].
 type CompareOptions struct {

@@ -3,12 +3,15 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // CSR is the raw compact form of a [Graph], for serialization. Node v's
 // out-edges are Dst[Off[v]:Off[v+1]] with kinds Kinds[...]; Names are
 // sorted and unique; each row is sorted by target without duplicates.
-// Evidence is keyed by edge index.
+// Evidence is keyed by edge index. Groups are the explicit alternative
+// groups (see [Graph.Groups]): each a non-empty list of indices of edges
+// leaving one node; [FromCSR] sorts them and drops duplicates.
 type CSR struct {
 	Names    []string
 	Info     []NodeInfo
@@ -16,12 +19,19 @@ type CSR struct {
 	Dst      []int32
 	Kinds    []Kind
 	Evidence map[int32][]Evidence
+	Groups   [][]int32
 }
 
 // CSR returns the graph's raw arrays. They share memory with g and must
-// not be modified.
+// not be modified; Groups is a copy.
 func (g *Graph) CSR() CSR {
-	return CSR{Names: g.names, Info: g.info, Off: g.outOff, Dst: g.outDst, Kinds: g.kinds, Evidence: g.evidence}
+	c := CSR{Names: g.names, Info: g.info, Off: g.outOff, Dst: g.outDst, Kinds: g.kinds, Evidence: g.evidence}
+	if g.alt != nil {
+		for i := range g.alt.len() {
+			c.Groups = append(c.Groups, slices.Clone(g.alt.members(i)))
+		}
+	}
+	return c
 }
 
 // ErrInvalidCSR is wrapped by the error [FromCSR] returns for arrays that
@@ -79,5 +89,20 @@ func FromCSR(c CSR) (*Graph, error) {
 	if info == nil {
 		info = make([]NodeInfo, n)
 	}
-	return &Graph{names: c.Names, info: info, outOff: c.Off, outDst: c.Dst, kinds: c.Kinds, evidence: c.Evidence}, nil
+	g := &Graph{names: c.Names, info: info, outOff: c.Off, outDst: c.Dst, kinds: c.Kinds, evidence: c.Evidence}
+	for i, grp := range c.Groups {
+		if len(grp) == 0 {
+			return nil, bad("alternative group %d is empty", i)
+		}
+		for _, e := range grp {
+			if e < 0 || int(e) >= len(c.Dst) {
+				return nil, bad("alternative group %d holds edge %d of %d", i, e, len(c.Dst))
+			}
+			if g.source(e) != g.source(grp[0]) {
+				return nil, bad("alternative group %d holds edges of two services", i)
+			}
+		}
+	}
+	g.alt = packGroups(c.Groups, g.source)
+	return g, nil
 }

@@ -59,7 +59,10 @@ type CycleOptions struct {
 // Cycles returns every bootstrap knot of g: each strongly connected
 // component with more than one member and each service that needs itself,
 // over the kinds in opts.Kinds. Components are sorted by their first
-// (smallest) member.
+// (smallest) member. Like [RecoveryOrder], Cycles follows one member of
+// each alternative group, the one a recovery plan waits for, and no edge
+// to an endpoint: a cycle through an alternative is a bootstrap cycle
+// only when no member of the group recovers without it.
 //
 // Each component carries one shortest witness cycle. For a component with
 // several members the witness is a shortest cycle through at least two
@@ -79,7 +82,7 @@ type CycleOptions struct {
 //
 // Cycles runs in O(V+E) plus the per-component work bounded above.
 func Cycles(g *Graph, opts CycleOptions) []Component {
-	a := newAdj(g, opts.Kinds)
+	a := planView(g, opts.Kinds, nil)
 	s := a.components()
 	ks := knots(a, s)
 	if len(ks) == 0 {

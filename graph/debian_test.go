@@ -4,19 +4,17 @@ package graph_test
 // at test time from `apt-cache dumpavail`.
 //
 // How package relations become edges (A -> B: A needs B):
-//   - Pre-Depends: the first alternative is a hard edge (it must be
+//   - Pre-Depends: a clause naming one package is a hard edge (it must be
 //     configured before A is unpacked).
-//   - Depends: the first alternative is a declared edge (what apt installs
-//     by default).
-//   - Further alternatives of "a | b" are alternative edges, which the
-//     default kinds ignore; so by default each clause needs exactly one
-//     package, apt's preferred one.
+//   - Depends: a clause naming one package is a declared edge.
+//   - A clause "a | b" is an alternative group: A needs any one of a and b.
 //   - Version constraints, architecture qualifiers (":any") and build
 //     profiles are dropped: edges are between package names, and several
 //     versions or architectures of a package are one node.
-//   - A name no package has but some Provide is a virtual package: it is a
-//     node of its own (an endpoint) with alternative edges to each
-//     provider, so over the default kinds it needs nothing.
+//   - A name no package has but some Provide is a virtual package: a node
+//     of its own that needs any one of its providers.
+//   - A name neither a package nor provided is an endpoint: it is missing
+//     from the lists, so no plan recovers it.
 // Recommends and Suggests are ignored.
 
 import (
@@ -40,10 +38,12 @@ import (
 	"github.com/rgraph/rgraph/internal/privtest"
 )
 
-// debianEdge is one parsed package relation.
+// debianEdge is one parsed package relation: a clause of from, needing
+// to[0] or, with several, any one of them.
 type debianEdge struct {
-	from, to string
-	kind     graph.Kind
+	from string
+	to   []string
+	kind graph.Kind
 }
 
 // parseDumpavail turns `apt-cache dumpavail` output into edges and the set
@@ -59,18 +59,16 @@ func parseDumpavail(data []byte) (edges []debianEdge, packages map[string]bool, 
 			return
 		}
 		packages[pkg] = true
-		rel := func(field string, firstKind graph.Kind) {
+		rel := func(field string, kind graph.Kind) {
 			for _, clause := range strings.Split(fields[field], ",") {
-				for i, alt := range strings.Split(clause, "|") {
-					name := debianName(alt)
-					if name == "" {
-						continue
+				var to []string
+				for _, alt := range strings.Split(clause, "|") {
+					if name := debianName(alt); name != "" {
+						to = append(to, name)
 					}
-					k := firstKind
-					if i > 0 {
-						k = graph.Alternative
-					}
-					edges = append(edges, debianEdge{pkg, name, k})
+				}
+				if len(to) > 0 {
+					edges = append(edges, debianEdge{pkg, to, kind})
 				}
 			}
 		}
@@ -110,17 +108,17 @@ func parseDumpavail(data []byte) (edges []debianEdge, packages map[string]bool, 
 	if err := sc.Err(); err != nil {
 		return nil, nil, err
 	}
-	// Virtual packages: alternative edges to their providers.
+	// Virtual packages: any one of their providers.
 	virtual := map[string]bool{}
 	for _, e := range edges {
-		if !packages[e.to] && len(provides[e.to]) > 0 {
-			virtual[e.to] = true
+		for _, t := range e.to {
+			if !packages[t] && len(provides[t]) > 0 {
+				virtual[t] = true
+			}
 		}
 	}
 	for v := range virtual {
-		for _, p := range provides[v] {
-			edges = append(edges, debianEdge{v, p, graph.Alternative})
-		}
+		edges = append(edges, debianEdge{v, provides[v], graph.Alternative})
 	}
 	return edges, packages, nil
 }
@@ -142,12 +140,20 @@ func buildDebian(edges []debianEdge, packages map[string]bool) *graph.Graph {
 	for p := range packages {
 		b.AddNode(p, graph.NodeInfo{})
 	}
+	known := map[string]bool{}
 	for _, e := range edges {
-		b.AddEdge(e.from, e.to, e.kind)
+		known[e.from] = true // packages and virtual packages
+		if len(e.to) == 1 && e.kind != graph.Alternative {
+			b.AddEdge(e.from, e.to[0], e.kind)
+		} else {
+			b.AddGroup(e.from, e.to...)
+		}
 	}
 	for _, e := range edges {
-		if !packages[e.to] {
-			b.AddNode(e.to, graph.NodeInfo{Type: graph.Endpoint})
+		for _, t := range e.to {
+			if !packages[t] && !known[t] {
+				b.AddNode(t, graph.NodeInfo{Type: graph.Endpoint})
+			}
 		}
 	}
 	return b.Build()
@@ -176,7 +182,9 @@ func debianGraph(t *testing.T) *graph.Graph {
 
 func TestDebianPackageGraph(t *testing.T) {
 	g := debianGraph(t)
-	ks := graph.DefaultKinds
+	// Every edge needed: what gonum's algorithms compute. Alternatives are
+	// checked against their own reference at the end.
+	ks := andKinds
 	t.Logf("Debian graph: %d nodes, %d edges", g.Len(), g.EdgeCount())
 
 	// Reference: gonum's TarjanSCC on gonum's own map-based graph.
@@ -214,7 +222,7 @@ func TestDebianPackageGraph(t *testing.T) {
 	}
 	slices.SortFunc(want, func(a, b []string) int { return strings.Compare(a[0], b[0]) })
 
-	cycles := graph.Cycles(g, graph.CycleOptions{})
+	cycles := graph.Cycles(g, graph.CycleOptions{Kinds: ks})
 	var got [][]string
 	biggest := 0
 	for _, c := range cycles {
@@ -271,11 +279,16 @@ func TestDebianPackageGraph(t *testing.T) {
 			}
 		}
 	}
-	order, err := graph.RecoveryOrder(g, graph.OrderOptions{})
+	order, err := graph.RecoveryOrder(g, graph.OrderOptions{Kinds: ks})
 	if err != nil {
 		t.Fatal(err)
 	}
-	placed := 0
+	placed, endpoints := 0, 0
+	for v := range g.Len() {
+		if g.Info(int32(v)).Type == graph.Endpoint {
+			endpoints++
+		}
+	}
 	for _, w := range order.Waves {
 		for _, s := range w.Services {
 			id, _ := g.ID(s)
@@ -285,8 +298,8 @@ func TestDebianPackageGraph(t *testing.T) {
 			placed++
 		}
 	}
-	if placed != g.Len() {
-		t.Fatalf("%d packages placed in waves, graph has %d", placed, g.Len())
+	if placed != g.Len()-endpoints {
+		t.Fatalf("%d packages placed in waves, graph has %d and %d missing ones", placed, g.Len()-endpoints, endpoints)
 	}
 	t.Logf("%d waves; critical path of %d packages", len(order.Waves), len(order.CriticalPath.Services))
 
@@ -309,11 +322,11 @@ func TestDebianPackageGraph(t *testing.T) {
 
 	// Why: a path exists exactly when the closure says so.
 	for _, pair := range [][2]string{{"apt", "libc6"}, {"python3", "libc6"}, {"libc6", "apt"}} {
-		paths, err := graph.Why(g, pair[0], pair[1], graph.WhyOptions{All: true, Limit: 3})
+		paths, err := graph.Why(g, pair[0], pair[1], graph.WhyOptions{Kinds: ks, All: true, Limit: 3})
 		if errors.Is(err, graph.ErrUnknownService) {
 			continue
 		}
-		cl, _ := graph.Closure(g, 0, []string{pair[0]})
+		cl, _ := graph.Closure(g, ks, []string{pair[0]})
 		_, reach := slices.BinarySearch(cl, pair[1])
 		if (err == nil) != reach {
 			t.Errorf("Why(%s, %s) error %v, closure says reachable=%v", pair[0], pair[1], err, reach)
@@ -322,6 +335,19 @@ func TestDebianPackageGraph(t *testing.T) {
 			t.Logf("why %s needs %s: %s", pair[0], pair[1], strings.Join(pathNames(p), " -> "))
 		}
 	}
+
+	// With "a | b" as any one of: the plan agrees with the reference.
+	alt, err := graph.RecoveryOrder(g, graph.OrderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPlan(t, g, 0, true, alt)
+	groups := 0
+	for _, w := range alt.Waves {
+		groups += len(w.Groups)
+	}
+	t.Logf("with alternatives: %d waves, %d jumpstart groups, %d alternative groups chosen, %d missing packages",
+		len(alt.Waves), groups, len(alt.Alternatives), len(alt.Unowned))
 }
 
 // checkRealWitness checks a component's witness and cuts on a large graph
@@ -424,17 +450,17 @@ func TestDebianFixture(t *testing.T) {
 	}
 	g := debianGraph(t)
 	roots := []string{"apt", "perl", "python3", "systemd", "openssh-server"}
-	names, err := graph.Closure(g, graph.DefaultKinds, roots)
+	names, err := graph.Closure(g, andKinds, roots)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sub, err := graph.Subgraph(graph.Filter(g, graph.DefaultKinds), names, false)
+	sub, err := graph.Subgraph(graph.Filter(g, andKinds), names, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "# Debian 12 package dependencies (apt-cache dumpavail), closure of %s\n", strings.Join(roots, ", "))
-	fmt.Fprintf(&buf, "# over Pre-Depends (hard) and first-alternative Depends (declared); see debian_test.go.\n")
+	fmt.Fprintf(&buf, "# over Pre-Depends (hard) and Depends (declared) clauses that name one package; see debian_test.go.\n")
 	for u := int32(0); u < int32(sub.Len()); u++ {
 		ts, ks := sub.Out(u)
 		for i, v := range ts {

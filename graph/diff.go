@@ -114,7 +114,7 @@ func Diff(old, new *Graph, opts DiffOptions) Delta {
 		}
 	})
 
-	oa, na := newAdj(old, ks), newAdj(new, ks)
+	oa, na := planView(old, ks, nil), planView(new, ks, nil)
 	os, ns := oa.components(), na.components()
 	d.NewCycles = cyclesThrough(na, ns, gained)
 	d.ResolvedCycles = cyclesThrough(oa, os, lost)

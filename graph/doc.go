@@ -2,8 +2,13 @@
 //
 // An edge A -> B means "A needs B healthy before A can recover". Edges have
 // a [Kind] (hard, soft, declared, alternative, observed); analyses use the
-// kinds in a [KindSet], [DefaultKinds] (hard and declared) unless told
-// otherwise.
+// kinds in a [KindSet], [DefaultKinds] (hard, alternative and declared)
+// unless told otherwise. Alternative edges form groups (see
+// [Graph.Groups]) of which a service needs any one: [RecoveryOrder] and
+// [Cycles] wait for one member of each, the earliest to recover, so an
+// alternative breaks a cycle when another member needs no jumpstart.
+// Endpoints (what no catalog service owns) are never recovered or waited
+// for; a plan lists them apart.
 //
 // [Graph] is an immutable compact graph (dense int32 node IDs in name order,
 // compressed sparse rows) built with a [Builder] or from raw arrays with
@@ -18,8 +23,9 @@
 //     (weighted feedback arc sets, exact for small knots) and optional
 //     bounded cycle listing.
 //   - [RecoveryOrder]: recovery waves with jumpstart groups, --target
-//     restriction, a --max-parallel cap by list scheduling, and the CPM
-//     critical path.
+//     restriction, a --max-parallel cap by list scheduling, the CPM
+//     critical path, the member of each alternative group waited for, and
+//     the unowned endpoints services need.
 //   - [Why]: the shortest chain of needs between two services, and with
 //     All the k shortest loopless alternatives (Yen).
 //   - [Diff] and [Findings]: what changed between two releases, as

@@ -81,5 +81,5 @@ func ExampleWhy() {
 	// web needs sched (hard)
 	// sched needs coord (hard)
 	// coord needs dns (hard)
-	// "dns" does not need "web" (over declared,hard edges)
+	// "dns" does not need "web" (over alternative,declared,hard edges)
 }

@@ -78,6 +78,8 @@ type Graph struct {
 
 	evidence map[int32][]Evidence // by edge index, only edges that have any
 
+	alt *altGroups // explicit alternative groups; nil when none
+
 	indexOnce sync.Once
 	index     map[string]int32
 
@@ -89,7 +91,9 @@ type Graph struct {
 	// Strongly connected components by kind set, computed once: every
 	// analysis over the same kinds starts from them.
 	sccMu   sync.Mutex
-	sccMemo map[KindSet]*sccs
+	sccMemo map[viewKey]*sccs
+
+	planState // alternatives resolved, per kind set
 }
 
 // Len returns the number of nodes.
@@ -175,9 +179,14 @@ func (g *Graph) Edge(u, v int32) (int32, bool) {
 // Evidence returns the evidence recorded for edge e, if any.
 func (g *Graph) Evidence(e int32) []Evidence { return g.evidence[e] }
 
-// EdgeOf returns edge e as an [Edge] value with names, kind and evidence.
+// EdgeOf returns edge e as an [Edge] value with names, kind, evidence and,
+// for an alternative edge, its groups.
 func (g *Graph) EdgeOf(u int32, e int32) Edge {
-	return Edge{From: g.names[u], To: g.names[g.outDst[e]], Kind: g.kinds[e], Evidence: g.evidence[e]}
+	ed := Edge{From: g.names[u], To: g.names[g.outDst[e]], Kind: g.kinds[e], Evidence: g.evidence[e]}
+	if ed.Kind == Alternative {
+		ed.AnyOf = g.AnyOf(u, e)
+	}
+	return ed
 }
 
 // Builder collects nodes and edges and builds a [Graph]. The zero value is
@@ -191,6 +200,7 @@ type Builder struct {
 	dst   []int32
 	kind  []Kind
 	ev    map[int32][]Evidence // by position in src/dst
+	alt   [][]int32            // explicit groups: source, then targets
 }
 
 // NewBuilder returns a builder with room for about nodes nodes and edges edges.
@@ -252,6 +262,20 @@ func (b *Builder) AddEdge(from, to string, kind Kind, evidence ...Evidence) {
 	b.src = append(b.src, u)
 	b.dst = append(b.dst, v)
 	b.kind = append(b.kind, kind)
+}
+
+// AddGroup records that from needs any one of to: an explicit alternative
+// group. It adds each edge from -> to[i] with kind [Alternative] (which a
+// kind of higher precedence added for the same edge overrides, see
+// [Kind]); add evidence with [Builder.AddEdge]. Adding the same group twice
+// keeps one.
+func (b *Builder) AddGroup(from string, to ...string) {
+	grp := []int32{b.node(from)}
+	for _, t := range to {
+		b.AddEdge(from, t, Alternative)
+		grp = append(grp, b.node(t))
+	}
+	b.alt = append(b.alt, grp)
 }
 
 // NodeCount returns the number of nodes added so far.
@@ -332,6 +356,20 @@ func (b *Builder) Build() *Graph {
 		outDst:   slices.Clip(dst[:w]),
 		kinds:    slices.Clip(kinds[:w]),
 		evidence: ev,
+	}
+	if len(b.alt) > 0 {
+		groups := make([][]int32, 0, len(b.alt))
+		for _, grp := range b.alt {
+			u := newID[grp[0]]
+			var es []int32
+			for _, t := range grp[1:] {
+				if e, ok := g.Edge(u, newID[t]); ok { // always: AddGroup added it
+					es = append(es, e)
+				}
+			}
+			groups = append(groups, es)
+		}
+		g.alt = packGroups(groups, g.source)
 	}
 	*b = Builder{}
 	return g

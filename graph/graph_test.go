@@ -54,7 +54,8 @@ func TestParseKinds(t *testing.T) {
 	}{
 		{"hard", Kinds(Hard), false},
 		{"hard,soft", Kinds(Hard, Soft), false},
-		{" Declared , hard", DefaultKinds, false},
+		{" Declared , hard", Kinds(Declared, Hard), false},
+		{"hard,alternative,declared", DefaultKinds, false},
 		{"all", AllKindsSet, false},
 		{"hard,squishy", 0, true},
 	}

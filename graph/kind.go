@@ -74,8 +74,10 @@ func (k *Kind) UnmarshalText(b []byte) error {
 // KindSet is a set of kinds; analyses use only edges whose kind is in it.
 type KindSet uint8
 
-// DefaultKinds are the kinds analyses use unless told otherwise.
-const DefaultKinds = KindSet(1<<Hard | 1<<Declared)
+// DefaultKinds are the kinds analyses use unless told otherwise: what
+// recovery needs (hard, and any one of each set of alternatives) and what
+// an owner declared.
+const DefaultKinds = KindSet(1<<Hard | 1<<Alternative | 1<<Declared)
 
 // AllKindsSet contains every kind.
 const AllKindsSet = KindSet(1<<Hard | 1<<Soft | 1<<Declared | 1<<Alternative | 1<<Observed)

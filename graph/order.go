@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -29,6 +30,24 @@ type OrderOptions struct {
 // listed in that wave's Services and Groups, and the group's ID is the
 // ID of its component's witness cycle. Services are sorted by name.
 //
+// Only services are recovered. An edge to an endpoint no catalog service
+// owns is never waited for; the endpoints services need are listed apart
+// in Unowned, with the records that mention them.
+//
+// An alternative group (see [Graph.Groups]) is "any one of": when the
+// kinds include [Alternative], the service waits for one member, the one
+// that recovers earliest — the earliest wave, then the first by name
+// ([ChoiceEarliestWave], [ChoiceName]) — and the plan (waves, jumpstart
+// groups, critical path, targets) follows that member only; Alternatives
+// says which member was chosen and why. A member counts when its edge's
+// kind is analysed and it is a service; a group with a member needed
+// anyway (a hard edge to it) is satisfied by it. So an alternative breaks
+// a cycle when another member recovers without a jumpstart. Members that
+// need a jumpstart are chosen only when every member does: then the first
+// by name outside the service's own cycle ([ChoiceOutsideCycle]), or else
+// the first by name ([ChoiceInCycle]), which makes it part of that cycle.
+// Without [Alternative] in the kinds, alternative edges are ignored.
+//
 // With MaxParallel W > 0 no wave holds more than W services: waves are
 // filled by list scheduling over the condensation, ready units (services
 // and whole groups) taken by critical-path priority — the longest chain of
@@ -36,6 +55,7 @@ type OrderOptions struct {
 // This is Graham's list scheduling, within 2-1/W of the fewest waves
 // possible. A jumpstart group larger than W cannot be split (its members
 // come up together), so it gets a wave of its own, marked OverWidth.
+// Alternatives are chosen as without MaxParallel.
 //
 // The critical path is found by CPM on the condensation: each unit lasts
 // its RecoveryTime (DefaultDuration when unknown), a group as long as its
@@ -46,7 +66,8 @@ type OrderOptions struct {
 // An unknown target gives an [UnknownServiceError] (errors.Is
 // [ErrUnknownService]). RecoveryOrder runs in O(V+E) plus the witness
 // search of cyclic components (see [Cycles]), and O((V+E) log V) with
-// MaxParallel.
+// MaxParallel. Resolving alternatives and leaving out endpoints costs one
+// more O(V+E) pass, done once per graph and kind set.
 func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 	var roots []int32
 	if len(opts.Targets) > 0 {
@@ -56,8 +77,8 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 		}
 		roots = ids
 	}
-	a := newAdj(g, opts.Kinds)
-	cpm := &cpmPass{a: a, dur: durations(g, opts.DefaultDuration), units: make([]cpmUnit, 0, a.n)}
+	a := planView(g, opts.Kinds, roots)
+	cpm := &cpmPass{a: a, dur: durations(g, opts.DefaultDuration), facts: g.facts(), units: make([]cpmUnit, 0, a.n), end: -1}
 	var s *sccs
 	switch {
 	case roots != nil:
@@ -83,14 +104,14 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 		}
 	}
 
-	// Waves with their services, in name order.
+	// Waves with their services, in name order; endpoints have none.
 	nw := int32(0)
 	for _, w := range wave {
 		nw = max(nw, w+1)
 	}
 	counts := make([]int32, nw)
 	for _, c := range s.comp {
-		if c >= 0 {
+		if c >= 0 && wave[c] >= 0 {
 			counts[wave[c]]++
 		}
 	}
@@ -99,7 +120,7 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 		order.Waves[i] = Wave{Index: i, Services: make([]string, 0, counts[i])}
 	}
 	for v, c := range s.comp {
-		if c >= 0 {
+		if c >= 0 && wave[c] >= 0 {
 			w := &order.Waves[wave[c]]
 			w.Services = append(w.Services, g.names[v])
 		}
@@ -124,7 +145,81 @@ func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 	}
 
 	order.CriticalPath = cp
+	order.Alternatives = choices(a, s)
+	order.Unowned = unowned(a, s)
 	return order, nil
+}
+
+// choices lists the alternative groups of the services planned in s and
+// the member each waits for.
+func choices(a *adj, s *sccs) []Choice {
+	if a.plan == nil {
+		return nil
+	}
+	g := a.g
+	var out []Choice
+	for _, gr := range a.plan.groups {
+		if s.comp[gr.owner] < 0 {
+			continue
+		}
+		ch := Choice{Service: g.names[gr.owner], Chosen: g.names[g.outDst[gr.chosen]], Reason: gr.reason}
+		for _, e := range gr.edges {
+			ch.AnyOf = append(ch.AnyOf, g.names[g.outDst[e]])
+		}
+		out = append(out, ch) // members are sorted: edges are, by target
+	}
+	slices.SortFunc(out, func(x, y Choice) int {
+		return cmp.Or(cmp.Compare(x.Service, y.Service), slices.Compare(x.AnyOf, y.AnyOf))
+	})
+	return out
+}
+
+// unowned lists the endpoints the services planned in s need over the
+// view's kinds, with who needs them and the records that say so.
+func unowned(a *adj, s *sccs) []Unowned {
+	g, f := a.g, a.g.facts()
+	if f.endpoints == nil {
+		return nil
+	}
+	type acc struct{ by, src map[string]bool }
+	found := map[int32]*acc{}
+	for v, c := range s.comp {
+		if c < 0 || f.isEndpoint(int32(v)) {
+			continue
+		}
+		for e := g.outOff[v]; e < g.outOff[v+1]; e++ {
+			t := g.outDst[e]
+			if !a.ks.Has(g.kinds[e]) || !f.isEndpoint(t) {
+				continue
+			}
+			x := found[t]
+			if x == nil {
+				x = &acc{by: map[string]bool{}, src: map[string]bool{}}
+				found[t] = x
+			}
+			x.by[g.names[v]] = true
+			for _, ev := range g.evidence[e] {
+				if ev.Source != "" {
+					x.src[ev.Source] = true
+				}
+			}
+		}
+	}
+	out := make([]Unowned, 0, len(found))
+	for t, x := range found {
+		out = append(out, Unowned{Endpoint: g.names[t], NeededBy: sortedKeys(x.by), Records: sortedKeys(x.src)})
+	}
+	slices.SortFunc(out, func(x, y Unowned) int { return cmp.Compare(x.Endpoint, y.Endpoint) })
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // schedule assigns the components of s to waves of at most w services
@@ -177,13 +272,16 @@ func schedule(a *adj, s *sccs, units []cpmUnit, w int) ([]int32, []bool) {
 		return ready{key: uint64(math.MaxInt32-up[c])<<32 | uint64(units[c].first), c: c}
 	}
 	h := &pq[ready]{less: func(x, y ready) bool { return x.key < y.key }}
+	wave := make([]int32, nc)
 	for c := int32(0); c < nc; c++ {
-		if pending[c] == 0 {
+		switch {
+		case units[c].level < 0: // an endpoint: not recovered
+			wave[c] = -1
+		case pending[c] == 0:
 			h.items = append(h.items, item(c))
 		}
 	}
 	h.init()
-	wave := make([]int32, nc)
 	over := make([]bool, nc)
 	var chosen, deferred []int32
 	for t := int32(0); h.Len() > 0; t++ {
@@ -225,7 +323,7 @@ func schedule(a *adj, s *sccs, units []cpmUnit, w int) ([]int32, []bool) {
 // read per edge brings all of it.
 type cpmUnit struct {
 	finish time.Duration // earliest finish: own duration plus the longest chain below
-	level  int32         // wave without MaxParallel
+	level  int32         // wave without MaxParallel; -1 for an endpoint, which has none
 	first  int32         // smallest member, for ties by name
 }
 
@@ -248,8 +346,9 @@ func moreCritical(x, y *cpmUnit) bool {
 type cpmPass struct {
 	a     *adj
 	dur   []time.Duration // of each node; nil when all are 0
+	facts *graphFacts
 	units []cpmUnit
-	end   int32 // the component that finishes last, most critical first
+	end   int32 // the service component that finishes last, most critical first; -1 before any
 }
 
 // durations returns the recovery time of each node, def where unknown, in
@@ -274,6 +373,11 @@ func durations(g *Graph, def time.Duration) []time.Duration {
 
 func (p *cpmPass) component(c int32, members []int32, finished []int32, bias int32) {
 	a := p.a
+	if len(members) == 1 && p.facts.isEndpoint(members[0]) {
+		// Not recovered, and nothing in the view waits for it.
+		p.units = append(p.units, cpmUnit{level: -1, first: members[0]})
+		return
+	}
 	var d, below time.Duration
 	lv, fm := int32(0), a.n
 	for _, v := range members {
@@ -292,7 +396,7 @@ func (p *cpmPass) component(c int32, members []int32, finished []int32, bias int
 		}
 	}
 	p.units = append(p.units, cpmUnit{finish: d + below, level: lv, first: fm})
-	if moreCritical(&p.units[c], &p.units[p.end]) {
+	if p.end < 0 || moreCritical(&p.units[c], &p.units[p.end]) {
 		p.end = c
 	}
 }
@@ -302,7 +406,7 @@ func (p *cpmPass) component(c int32, members []int32, finished []int32, bias int
 // lists it from the first service to recover.
 func (p *cpmPass) path(s *sccs) CriticalPath {
 	a, g, units := p.a, p.a.g, p.units
-	if len(units) == 0 {
+	if p.end < 0 {
 		return CriticalPath{Services: []string{}}
 	}
 	var path []int32

@@ -8,6 +8,9 @@ type Edge struct {
 	To       string     `json:"to"`
 	Kind     Kind       `json:"kind"`
 	Evidence []Evidence `json:"evidence,omitempty"`
+	// AnyOf lists, for an alternative edge, the groups it belongs to:
+	// each the sorted targets of which From needs any one.
+	AnyOf [][]string `json:"anyOf,omitempty"`
 }
 
 // Cycle is one ordered cycle: Services[0] -> Services[1] -> ... ->
@@ -53,6 +56,33 @@ type Order struct {
 	Waves []Wave `json:"waves"`
 	// CriticalPath is the longest chain of needs by recovery time.
 	CriticalPath CriticalPath `json:"criticalPath"`
+	// Alternatives says, for each alternative group of a service in the
+	// plan, which member the service waits for and why; sorted by
+	// service, then members.
+	Alternatives []Choice `json:"alternatives,omitempty"`
+	// Unowned lists the endpoints no catalog service owns that services
+	// in the plan need over the kinds analysed. They are not recovered by
+	// the plan and nothing waits for them; sorted by endpoint.
+	Unowned []Unowned `json:"unowned,omitempty"`
+}
+
+// Choice is the member of an alternative group a recovery plan waits for.
+type Choice struct {
+	// Service needs any one of AnyOf (sorted).
+	Service string   `json:"service"`
+	AnyOf   []string `json:"anyOf"`
+	// Chosen is the member the plan waits for.
+	Chosen string       `json:"chosen"`
+	Reason ChoiceReason `json:"reason"`
+}
+
+// Unowned is an endpoint outside the catalog that services need.
+type Unowned struct {
+	Endpoint string   `json:"endpoint"`
+	NeededBy []string `json:"neededBy"` // sorted
+	// Records are the sources of the evidence of the edges to it (run
+	// records, edge-list lines), sorted.
+	Records []string `json:"records"`
 }
 
 // Wave is one step of recovery. Everything in wave i needs only things in

@@ -36,7 +36,7 @@ func (a *adj) components() *sccs {
 func (a *adj) memo() *sccs {
 	a.g.sccMu.Lock()
 	defer a.g.sccMu.Unlock()
-	return a.g.sccMemo[a.ks]
+	return a.g.sccMemo[a.key]
 }
 
 // remember stores the components of the whole view and returns them.
@@ -44,9 +44,9 @@ func (a *adj) remember(s *sccs) *sccs {
 	a.g.sccMu.Lock()
 	defer a.g.sccMu.Unlock()
 	if a.g.sccMemo == nil {
-		a.g.sccMemo = map[KindSet]*sccs{}
+		a.g.sccMemo = map[viewKey]*sccs{}
 	}
-	a.g.sccMemo[a.ks] = s
+	a.g.sccMemo[a.key] = s
 	return s
 }
 

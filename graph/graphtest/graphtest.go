@@ -11,13 +11,19 @@ import (
 
 // FromAdjacency builds a graph from an adjacency literal: each key needs
 // the services in its list. An entry is a name, which makes a hard edge,
-// or "name:kind" ("cache:soft"). A key with an empty list is a service
-// that needs nothing. It panics on an unknown kind: fixtures are code.
+// "name:kind" ("cache:soft"), or "a|b|c": an explicit alternative group,
+// of which the key needs any one (edges of kind alternative). A key with
+// an empty list is a service that needs nothing. A name containing ':' or
+// '/' ("unix:/run/x", "dns:x.example") is an endpoint, as in edge lists;
+// its kind suffix, when it has one, is the part after its last ':'. It
+// panics on an unknown kind ("cache:sfot"; fixtures are code), so an
+// endpoint's last ':' must not be followed by letters only.
 //
 //	graphtest.FromAdjacency(map[string][]string{
-//		"ca":    {"sched"},
-//		"sched": {"ca", "dns:declared"},
-//		"dns":   {},
+//		"ca":      {"sched"},
+//		"sched":   {"ca", "dns:declared"},
+//		"standby": {"ns1|ns2", "unix:/run/log:soft"},
+//		"dns":     {},
 //	})
 func FromAdjacency(adj map[string][]string) *graph.Graph {
 	keys := make([]string, 0, len(adj))
@@ -26,17 +32,34 @@ func FromAdjacency(adj map[string][]string) *graph.Graph {
 	}
 	sort.Strings(keys)
 	var b graph.Builder
+	node := func(name string) {
+		info := graph.NodeInfo{}
+		if strings.ContainsAny(name, ":/") {
+			info.Type = graph.Endpoint
+		}
+		b.AddNode(name, info)
+	}
 	for _, from := range keys {
-		b.AddNode(from, graph.NodeInfo{})
+		node(from)
 		for _, e := range adj[from] {
+			if strings.Contains(e, "|") {
+				members := strings.Split(e, "|")
+				for _, m := range members {
+					node(m)
+					b.AddEdge(from, m, graph.Alternative, graph.Evidence{Source: "fixture", Detail: from + "->" + m})
+				}
+				b.AddGroup(from, members...)
+				continue
+			}
 			to, kind := e, graph.Hard
 			if i := strings.LastIndexByte(e, ':'); i >= 0 {
-				k, err := graph.ParseKind(e[i+1:])
-				if err != nil {
-					panic(fmt.Sprintf("graphtest: edge %s -> %s: %v", from, e, err))
+				if k, err := graph.ParseKind(e[i+1:]); err == nil {
+					to, kind = e[:i], k
+				} else if isWord(e[i+1:]) && !strings.ContainsAny(e[:i], ":/") {
+					panic(fmt.Sprintf("graphtest: edge %s -> %s: %v", from, e, err)) // a misspelt kind
 				}
-				to, kind = e[:i], k
 			}
+			node(to)
 			b.AddEdge(from, to, kind, graph.Evidence{Source: "fixture", Detail: from + "->" + to})
 		}
 	}
@@ -166,4 +189,14 @@ func Evolve(g *graph.Graph, changes int, seed uint64) *graph.Graph {
 		b.AddEdge(from, to, kinds[r.IntN(len(kinds))], graph.Evidence{Source: fmt.Sprintf("evolve:%d", seed)})
 	}
 	return b.Build()
+}
+
+// isWord reports whether s is letters only, as kind names are.
+func isWord(s string) bool {
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') {
+			return false
+		}
+	}
+	return s != ""
 }

@@ -1,0 +1,416 @@
+package graph
+
+import (
+	"slices"
+	"sync"
+)
+
+// ChoiceReason says why a recovery plan waits for one member of an
+// alternative group rather than another (see [RecoveryOrder]).
+type ChoiceReason string
+
+// Reasons for choosing a member of an alternative group.
+const (
+	// ChoiceEarliestWave: no other member recovers as early. Members that
+	// need a jumpstart are never earlier than members that do not.
+	ChoiceEarliestWave ChoiceReason = "earliest-wave"
+	// ChoiceName: other members recover in the same wave; this one comes
+	// first by name.
+	ChoiceName ChoiceReason = "name"
+	// ChoiceOutsideCycle: every member needs a jumpstart; this one (the
+	// first by name of those) is outside the service's own bootstrap
+	// cycle, so it recovers before the service.
+	ChoiceOutsideCycle ChoiceReason = "outside-cycle"
+	// ChoiceInCycle: every member is in the service's own bootstrap cycle
+	// and is jumpstarted with it; this one comes first by name.
+	ChoiceInCycle ChoiceReason = "in-cycle"
+)
+
+// Text returns the reason as a phrase ("earliest wave").
+func (r ChoiceReason) Text() string {
+	switch r {
+	case ChoiceEarliestWave:
+		return "earliest wave"
+	case ChoiceName:
+		return "earliest wave, then name"
+	case ChoiceOutsideCycle:
+		return "all need a jumpstart; outside its own cycle"
+	case ChoiceInCycle:
+		return "all in its own bootstrap cycle"
+	}
+	return string(r)
+}
+
+// plan is how recovery treats a kind view of a graph: every edge whose
+// kind is in the set, except edges to endpoints (not recovered by anyone,
+// so never waited for) and alternative edges, plus for each alternative
+// group the one member chosen. Its edges are the bits of mask.
+type plan struct {
+	mask   []uint64
+	groups []planGroup // active groups of the nodes in scope, by owner
+}
+
+// planGroup is an alternative group as a plan sees it: the members that
+// count (usable kinds, services) and the one chosen.
+type planGroup struct {
+	owner  int32
+	edges  []int32 // member edges, sorted
+	chosen int32   // the edge waited for
+	reason ChoiceReason
+}
+
+func (p *plan) set(e int32)              { p.mask[e>>6] |= 1 << (e & 63) }
+func (p *plan) has(e int32) bool         { return p.mask[e>>6]&(1<<(e&63)) != 0 }
+func bitHas(bits []uint64, i int32) bool { return bits[i>>6]&(1<<(i&63)) != 0 }
+
+// graphFacts are what a graph knows about itself once: its endpoints and
+// whether it has alternative edges.
+type graphFacts struct {
+	endpoints []uint64 // bit per node; nil when there are none
+	hasAlt    bool
+}
+
+func (g *Graph) facts() *graphFacts {
+	g.factsOnce.Do(func() {
+		f := &graphFacts{}
+		for v, in := range g.info {
+			if in.Type == Endpoint {
+				if f.endpoints == nil {
+					f.endpoints = make([]uint64, (len(g.info)+63)/64)
+				}
+				f.endpoints[v>>6] |= 1 << (v & 63)
+			}
+		}
+		f.hasAlt = slices.Contains(g.kinds, Alternative)
+		g.factsC = f
+	})
+	return g.factsC
+}
+
+// isEndpoint reports whether node v is an endpoint.
+func (f *graphFacts) isEndpoint(v int32) bool { return f.endpoints != nil && bitHas(f.endpoints, v) }
+
+// planView returns the view recovery analyses use (see [RecoveryOrder]):
+// for the kinds in ks, edges to endpoints left out and each alternative
+// group resolved to one member. When neither applies it is the plain kind
+// view. With roots, only the nodes they reach are resolved (the view must
+// then not be used beyond them); without, the whole graph, once per
+// graph and kind set.
+func planView(g *Graph, ks KindSet, roots []int32) *adj {
+	ks = ks.OrDefault()
+	f := g.facts()
+	alt := ks.Has(Alternative) && f.hasAlt
+	if f.endpoints == nil && !alt {
+		return newAdj(g, ks)
+	}
+	a := newAdj(g, ks)
+	a.all = false
+	a.key.plan = true
+	var p *plan
+	if roots == nil {
+		p = g.memoPlan(ks)
+	} else if p = g.cachedPlan(ks); p == nil {
+		p = buildPlan(g, ks, roots)
+	}
+	a.mask, a.plan = p.mask, p
+	return a
+}
+
+// memoPlan returns the plan of the whole graph for ks, building it once.
+func (g *Graph) memoPlan(ks KindSet) *plan {
+	if p := g.cachedPlan(ks); p != nil {
+		return p
+	}
+	p := buildPlan(g, ks, nil)
+	g.planMu.Lock()
+	defer g.planMu.Unlock()
+	if g.planMemo == nil {
+		g.planMemo = map[KindSet]*plan{}
+	}
+	g.planMemo[ks] = p
+	return p
+}
+
+func (g *Graph) cachedPlan(ks KindSet) *plan {
+	g.planMu.Lock()
+	defer g.planMu.Unlock()
+	return g.planMemo[ks]
+}
+
+// buildPlan resolves the alternatives of the nodes roots reach (every node
+// when roots is nil), as [RecoveryOrder] documents:
+//
+//  1. The services that recover without a jumpstart are found wave by
+//     wave, as Kahn's algorithm does, a service being ready once all it
+//     needs is and each of its groups has one member that is. A group
+//     takes its first ready member: the earliest wave, then the first by
+//     name.
+//  2. The rest need a jumpstart. Over them, with each unresolved group
+//     standing for all its members, strongly connected components are
+//     found; a group takes the first member by name outside its owner's
+//     component, or else the first by name.
+//
+// It runs in O(V+E) over the nodes in scope, plus the second step's
+// O(V+E) over the nodes that need a jumpstart.
+func buildPlan(g *Graph, ks KindSet, roots []int32) *plan {
+	f := g.facts()
+	n := int32(len(g.names))
+	alt := ks.Has(Alternative) && f.hasAlt
+	p := &plan{mask: make([]uint64, (len(g.outDst)+63)/64)}
+	need := func(e int32) bool { return ks.Has(g.kinds[e]) && !f.isEndpoint(g.outDst[e]) }
+
+	// Scope: the nodes roots reach over every edge that may count.
+	var scope []int32
+	if roots == nil {
+		scope = make([]int32, n)
+		for v := range scope {
+			scope[v] = int32(v)
+		}
+	} else {
+		seen := make([]uint64, (n+63)/64)
+		for _, r := range roots {
+			if !bitHas(seen, r) {
+				seen[r>>6] |= 1 << (r & 63)
+				scope = append(scope, r)
+			}
+		}
+		for i := 0; i < len(scope); i++ {
+			u := scope[i]
+			for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
+				if t := g.outDst[e]; need(e) && !bitHas(seen, t) {
+					seen[t>>6] |= 1 << (t & 63)
+					scope = append(scope, t)
+				}
+			}
+		}
+	}
+
+	// Plain needs, and the groups that count: explicit groups whose usable
+	// members are all alternative edges (a member needed anyway makes a
+	// group moot), and each node's implicit group.
+	var implicit []int32
+	add := func(u int32, es []int32) {
+		// Groups that differ only in members that do not count are one.
+		for i := len(p.groups) - 1; i >= 0 && p.groups[i].owner == u; i-- {
+			if slices.Equal(p.groups[i].edges, es) {
+				return
+			}
+		}
+		p.groups = append(p.groups, planGroup{owner: u, edges: es, chosen: -1})
+	}
+	for _, u := range scope {
+		for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
+			if need(e) && !(alt && g.kinds[e] == Alternative) {
+				p.set(e)
+			}
+		}
+		if !alt {
+			continue
+		}
+		if g.alt != nil {
+			lo, hi := g.alt.of(u)
+		groups:
+			for i := lo; i < hi; i++ {
+				var es []int32
+				for _, e := range g.alt.members(i) {
+					switch {
+					case !need(e):
+					case g.kinds[e] != Alternative:
+						continue groups
+					default:
+						es = append(es, e)
+					}
+				}
+				if len(es) > 0 {
+					add(u, es)
+				}
+			}
+		}
+		implicit = implicit[:0]
+		for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
+			if g.kinds[e] == Alternative && need(e) && !g.inExplicitGroup(u, e) {
+				implicit = append(implicit, e)
+			}
+		}
+		if len(implicit) > 0 {
+			add(u, slices.Clone(implicit))
+		}
+	}
+	if len(p.groups) == 0 {
+		return p
+	}
+	p.resolve(g, scope)
+	for i := range p.groups {
+		p.set(p.groups[i].chosen)
+	}
+	return p
+}
+
+// resolve chooses a member of every group (see [buildPlan]).
+func (p *plan) resolve(g *Graph, scope []int32) {
+	n := int32(len(g.names))
+	// Member edges and their groups, sorted by edge.
+	type member struct{ e, grp int32 }
+	var members []member
+	for i, gr := range p.groups {
+		for _, e := range gr.edges {
+			members = append(members, member{e, int32(i)})
+		}
+	}
+	slices.SortFunc(members, func(x, y member) int { return int(x.e) - int(y.e) })
+	groupsOf := func(e int32) []member {
+		i, _ := slices.BinarySearchFunc(members, e, func(m member, e int32) int { return int(m.e) - int(e) })
+		j := i
+		for j < len(members) && members[j].e == e {
+			j++
+		}
+		return members[i:j]
+	}
+
+	// What each node waits for: its plain needs and its groups; and the
+	// reverse of every edge that can satisfy a wait.
+	pending := make([]int32, n)
+	roff := make([]int32, n+1)
+	counts := func(u int32, visit func(e int32)) {
+		for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
+			if p.has(e) || (g.kinds[e] == Alternative && len(groupsOf(e)) > 0) {
+				visit(e)
+			}
+		}
+	}
+	for _, u := range scope {
+		counts(u, func(e int32) {
+			roff[g.outDst[e]+1]++
+			if p.has(e) {
+				pending[u]++
+			}
+		})
+	}
+	for _, gr := range p.groups {
+		pending[gr.owner]++
+	}
+	for i := int32(0); i < n; i++ {
+		roff[i+1] += roff[i]
+	}
+	fill := slices.Clone(roff[:n])
+	redge := make([]int32, roff[n])
+	rsrc := make([]int32, roff[n])
+	for _, u := range scope {
+		counts(u, func(e int32) {
+			t := g.outDst[e]
+			redge[fill[t]], rsrc[fill[t]] = e, u
+			fill[t]++
+		})
+	}
+
+	// 1. Kahn's algorithm, wave by wave.
+	level := make([]int32, n)
+	for i := range level {
+		level[i] = -1
+	}
+	sat := make([]int32, len(p.groups)) // wave of the first ready member
+	for i := range sat {
+		sat[i] = -1
+	}
+	var frontier, next []int32
+	for _, u := range scope {
+		if pending[u] == 0 {
+			frontier = append(frontier, u)
+		}
+	}
+	for l := int32(0); len(frontier) > 0; l++ {
+		for _, u := range frontier {
+			level[u] = l
+		}
+		next = next[:0]
+		for _, u := range frontier {
+			for i := roff[u]; i < roff[u+1]; i++ {
+				e, v := redge[i], rsrc[i]
+				if p.has(e) {
+					if pending[v]--; pending[v] == 0 {
+						next = append(next, v)
+					}
+					continue
+				}
+				for _, m := range groupsOf(e) {
+					gr := &p.groups[m.grp]
+					switch {
+					case sat[m.grp] < 0:
+						sat[m.grp], gr.chosen = l, e
+						if pending[v]--; pending[v] == 0 {
+							next = append(next, v)
+						}
+					case sat[m.grp] == l && g.outDst[e] < g.outDst[gr.chosen]:
+						gr.chosen = e
+					}
+				}
+			}
+		}
+		frontier, next = next, frontier
+	}
+	var blocked []int32
+	for _, u := range scope {
+		if level[u] < 0 {
+			blocked = append(blocked, u)
+		}
+	}
+	for i := range p.groups {
+		gr := &p.groups[i]
+		if sat[i] < 0 {
+			continue
+		}
+		gr.reason = ChoiceEarliestWave
+		for _, e := range gr.edges {
+			if e != gr.chosen && level[g.outDst[e]] == sat[i] {
+				gr.reason = ChoiceName
+			}
+		}
+	}
+	if len(blocked) == 0 {
+		return
+	}
+
+	// 2. Components of what needs a jumpstart, each unresolved group
+	// standing for all its members.
+	h := &adj{g: g, n: n, off: g.outOff, dst: g.outDst, kinds: g.kinds, mask: make([]uint64, len(p.mask))}
+	for _, u := range blocked {
+		for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
+			if p.has(e) && level[g.outDst[e]] < 0 {
+				h.mask[e>>6] |= 1 << (e & 63)
+			}
+		}
+	}
+	for i, gr := range p.groups {
+		if sat[i] < 0 {
+			for _, e := range gr.edges {
+				h.mask[e>>6] |= 1 << (e & 63)
+			}
+		}
+	}
+	s := h.scc(blocked, nil)
+	for i := range p.groups {
+		gr := &p.groups[i]
+		if sat[i] >= 0 {
+			continue
+		}
+		own := s.comp[gr.owner]
+		for _, e := range gr.edges { // sorted by edge, so by target name
+			if s.comp[g.outDst[e]] != own {
+				gr.chosen, gr.reason = e, ChoiceOutsideCycle
+				break
+			}
+		}
+		if gr.chosen < 0 {
+			gr.chosen, gr.reason = gr.edges[0], ChoiceInCycle
+		}
+	}
+}
+
+// planState holds a graph's memoized plans.
+type planState struct {
+	planMu   sync.Mutex
+	planMemo map[KindSet]*plan
+
+	factsOnce sync.Once
+	factsC    *graphFacts
+}
