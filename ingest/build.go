@@ -200,6 +200,7 @@ func (b *builder) build() (*graph.Graph, error) {
 		Dst:      slices.Clip(dst[:w]),
 		Kinds:    slices.Clip(kinds[:w]),
 		Evidence: ev,
+		Groups:   alternativeGroups(off, kinds[:w], ev),
 	})
 }
 

@@ -440,6 +440,7 @@ func decodeGraph(sec map[byte][]byte, nodes, edges int) (*graph.Graph, error) {
 		return nil, err
 	}
 
+	c.Groups = alternativeGroups(c.Off, c.Kinds, c.Evidence)
 	g, err := graph.FromCSR(c)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)

@@ -324,7 +324,7 @@ func attemptEvidence(r *collector.Record, a collector.Attempt, origin *graph.Ori
 
 // candidateEvidence cites a minimization's verdict on a candidate.
 func candidateEvidence(r *collector.Record, c collector.Candidate, origin *graph.Origin) graph.Evidence {
-	d := "minimization: " + string(c.Class)
+	d := candidatePrefix + string(c.Class) // alternativeGroups reads the group number back
 	if c.Group != 0 {
 		d += " (group " + strconv.Itoa(c.Group) + ")"
 	}
