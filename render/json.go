@@ -122,8 +122,17 @@ type OrderDoc struct {
 	Waves []WaveDoc `json:"waves"`
 	// CriticalPath is the chain that bounds recovery time, in recovery order.
 	CriticalPath CriticalPathDoc `json:"criticalPath"`
-	// Runbooks are the steps that bring services back, sorted by service;
-	// present when the caller had them.
+	// Alternatives says, for each alternative group of a service in the
+	// plan, the member the service waits for ("chosen") and why
+	// ("reason": earliest-wave, name, outside-cycle or in-cycle); sorted
+	// by service, then members.
+	Alternatives []graph.Choice `json:"alternatives"`
+	// Unowned lists the endpoints no catalog service owns that services in
+	// the plan need: not recovered by it, never waited for; each with the
+	// services that need it and the records that mention it.
+	Unowned []graph.Unowned `json:"unowned"`
+	// Runbooks are the steps that bring services back, sorted by service,
+	// each step exactly as typed; present when the caller had them.
 	Runbooks []Runbook `json:"runbooks,omitempty"`
 }
 
@@ -158,6 +167,13 @@ func OrderJSON(w io.Writer, o graph.Order, runbooks ...Runbook) error {
 	}
 	for i, wv := range o.Waves {
 		doc.Waves[i] = WaveDoc{Index: wv.Index, Services: wv.Services, Groups: wv.Groups, OverWidth: wv.OverWidth}
+	}
+	doc.Alternatives, doc.Unowned = o.Alternatives, o.Unowned
+	if doc.Alternatives == nil {
+		doc.Alternatives = []graph.Choice{}
+	}
+	if doc.Unowned == nil {
+		doc.Unowned = []graph.Unowned{}
 	}
 	doc.Runbooks = slices.SortedFunc(slices.Values(runbooks), func(a, b Runbook) int { return cmp.Compare(a.Service, b.Service) })
 	return JSON(w, "order", doc)

@@ -13,22 +13,34 @@ import (
 )
 
 // Order writes a recovery plan as text: the waves with their services,
-// jumpstart groups flagged, then the critical path with its estimated time.
+// jumpstart groups flagged, the member each alternative group waits for,
+// the unowned endpoints (not recovered by the plan), the critical path
+// with its estimated time, and the runbooks.
 //
 // Plain records (one per line, tab-separated), one per service:
 //
 //	wave      INDEX  SERVICE  GROUP-ID (empty unless in a jumpstart group)
 //	group     INDEX  GROUP-ID  MEMBERS(comma-separated)  over-width|""
+//	choice    SERVICE  CHOSEN  MEMBERS(comma-separated)  REASON
+//	unowned   ENDPOINT  NEEDED-BY(comma-separated)  RECORDS(comma-separated)
 //	critical  DURATION  CHAIN(a -> {b, c} -> d)  DEFAULTED(comma-separated)
-//	step      WAVE  SERVICE  N  COMMAND  SOURCE (one per runbook step given)
+//	step      WAVE  SERVICE  N  COMMAND  SOURCE  NOTE
 //
 // The critical path is written in recovery order, first to recover first,
 // with the members of a jumpstart group on it in braces. DURATION is a Go
 // duration ("4m30s"), empty when unknown. "over-width" marks a group larger
-// than the wave width asked for, which gets a wave of its own.
+// than the wave width asked for, which gets a wave of its own. REASON is a
+// [graph.ChoiceReason].
 //
 // Runbooks, when given, are the steps that bring each service back, listed
-// wave by wave after the plan, so that the plan reads as a runbook.
+// wave by wave after the plan, so that the plan reads as a runbook. Steps
+// are copy-paste material and are never cut to the terminal's width: on a
+// terminal each is written as typed after "$ ", its further lines as they
+// are. A plain record cannot hold a line break or a tab: COMMAND is then
+// the step's first line, tabs as spaces, followed by " …", and NOTE says
+// that it is abbreviated and where the full text is (the JSON and Markdown
+// outputs hold every step as typed); NOTE is empty otherwise. A final line
+// break is not part of COMMAND.
 func Order(w io.Writer, t Terminal, o graph.Order, runbooks ...Runbook) error {
 	o = normalizedOrder(o)
 	steps := runbookIndex(runbooks)
@@ -52,6 +64,12 @@ func Order(w io.Writer, t Terminal, o graph.Order, runbooks ...Runbook) error {
 				p.record("group", strconv.Itoa(wv.Index), g.ID, strings.Join(g.Members, ","), over)
 			}
 		}
+		for _, c := range o.Alternatives {
+			p.record("choice", c.Service, c.Chosen, strings.Join(c.AnyOf, ","), string(c.Reason))
+		}
+		for _, u := range o.Unowned {
+			p.record("unowned", u.Endpoint, strings.Join(u.NeededBy, ","), strings.Join(u.Records, ","))
+		}
 		if cp := o.CriticalPath; len(cp.Services) > 0 {
 			p.record("critical", formatDuration(cp.Duration, false), criticalChain(o), strings.Join(cp.Defaulted, ","))
 		}
@@ -59,7 +77,8 @@ func Order(w io.Writer, t Terminal, o graph.Order, runbooks ...Runbook) error {
 			for _, svc := range wv.Services {
 				if rb, ok := steps[svc]; ok {
 					for i, c := range rb.Steps {
-						p.record("step", strconv.Itoa(wv.Index), svc, strconv.Itoa(i+1), c, rb.Source)
+						cmd, note := plainStep(c)
+						p.record("step", strconv.Itoa(wv.Index), svc, strconv.Itoa(i+1), cmd, rb.Source, note)
 					}
 				}
 			}
@@ -76,31 +95,59 @@ func Order(w io.Writer, t Terminal, o graph.Order, runbooks ...Runbook) error {
 	if groups > 0 {
 		head += " · " + p.s.warn.Render(plural(groups, "jumpstart group", "jumpstart groups"))
 	}
+	if len(o.Unowned) > 0 {
+		head += " · " + plural(len(o.Unowned), "unowned endpoint", "unowned endpoints")
+	}
 	p.line(p.s.title.Render(head))
-	if len(o.Waves) == 0 {
+	if len(o.Waves) == 0 && len(o.Unowned) == 0 {
 		return p.err
 	}
-	p.line("")
-	rows := make([][]string, len(o.Waves))
-	for i, wv := range o.Waves {
-		var js []string
-		for _, g := range wv.Groups {
-			js = append(js, "{"+strings.Join(g.Members, ", ")+"}")
+	if len(o.Waves) > 0 {
+		p.line("")
+		rows := make([][]string, len(o.Waves))
+		for i, wv := range o.Waves {
+			var js []string
+			for _, g := range wv.Groups {
+				js = append(js, "{"+strings.Join(g.Members, ", ")+"}")
+			}
+			if wv.OverWidth {
+				js = append(js, "(wider than asked: a group is never split)")
+			}
+			rows[i] = []string{strconv.Itoa(wv.Index), strconv.Itoa(len(wv.Services)), strings.Join(wv.Services, ", "), strings.Join(js, " ")}
 		}
-		if wv.OverWidth {
-			js = append(js, "(wider than asked: a group is never split)")
-		}
-		rows[i] = []string{strconv.Itoa(wv.Index), strconv.Itoa(len(wv.Services)), strings.Join(wv.Services, ", "), strings.Join(js, " ")}
+		p.table(0, []string{"WAVE", "N", "SERVICES", "JUMPSTART"}, rows, func(row, col int) lipgloss.Style {
+			if col == 3 {
+				return p.s.warn
+			}
+			return p.s.r.NewStyle()
+		})
 	}
-	p.table(0, []string{"WAVE", "N", "SERVICES", "JUMPSTART"}, rows, func(row, col int) lipgloss.Style {
-		if col == 3 {
-			return p.s.warn
-		}
-		return p.s.r.NewStyle()
-	})
 	if groups > 0 {
 		p.line("")
 		p.line(p.s.dim.Render("a jumpstart group is a bootstrap cycle: its members need each other and must be started together by hand"))
+	}
+	if len(o.Alternatives) > 0 {
+		p.line("")
+		p.line(p.s.title.Render("alternatives") + p.s.dim.Render(" · each service waits for one member of its group"))
+		rows := make([][]string, len(o.Alternatives))
+		for i, c := range o.Alternatives {
+			rows[i] = []string{c.Service, c.Chosen, "{" + strings.Join(c.AnyOf, ", ") + "}", c.Reason.Text()}
+		}
+		p.table(2, []string{"SERVICE", "WAITS FOR", "ANY ONE OF", "WHY"}, rows, func(row, col int) lipgloss.Style {
+			if col == 1 {
+				return p.s.kind[graph.Alternative]
+			}
+			return p.s.r.NewStyle()
+		})
+	}
+	if len(o.Unowned) > 0 {
+		p.line("")
+		p.line(p.s.title.Render("unowned endpoints") + p.s.dim.Render(" · in no catalog service: not recovered by this plan, never waited for"))
+		rows := make([][]string, len(o.Unowned))
+		for i, u := range o.Unowned {
+			rows[i] = []string{u.Endpoint, strings.Join(u.NeededBy, ", "), strings.Join(u.Records, ", ")}
+		}
+		p.table(2, []string{"ENDPOINT", "NEEDED BY", "RECORDS"}, rows, nil)
 	}
 	if cp := o.CriticalPath; len(cp.Services) > 0 {
 		p.line("")
@@ -120,7 +167,7 @@ func Order(w io.Writer, t Terminal, o graph.Order, runbooks ...Runbook) error {
 	}
 	if len(steps) > 0 {
 		p.line("")
-		p.line(p.s.title.Render("runbook"))
+		p.line(p.s.title.Render("runbook") + p.s.dim.Render(" · steps as typed, never cut"))
 		for _, wv := range o.Waves {
 			p.line(p.s.dim.Render("  wave " + strconv.Itoa(wv.Index)))
 			for _, svc := range wv.Services {
@@ -131,12 +178,36 @@ func Order(w io.Writer, t Terminal, o graph.Order, runbooks ...Runbook) error {
 				}
 				p.line("    " + svc + p.s.dim.Render("  from "+rb.Source))
 				for _, c := range rb.Steps {
-					p.line("      $ " + c)
+					// Not p.line: a step is never truncated, and its
+					// further lines are written as typed.
+					p.write("      $ " + strings.TrimSuffix(c, "\n") + "\n")
 				}
 			}
 		}
 	}
 	return p.err
+}
+
+// plainStep returns a runbook step as a plain record's field: the step
+// itself when it fits (no line break but a final one, no tab), else its
+// first line marked as abbreviated, and a note saying so.
+func plainStep(c string) (field, note string) {
+	c = strings.TrimSuffix(c, "\n")
+	if !strings.ContainsAny(c, "\t\n\r") {
+		return c, ""
+	}
+	first, _, more := strings.Cut(c, "\n")
+	first = strings.TrimSuffix(first, "\r")
+	field = strings.ReplaceAll(first, "\t", " ")
+	lines := strings.Count(c, "\n") + 1
+	what := plural(lines, "line", "lines")
+	if strings.Contains(c, "\t") {
+		what += ", tabs shown as spaces"
+	}
+	if more {
+		field += " …"
+	}
+	return field, "abbreviated (" + what + "): the full step is in rgraph order -o json or -o md"
 }
 
 // Runbook is how one service is brought back: the runbook steps exactly as
@@ -178,12 +249,27 @@ func normalizedOrder(o graph.Order) graph.Order {
 	o.Waves = waves
 	o.CriticalPath.Services = append([]string{}, o.CriticalPath.Services...)
 	o.CriticalPath.Defaulted = sortedStrings(o.CriticalPath.Defaulted)
+	o.Alternatives = slices.Clone(o.Alternatives)
+	for i := range o.Alternatives {
+		o.Alternatives[i].AnyOf = sortedStrings(o.Alternatives[i].AnyOf)
+	}
+	slices.SortFunc(o.Alternatives, func(a, b graph.Choice) int {
+		return cmp.Or(cmp.Compare(a.Service, b.Service), slices.Compare(a.AnyOf, b.AnyOf))
+	})
+	o.Unowned = slices.Clone(o.Unowned)
+	for i := range o.Unowned {
+		o.Unowned[i].NeededBy = sortedStrings(o.Unowned[i].NeededBy)
+		o.Unowned[i].Records = sortedStrings(o.Unowned[i].Records)
+	}
+	slices.SortFunc(o.Unowned, func(a, b graph.Unowned) int { return cmp.Compare(a.Endpoint, b.Endpoint) })
 	return o
 }
 
-// criticalChain writes the critical path as "a -> {b, c} -> d": members
-// of one jumpstart group, which recover together, in braces.
-func criticalChain(o graph.Order) string {
+// CriticalSteps returns the critical path of o in recovery order as
+// steps: each the members of one jumpstart group on the path, which
+// recover together (sorted), or a single service. Consecutive steps are
+// joined by edges of the graph; members of one group are not.
+func CriticalSteps(o graph.Order) [][]string {
 	group := map[string]string{}
 	for _, wv := range o.Waves {
 		for _, g := range wv.Groups {
@@ -192,7 +278,7 @@ func criticalChain(o graph.Order) string {
 			}
 		}
 	}
-	var parts []string
+	var out [][]string
 	svc := o.CriticalPath.Services
 	for i := 0; i < len(svc); {
 		id, ok := group[svc[i]]
@@ -200,12 +286,22 @@ func criticalChain(o graph.Order) string {
 		for ok && j < len(svc) && group[svc[j]] == id {
 			j++
 		}
-		if j-i > 1 {
-			parts = append(parts, "{"+strings.Join(sortedStrings(svc[i:j]), ", ")+"}")
-		} else {
-			parts = append(parts, svc[i])
-		}
+		out = append(out, sortedStrings(svc[i:j]))
 		i = j
+	}
+	return out
+}
+
+// criticalChain writes the critical path as "a -> {b, c} -> d": members
+// of one jumpstart group, which recover together, in braces.
+func criticalChain(o graph.Order) string {
+	var parts []string
+	for _, st := range CriticalSteps(o) {
+		if len(st) > 1 {
+			parts = append(parts, "{"+strings.Join(st, ", ")+"}")
+		} else {
+			parts = append(parts, st[0])
+		}
 	}
 	return strings.Join(parts, " -> ")
 }

@@ -250,9 +250,14 @@ func Table(w io.Writer, t Terminal, header []string, rows [][]string) error {
 // formatCost formats a cut cost without trailing zeros.
 func formatCost(c float64) string { return strconv.FormatFloat(c, 'f', -1, 64) }
 
-// formatDuration formats a recovery time to a precision people read
-// (milliseconds below a second, tenths below a minute, seconds above); 0 is
-// "unknown" for humans and empty otherwise. The text is a Go duration.
+// FormatDuration formats a recovery time the way every rgraph report
+// shows it, to a precision people read: milliseconds below a second,
+// tenths below a minute, seconds above ("365ms", "12.3s", "4m30s"); 0 is
+// "unknown". The text is a Go duration.
+func FormatDuration(d time.Duration) string { return formatDuration(d, true) }
+
+// formatDuration is [FormatDuration], with 0 empty instead when tty is
+// false (plain records).
 func formatDuration(d time.Duration, tty bool) string {
 	switch {
 	case d == 0 && tty:

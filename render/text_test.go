@@ -2,10 +2,14 @@ package render
 
 import (
 	"bytes"
+	"encoding/json"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/internal/golden"
@@ -27,6 +31,13 @@ var ansiEscape = regexp.MustCompile("\x1b\\[")
 // it also checks the properties each layout promises.
 func checkText(t *testing.T, write func(*bytes.Buffer, Terminal) error) {
 	t.Helper()
+	checkTextWide(t, write, nil)
+}
+
+// checkTextWide is checkText where lines for which wide is true may be
+// wider than the terminal (runbook steps, which are never cut).
+func checkTextWide(t *testing.T, write func(*bytes.Buffer, Terminal) error, wide func(line string) bool) {
+	t.Helper()
 	for _, tt := range terminals {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
@@ -41,7 +52,7 @@ func checkText(t *testing.T, write func(*bytes.Buffer, Terminal) error) {
 				t.Errorf("no escape codes with color")
 			}
 			for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
-				if tt.t.Width > 0 && len([]rune(ansiEscapeSeq.ReplaceAllString(l, ""))) > tt.t.Width {
+				if tt.t.Width > 0 && len([]rune(ansiEscapeSeq.ReplaceAllString(l, ""))) > tt.t.Width && (wide == nil || !wide(l)) {
 					t.Errorf("line wider than %d: %q", tt.t.Width, l)
 				}
 			}
@@ -129,8 +140,26 @@ func TestTable(t *testing.T) {
 	checkText(t, func(b *bytes.Buffer, term Terminal) error { return Table(b, term, header, rows) })
 }
 
-func TestOrderRunbooks(t *testing.T) {
+// trickySteps are runbook steps that only survive when copied byte for
+// byte: command substitution across lines, a backslash continuation, a
+// heredoc indented with tabs, backticks, trailing spaces, a final line
+// break, and a step longer than any terminal.
+var trickySteps = []string{
+	"PGBIN=$(pg_config --bindir)\nmkdir -p /var/lib/pg && \"$PGBIN/initdb\" -D /var/lib/pg \\\n  --auth=trust",
+	"cat <<-EOF > /etc/pg.conf\n\tlisten_addresses = '*'\n\tport = 5432\nEOF\n",
+	"echo `hostname` ``` done   ",
+	"fleet serve pg --state /var/lib/fleet/state/pg --listen 10.99.0.40:5432 --peers 10.99.0.41:5432,10.99.0.42:5432 --log-level debug &",
+}
+
+// fullOrder is fleetOrder with alternatives, unowned endpoints and
+// runbooks, some of them tricky.
+func fullOrder() (graph.Order, []Runbook) {
 	o := fleetOrder()
+	o.Alternatives = []graph.Choice{
+		{Service: "api", AnyOf: []string{"discovery", "config"}, Chosen: "config", Reason: graph.ChoiceName},
+		{Service: "pkgstore", AnyOf: []string{"dns", "10.99.0.54"}, Chosen: "dns", Reason: graph.ChoiceEarliestWave},
+	}
+	o.Unowned = []graph.Unowned{{Endpoint: "unix:/var/run/nscd/socket", NeededBy: []string{"pkgstore", "api"}, Records: []string{"run-0015", "run-0007"}}}
 	var runbooks []Runbook
 	for i, svc := range o.Waves[0].Services {
 		if i == 1 {
@@ -138,7 +167,125 @@ func TestOrderRunbooks(t *testing.T) {
 		}
 		runbooks = append(runbooks, Runbook{Service: svc, Source: "run 0badcafe", Steps: []string{"mkdir -p state", "fleet serve " + svc + " --state state &"}})
 	}
-	checkText(t, func(b *bytes.Buffer, term Terminal) error { return Order(b, term, o, runbooks...) })
+	runbooks = append(runbooks, Runbook{Service: "pkgstore", Source: "run 0ddba11 (pkgstore-boot)", Steps: trickySteps})
+	return o, runbooks
+}
+
+func TestOrderRunbooks(t *testing.T) {
+	o, runbooks := fullOrder()
+	inStep := func(l string) bool {
+		for _, st := range trickySteps {
+			for _, sl := range strings.Split(st, "\n") {
+				if strings.HasSuffix(l, sl) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	checkTextWide(t, func(b *bytes.Buffer, term Terminal) error { return Order(b, term, o, runbooks...) }, inStep)
+}
+
+func TestOrderMarkdown(t *testing.T) {
+	o, runbooks := fullOrder()
+	var buf bytes.Buffer
+	if err := OrderMarkdown(&buf, "2024.06", o, runbooks...); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, buf.Bytes())
+}
+
+// TestRunbookStepsVerbatim checks every output of order for the promise
+// that a runbook step is reproduced byte for byte, or marked as
+// abbreviated with a pointer to the full text.
+func TestRunbookStepsVerbatim(t *testing.T) {
+	o, runbooks := fullOrder()
+	want := trickySteps
+
+	var js bytes.Buffer
+	if err := OrderJSON(&js, o, runbooks...); err != nil {
+		t.Fatal(err)
+	}
+	var doc OrderDoc
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, rb := range doc.Runbooks {
+		if rb.Service == "pkgstore" && !slices.Equal(rb.Steps, want) {
+			t.Errorf("JSON steps = %q, want %q", rb.Steps, want)
+		}
+	}
+
+	var md bytes.Buffer
+	if err := OrderMarkdown(&md, "r", o, runbooks...); err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	lines := strings.SplitAfter(md.String(), "\n")
+	for i := 0; i < len(lines); i++ {
+		fence := strings.TrimRight(lines[i], "\n")
+		if !strings.HasPrefix(fence, "```") || !strings.HasSuffix(fence, "sh") {
+			continue
+		}
+		fence = strings.TrimSuffix(fence, "sh")
+		var b strings.Builder
+		for i++; strings.TrimRight(lines[i], "\n") != fence; i++ {
+			b.WriteString(lines[i])
+		}
+		blocks = append(blocks, b.String())
+	}
+	var mdWant []string
+	for _, rb := range runbooks {
+		for _, st := range rb.Steps {
+			if !strings.HasSuffix(st, "\n") {
+				st += "\n" // a code block's content ends with a line break
+			}
+			mdWant = append(mdWant, st)
+		}
+	}
+	if d := cmp.Diff(mdWant, blocks); d != "" {
+		t.Errorf("Markdown code blocks (-want +got):\n%s", d)
+	}
+
+	for _, term := range []Terminal{{TTY: true, Width: 40}, {TTY: true, Color: true, Width: 40}} {
+		var tty bytes.Buffer
+		if err := Order(&tty, term, o, runbooks...); err != nil {
+			t.Fatal(err)
+		}
+		for _, st := range want {
+			if !strings.Contains(tty.String(), "      $ "+strings.TrimSuffix(st, "\n")+"\n") {
+				t.Errorf("terminal (color %v) lacks step %q as typed:\n%s", term.Color, st, tty.String())
+			}
+		}
+	}
+
+	var plain bytes.Buffer
+	if err := Order(&plain, Terminal{}, o, runbooks...); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSuffix(plain.String(), "\n"), "\n") {
+		f := strings.Split(l, "\t")
+		if f[0] != "step" || f[2] != "pkgstore" {
+			continue
+		}
+		if len(f) != 7 {
+			t.Fatalf("step record with %d fields: %q", len(f), l)
+		}
+		got = append(got, f[4])
+		st := want[len(got)-1]
+		full := strings.TrimSuffix(st, "\n")
+		switch {
+		case f[4] == full && f[6] == "":
+		case f[6] != "" && strings.Contains(f[6], "abbreviated") && strings.Contains(f[6], "-o json") &&
+			strings.HasPrefix(full, strings.TrimSuffix(strings.ReplaceAll(f[4], " …", ""), " ")):
+		default:
+			t.Errorf("plain step %q for %q: neither as typed nor marked abbreviated (note %q)", f[4], st, f[6])
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("plain output has %d pkgstore steps, want %d", len(got), len(want))
+	}
 }
 
 func TestFormatDuration(t *testing.T) {
