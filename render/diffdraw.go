@@ -44,7 +44,7 @@ func fromDiff(old, new *graph.Graph, r DiffReport, opt DOTOptions) *model {
 	}
 	waves := waveOf(opt.Order)
 	focus := setOf(opt.Focus)
-	m := &model{title: opt.Title, ranks: opt.Order != nil, links: opt.Links}
+	m := &model{title: opt.Title, ranks: opt.Order != nil, links: opt.Links, diff: true}
 
 	index := map[string]int{}
 	addNode := func(g *graph.Graph, v int32, ch change) {
@@ -103,6 +103,7 @@ func fromDiff(old, new *graph.Graph, r DiffReport, opt DOTOptions) *model {
 			}
 		}
 	}
+	m.dropOrphanEndpoints()
 	m.affected(opt.threshold())
 	return m
 }

@@ -77,6 +77,7 @@ type dedge struct {
 	implied  bool // removed by transitive reduction
 	via      int  // unmapped endpoints contracted on the way
 	count    int  // edges a collapsed edge stands for; 0 or 1 for one
+	idle     bool // an alternative the recovery plan does not wait for
 	change   change
 	oldKind  graph.Kind
 }
@@ -90,6 +91,9 @@ type model struct {
 	notes []string
 	ranks bool                        // draw waves as ranks
 	links func(service string) string // node URLs, nil for none
+	diff  bool                        // a drawing of changes: the legend says what colours mean
+
+	lastWave int // the last wave drawn as a rank, -1 for none (set while writing)
 }
 
 func (m *model) note(format string, args ...any) {
@@ -132,6 +136,56 @@ func (ci cycleInfo) of(name string) int {
 		return c
 	}
 	return -1
+}
+
+// idleAlternatives returns the alternative edges a recovery plan does not
+// wait for: members of a service's groups other than the one chosen (and
+// chosen in no other group).
+func idleAlternatives(o *graph.Order) map[[2]string]bool {
+	idle := map[[2]string]bool{}
+	if o == nil {
+		return idle
+	}
+	chosen := map[[2]string]bool{}
+	for _, c := range o.Alternatives {
+		chosen[[2]string{c.Service, c.Chosen}] = true
+	}
+	for _, c := range o.Alternatives {
+		for _, m := range c.AnyOf {
+			if k := [2]string{c.Service, m}; !chosen[k] {
+				idle[k] = true
+			}
+		}
+	}
+	return idle
+}
+
+// dropOrphanEndpoints leaves out unchanged endpoints that no drawn edge
+// touches (only edges of kinds not drawn reach them) and says so.
+func (m *model) dropOrphanEndpoints() {
+	touched := make([]bool, len(m.nodes))
+	for _, e := range m.edges {
+		touched[e.from], touched[e.to] = true, true
+	}
+	n := 0
+	for i := range m.nodes {
+		if m.nodes[i].endpoint && !touched[i] && m.nodes[i].change == same {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	i := -1
+	m.keep(func(nd *dnode) bool {
+		i++
+		return !nd.endpoint || touched[i] || nd.change != same
+	})
+	if n == 1 {
+		m.note("1 unmapped endpoint left out: only edges of kinds not drawn reach it")
+	} else {
+		m.note("%d unmapped endpoints left out: only edges of kinds not drawn reach them", n)
+	}
 }
 
 // waveOf maps services to their wave index.
@@ -178,6 +232,7 @@ func fromGraph(g *graph.Graph, opt DOTOptions) *model {
 	ci := newCycleInfo(opt.Components, opt.Order)
 	waves := waveOf(opt.Order)
 	focus := setOf(opt.Focus)
+	idle := idleAlternatives(opt.Order)
 	m := &model{title: opt.Title, ranks: opt.Order != nil, links: opt.Links}
 	idx := make([]int, g.Len())
 	for v := range idx {
@@ -202,12 +257,14 @@ func fromGraph(g *graph.Graph, opt DOTOptions) *model {
 			if opt.CyclesOnly && from.comp != to.comp {
 				continue
 			}
-			m.edges = append(m.edges, dedge{from: idx[u], to: idx[t], kind: ks[i], witness: ci.witness[[2]string{from.id, to.id}]})
+			key := [2]string{from.id, to.id}
+			m.edges = append(m.edges, dedge{from: idx[u], to: idx[t], kind: ks[i], witness: ci.witness[key], idle: ks[i] == graph.Alternative && idle[key]})
 		}
 	}
 	if opt.CyclesOnly {
 		m.note("cycles only: %s", plural(len(m.nodes), "service", "services"))
 	}
+	m.dropOrphanEndpoints()
 	return m
 }
 
@@ -668,7 +725,7 @@ func (nd *dnode) tooltip() string {
 		parts = append(parts, "wave: "+strconv.Itoa(nd.wave))
 	}
 	if nd.info.RecoveryTime > 0 {
-		parts = append(parts, "recovers in: "+nd.info.RecoveryTime.String())
+		parts = append(parts, "recovers in: "+FormatDuration(nd.info.RecoveryTime))
 	}
 	if len(nd.endpoints) > 0 {
 		shown := nd.endpoints

@@ -91,6 +91,7 @@ const (
 	colorSoft     = "#8a8a8a"
 	colorFaint    = "#d0d0d0"
 	colorAlt      = "#2b6cb0"
+	colorAltIdle  = "#9bb9dd"
 	colorCycle    = "#d62728"
 	colorCycleBg  = "#fdecea"
 	colorFocus    = "#1f3b73"
@@ -202,23 +203,33 @@ func (m *model) nodeAttrs(nd *dnode) attrs {
 	return a
 }
 
-func (m *model) edgeAttrs(e *dedge) attrs {
-	var a attrs
-	from, to := &m.nodes[e.from], &m.nodes[e.to]
-	color := colorInk
-	switch e.kind {
+// kindStyle sets the line style of an edge of kind k and returns its
+// colour.
+func kindStyle(a *attrs, k graph.Kind) string {
+	switch k {
 	case graph.Soft:
 		a.add("style", "dashed")
-		color = colorSoft
+		return colorSoft
 	case graph.Declared:
 		a.add("style", "dotted")
 	case graph.Alternative:
-		color = colorAlt
 		a.add("arrowhead", "vee")
+		return colorAlt
 	case graph.Observed:
 		a.add("style", "dotted")
-		color = colorSoft
 		a.add("arrowhead", "vee")
+		return colorSoft
+	}
+	return colorInk
+}
+
+func (m *model) edgeAttrs(e *dedge) attrs {
+	var a attrs
+	from, to := &m.nodes[e.from], &m.nodes[e.to]
+	color := kindStyle(&a, e.kind)
+	if e.idle {
+		a.add("style", "dashed")
+		color = colorAltIdle
 	}
 	width := 1.2
 	inCycle := from.comp >= 0 && from.comp == to.comp
@@ -257,11 +268,21 @@ func (m *model) edgeAttrs(e *dedge) attrs {
 		color = colorFaint
 		a.add("constraint", "false")
 	}
+	// Ranks are waves, what recovers first on top. An edge that points
+	// from an earlier wave to a later one (a kind the waves do not come
+	// from, or an alternative not waited for) must not pull its ends out
+	// of their ranks.
+	if m.ranks && from.wave >= 0 && to.wave >= 0 && from.wave < to.wave {
+		a.add("constraint", "false")
+	}
 	a.q("color", color)
 	if width != 1.2 {
 		a.add("penwidth", strconv.FormatFloat(width, 'f', 2, 64))
 	}
 	tip := from.id + " needs " + to.id + " (" + e.kind.String() + ")"
+	if e.idle {
+		tip += ", an alternative the recovery plan does not wait for"
+	}
 	if e.via > 0 {
 		tip += " via " + plural(e.via, "unmapped endpoint", "unmapped endpoints")
 	}
@@ -322,6 +343,7 @@ func (m *model) writeDOT(w io.Writer) error {
 			p("\t" + quote(m.nodes[i].id) + m.nodeAttrs(&m.nodes[i]).String() + ";\n")
 		}
 	}
+	m.lastWave = -1
 	if m.ranks {
 		m.writeRanks(p, nodes)
 	}
@@ -329,6 +351,7 @@ func (m *model) writeDOT(w io.Writer) error {
 		e := &edges[i]
 		p("\t" + quote(m.nodes[e.from].id) + " -> " + quote(m.nodes[e.to].id) + m.edgeAttrs(e).String() + ";\n")
 	}
+	m.writeLegend(p)
 	p("}\n")
 	return bw.Flush()
 }
@@ -344,6 +367,7 @@ func (m *model) writeRanks(p func(string), nodes []int) {
 			maxWave = max(maxWave, wv)
 		}
 	}
+	m.lastWave = maxWave
 	if maxWave < 0 {
 		return
 	}

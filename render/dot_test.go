@@ -2,9 +2,11 @@ package render
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,7 +67,7 @@ func dotEdges(dot string) map[string]string {
 func dotNodes(dot string) map[string]string {
 	out := map[string]string{}
 	for _, m := range dotNode.FindAllStringSubmatch(dot, -1) {
-		if m[2] != "" && !strings.HasPrefix(m[1], "wave: ") {
+		if m[2] != "" && !strings.HasPrefix(m[1], "wave: ") && !strings.HasPrefix(m[1], "legend: ") {
 			out[m[1]] = m[2]
 		}
 	}
@@ -284,4 +286,66 @@ func TestReduceRandom(t *testing.T) {
 			}
 		}
 	}
+}
+
+// waveYs returns the vertical position of each "wave N" caption in an SVG
+// drawing, smaller for higher on the page.
+func waveYs(t *testing.T, svg []byte) map[int]float64 {
+	t.Helper()
+	out := map[int]float64{}
+	re := regexp.MustCompile(`<text[^>]* y="(-?[0-9.]+)"[^>]*>wave ([0-9]+)</text>`)
+	for _, m := range re.FindAllSubmatch(svg, -1) {
+		y, err := strconv.ParseFloat(string(m[1]), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, _ := strconv.Atoi(string(m[2]))
+		out[w] = y
+	}
+	return out
+}
+
+// TestWavesInOrder is the regression test for waves drawn out of order:
+// edges of kinds the waves do not come from (soft ones, drawn as the
+// docs site does), pointing from an earlier wave to a later one, pulled
+// later waves above earlier ones.
+func TestWavesInOrder(t *testing.T) {
+	g := graphtestFromEdges([]fleetEdge{
+		{"dns", "cache", graph.Soft, nil}, // wave 0 tries wave 3
+		{"dns", "web", graph.Soft, nil},
+		{"coord", "dns", graph.Hard, nil},
+		{"config", "coord", graph.Hard, nil},
+		{"cache", "config", graph.Hard, nil},
+		{"web", "cache", graph.Hard, nil},
+		{"coord", "web", graph.Soft, nil},
+	})
+	o, err := graph.RecoveryOrder(g, graph.OrderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dot, svg bytes.Buffer
+	if err := DOT(&dot, g, DOTOptions{Kinds: graph.DefaultKinds | graph.Kinds(graph.Soft), Order: &o}); err != nil {
+		t.Fatal(err)
+	}
+	if err := SVG(context.Background(), &svg, dot.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	ys := waveYs(t, svg.Bytes())
+	if len(ys) != len(o.Waves) {
+		t.Fatalf("%d wave captions in the SVG, want %d", len(ys), len(o.Waves))
+	}
+	for w := 1; w < len(o.Waves); w++ {
+		if ys[w] <= ys[w-1] {
+			t.Errorf("wave %d drawn at y=%v, not below wave %d at y=%v", w, ys[w], w-1, ys[w-1])
+		}
+	}
+}
+
+// graphtestFromEdges builds a graph of services from edges.
+func graphtestFromEdges(edges []fleetEdge) *graph.Graph {
+	var b graph.Builder
+	for _, e := range edges {
+		b.AddEdge(e.from, e.to, e.kind, e.ev...)
+	}
+	return b.Build()
 }

@@ -101,6 +101,17 @@ func ExampleDOT() {
 	// 	"scheduler" [label="scheduler", color="#d62728", fillcolor="#fdecea", penwidth=2, tooltip="scheduler"];
 	// 	"ca" -> "scheduler" [color="#d62728", penwidth=2.40, tooltip="ca needs scheduler (hard)"];
 	// 	"scheduler" -> "ca" [color="#d62728", penwidth=2.40, tooltip="scheduler needs ca (hard)"];
+	// 	subgraph cluster_legend {
+	// 		graph [label="", peripheries=0];
+	// 		"legend: 0" [label="legend:", shape=plaintext, style="", fontsize=9];
+	// 		"legend: 1" [label="in a bootstrap cycle", shape=box, style="rounded,filled", fillcolor="#fdecea", fontsize=9, color="#d62728", penwidth=2];
+	// 		"legend: 2" [label="", shape=point, width=0.05, color="#8a8a8a"];
+	// 		"legend: 2 text" [label="shortest cycle (witness)", shape=plaintext, style="", fontsize=9];
+	// 		"legend: 2" -> "legend: 2 text" [color="#d62728", penwidth=2.40, tooltip="shortest cycle (witness)"];
+	// 		{ rank=same; "legend: 0"; "legend: 1"; "legend: 2"; "legend: 2 text"; }
+	// 		"legend: 0" -> "legend: 1" [style=invis];
+	// 		"legend: 1" -> "legend: 2" [style=invis];
+	// 	}
 	// }
 }
 

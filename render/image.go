@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"sync"
 
 	"github.com/goccy/go-graphviz"
@@ -66,6 +67,29 @@ func SVG(ctx context.Context, w io.Writer, dot []byte) error {
 // does not depend on the fonts installed. Errors are as for [SVG].
 func PNG(ctx context.Context, w io.Writer, dot []byte) error {
 	return renderDOT(ctx, w, dot, graphviz.PNG)
+}
+
+// DefaultPNGDPI is the resolution [PNG] draws at, Graphviz's default for
+// bitmaps.
+const DefaultPNGDPI = 96
+
+// PNGScaled is [PNG] at scale times the default resolution: 2 doubles the
+// width and height in pixels, fonts and lines included. It sets the
+// drawing's dpi, after the first "{" of the DOT source (the start of the
+// graph's body in every DOT rgraph writes). Scale must be positive.
+func PNGScaled(ctx context.Context, w io.Writer, dot []byte, scale float64) error {
+	if scale <= 0 {
+		return fmt.Errorf("render: PNG scale %v is not positive", scale)
+	}
+	if scale != 1 {
+		i := bytes.IndexByte(dot, '{')
+		if i < 0 {
+			return fmt.Errorf("%w: parsing DOT: no graph body", ErrGraphviz)
+		}
+		attr := fmt.Sprintf("\n\tgraph [dpi=%s];", strconv.FormatFloat(DefaultPNGDPI*scale, 'f', -1, 64))
+		dot = append(append(append([]byte{}, dot[:i+1]...), attr...), dot[i+1:]...)
+	}
+	return PNG(ctx, w, dot)
 }
 
 func renderDOT(ctx context.Context, w io.Writer, dot []byte, format graphviz.Format) error {

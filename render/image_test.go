@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"image"
 	"image/png"
 	"io"
 	"os"
@@ -73,6 +74,31 @@ func TestPNG(t *testing.T) {
 	}
 	if dir := os.Getenv("RGRAPH_RENDER_OUT"); dir != "" {
 		os.WriteFile(dir+"/fleet.png", out.Bytes(), 0o644)
+	}
+}
+
+func TestPNGScaled(t *testing.T) {
+	dot := []byte(`digraph rgraph { graph [label="title"]; a -> b -> c; }`)
+	size := func(scale float64) image.Point {
+		t.Helper()
+		var out bytes.Buffer
+		if err := PNGScaled(context.Background(), &out, dot, scale); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := png.DecodeConfig(&out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return image.Pt(cfg.Width, cfg.Height)
+	}
+	one, two := size(1), size(2)
+	for _, r := range []float64{float64(two.X) / float64(one.X), float64(two.Y) / float64(one.Y)} {
+		if r < 1.8 || r > 2.2 {
+			t.Errorf("PNG at scale 2 is %v, at scale 1 %v: want twice the size", two, one)
+		}
+	}
+	if err := PNGScaled(context.Background(), &bytes.Buffer{}, dot, 0); err == nil {
+		t.Error("PNGScaled(scale 0) = nil, want an error")
 	}
 }
 
