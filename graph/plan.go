@@ -11,18 +11,15 @@ type ChoiceReason string
 
 // Reasons for choosing a member of an alternative group.
 const (
-	// ChoiceEarliestWave: no other member recovers as early. Members that
-	// need a jumpstart are never earlier than members that do not.
+	// ChoiceEarliestWave: no other member recovers as early. For a
+	// service that recovers without a jumpstart, only members that do
+	// too count.
 	ChoiceEarliestWave ChoiceReason = "earliest-wave"
 	// ChoiceName: other members recover in the same wave; this one comes
 	// first by name.
 	ChoiceName ChoiceReason = "name"
-	// ChoiceOutsideCycle: every member needs a jumpstart; this one (the
-	// first by name of those) is outside the service's own bootstrap
-	// cycle, so it recovers before the service.
-	ChoiceOutsideCycle ChoiceReason = "outside-cycle"
-	// ChoiceInCycle: every member is in the service's own bootstrap cycle
-	// and is jumpstarted with it; this one comes first by name.
+	// ChoiceInCycle: the member is in the service's own bootstrap cycle,
+	// so the jumpstart brings both up together.
 	ChoiceInCycle ChoiceReason = "in-cycle"
 )
 
@@ -33,10 +30,8 @@ func (r ChoiceReason) Text() string {
 		return "earliest wave"
 	case ChoiceName:
 		return "earliest wave, then name"
-	case ChoiceOutsideCycle:
-		return "all need a jumpstart; outside its own cycle"
 	case ChoiceInCycle:
-		return "all in its own bootstrap cycle"
+		return "in its own bootstrap cycle"
 	}
 	return string(r)
 }
@@ -145,13 +140,18 @@ func (g *Graph) cachedPlan(ks KindSet) *plan {
 //     needs is and each of its groups has one member that is. A group
 //     takes its first ready member: the earliest wave, then the first by
 //     name.
-//  2. The rest need a jumpstart. Over them, with each unresolved group
-//     standing for all its members, strongly connected components are
-//     found; a group takes the first member by name outside its owner's
-//     component, or else the first by name.
+//  2. The rest need a jumpstart. Their bootstrap cycles are the strongly
+//     connected components over what they plainly need and, for each
+//     group with no ready member, one member: the first by name outside
+//     the owner's component (over all members), or else the first by name.
+//  3. Then, cycles recovering as units, waves are found for the rest in
+//     wave order (Dijkstra's algorithm on waves): a group with a member
+//     in its owner's cycle takes it (they come up together); any other
+//     takes its earliest member, then the first by name, whether or not
+//     that member needed a jumpstart.
 //
-// It runs in O(V+E) over the nodes in scope, plus the second step's
-// O(V+E) over the nodes that need a jumpstart.
+// It runs in O(V+E) over the nodes in scope, plus O((V'+E') log V') over
+// the V' nodes and E' edges that need a jumpstart.
 func buildPlan(g *Graph, ks KindSet, roots []int32) *plan {
 	f := g.facts()
 	n := int32(len(g.names))
@@ -370,38 +370,179 @@ func (p *plan) resolve(g *Graph, scope []int32) {
 		return
 	}
 
-	// 2. Components of what needs a jumpstart, each unresolved group
-	// standing for all its members.
+	// 2. Bootstrap cycles among what needs a jumpstart: components over
+	// plain needs and, for each group no member of which is ready, a
+	// provisional member: the first by name outside the owner's component
+	// when all members count, or else the first by name.
+	inB := make([]bool, n)
+	for _, u := range blocked {
+		inB[u] = true
+	}
 	h := &adj{g: g, n: n, off: g.outOff, dst: g.outDst, kinds: g.kinds, mask: make([]uint64, len(p.mask))}
+	setH := func(e int32) { h.mask[e>>6] |= 1 << (e & 63) }
 	for _, u := range blocked {
 		for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
-			if p.has(e) && level[g.outDst[e]] < 0 {
-				h.mask[e>>6] |= 1 << (e & 63)
+			if p.has(e) && inB[g.outDst[e]] {
+				setH(e)
 			}
 		}
 	}
 	for i, gr := range p.groups {
 		if sat[i] < 0 {
 			for _, e := range gr.edges {
-				h.mask[e>>6] |= 1 << (e & 63)
+				setH(e)
 			}
 		}
 	}
 	s := h.scc(blocked, nil)
-	for i := range p.groups {
-		gr := &p.groups[i]
+	provisional := make([]int32, len(p.groups))
+	for i, gr := range p.groups {
+		provisional[i] = -1
 		if sat[i] >= 0 {
 			continue
 		}
-		own := s.comp[gr.owner]
 		for _, e := range gr.edges { // sorted by edge, so by target name
-			if s.comp[g.outDst[e]] != own {
-				gr.chosen, gr.reason = e, ChoiceOutsideCycle
+			if s.comp[g.outDst[e]] != s.comp[gr.owner] {
+				provisional[i] = e
 				break
 			}
 		}
-		if gr.chosen < 0 {
-			gr.chosen, gr.reason = gr.edges[0], ChoiceInCycle
+		if provisional[i] < 0 {
+			provisional[i] = gr.edges[0]
+		}
+	}
+	for i, gr := range p.groups { // groups may share members: clear all, then set
+		if sat[i] < 0 {
+			for _, e := range gr.edges {
+				h.mask[e>>6] &^= 1 << (e & 63)
+			}
+		}
+	}
+	for i := range p.groups {
+		if sat[i] < 0 {
+			setH(provisional[i])
+		}
+	}
+	knots := h.scc(blocked, nil) // components of the provisional plan
+	unit := knots.comp           // a bootstrap cycle, or one service
+	cyclic := make([]bool, knots.count)
+	for c := int32(0); c < knots.count; c++ {
+		cyclic[c] = knots.size(c) > 1
+	}
+	for _, v := range knots.loops {
+		cyclic[unit[v]] = true
+	}
+
+	// 3. Waves of what needs a jumpstart: a bootstrap cycle recovers as a
+	// unit once all its members need from outside it has, a group with a
+	// member in the owner's own cycle needs nothing (they come up
+	// together), and any other group waits for its earliest member,
+	// whether or not that member needed a jumpstart. Readiness is
+	// processed in wave order, as Dijkstra's algorithm does with
+	// distances.
+	nu := knots.count
+	pendingU := make([]int32, nu)
+	ready := make([]int32, nu) // the unit's wave so far: one more than its latest need
+	type event struct {
+		level int32
+		unit  int32 // the unit that is ready, or -1
+		edge  int32 // a member edge whose target is ready, when unit is -1
+	}
+	q := &pq[event]{less: func(x, y event) bool {
+		if x.level != y.level {
+			return x.level < y.level
+		}
+		return x.unit > y.unit // units first: their members then count at this wave
+	}}
+	for _, u := range blocked {
+		for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
+			t := g.outDst[e]
+			switch {
+			case !p.has(e) || unit[t] == unit[u] && inB[t]:
+			case inB[t]:
+				pendingU[unit[u]]++
+			default:
+				ready[unit[u]] = max(ready[unit[u]], level[t]+1)
+			}
+		}
+	}
+	for i := range p.groups {
+		gr := &p.groups[i]
+		if !inB[gr.owner] {
+			continue
+		}
+		own := unit[gr.owner]
+		inside := int32(-1)
+		for _, e := range gr.edges {
+			if t := g.outDst[e]; inB[t] && unit[t] == own && cyclic[own] && (inside < 0 || e == provisional[i]) {
+				inside = e
+			}
+		}
+		if inside >= 0 {
+			gr.chosen, gr.reason, sat[i] = inside, ChoiceInCycle, -2
+			continue
+		}
+		sat[i], gr.chosen = -1, -1
+		pendingU[own]++
+		for _, e := range gr.edges {
+			if t := g.outDst[e]; !inB[t] {
+				q.push(event{level: level[t], unit: -1, edge: e})
+			}
+		}
+	}
+	for c := int32(0); c < nu; c++ {
+		if pendingU[c] == 0 {
+			q.push(event{level: ready[c], unit: c})
+		}
+	}
+	satisfy := func(c, l int32) {
+		ready[c] = max(ready[c], l+1)
+		if pendingU[c]--; pendingU[c] == 0 {
+			q.push(event{level: ready[c], unit: c})
+		}
+	}
+	for q.Len() > 0 {
+		ev := q.pop()
+		if ev.unit >= 0 {
+			for _, u := range knots.members(ev.unit) {
+				level[u] = ev.level
+			}
+			for _, u := range knots.members(ev.unit) {
+				for i := roff[u]; i < roff[u+1]; i++ {
+					e, v := redge[i], rsrc[i]
+					switch {
+					case !inB[v] || unit[v] == ev.unit:
+					case p.has(e):
+						satisfy(unit[v], ev.level)
+					default:
+						q.push(event{level: ev.level, unit: -1, edge: e})
+					}
+				}
+			}
+			continue
+		}
+		for _, m := range groupsOf(ev.edge) {
+			gr := &p.groups[m.grp]
+			switch {
+			case !inB[gr.owner] || sat[m.grp] == -2:
+			case sat[m.grp] == -1:
+				sat[m.grp], gr.chosen = ev.level, ev.edge
+				satisfy(unit[gr.owner], ev.level)
+			case sat[m.grp] == ev.level && g.outDst[ev.edge] < g.outDst[gr.chosen]:
+				gr.chosen = ev.edge
+			}
+		}
+	}
+	for i := range p.groups {
+		gr := &p.groups[i]
+		if !inB[gr.owner] || sat[i] < 0 {
+			continue
+		}
+		gr.reason = ChoiceEarliestWave
+		for _, e := range gr.edges {
+			if e != gr.chosen && level[g.outDst[e]] == sat[i] {
+				gr.reason = ChoiceName
+			}
 		}
 	}
 }

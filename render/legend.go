@@ -66,7 +66,11 @@ func (m *model) legend() []legendEntry {
 		node("added", func(a *attrs) { a.q("color", colorAdded); a.q("fillcolor", colorAddedBg); a.add("penwidth", "2") })
 	}
 	if removedNode {
-		node("removed", func(a *attrs) { a.q("style", "rounded,dashed,filled"); a.q("color", colorRemoved); a.q("fontcolor", colorRemoved) })
+		node("removed", func(a *attrs) {
+			a.q("style", "rounded,dashed,filled")
+			a.q("color", colorRemoved)
+			a.q("fontcolor", colorRemoved)
+		})
 	}
 
 	kinds := map[graph.Kind]bool{}

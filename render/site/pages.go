@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/render"
 )
 
@@ -38,11 +39,12 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 {{define "name"}}{{if .Href}}<a href="{{.Href}}"><code>{{.Name}}</code></a>{{else}}<code>{{.Name}}</code>{{end}}{{end}}
 {{define "names"}}{{range $i, $l := .}}{{if $i}}, {{end}}{{template "name" $l}}{{end}}{{end}}
 {{define "chain"}}{{range $i, $l := .}}{{if $i}} → {{end}}{{template "name" $l}}{{end}}{{end}}
+{{define "steps"}}{{range $i, $s := .}}{{if $i}} → {{end}}{{if gt (len $s) 1}}{{"{"}}{{template "names" $s}}{{"}"}}{{else}}{{template "names" $s}}{{end}}{{end}}{{end}}
 
 {{define "fleet"}}{{template "head" .}}<header>
 <h1>Recovery runbook · release {{.Release}}</h1>
 <p class="sub">{{plural .Services "service" "services"}} · {{plural .Waves "recovery wave" "recovery waves"}} · {{if .Cycles}}<span class="bad">{{plural (len .Cycles) "bootstrap cycle" "bootstrap cycles"}}</span>{{else}}<span class="good">no bootstrap cycles</span>{{end}}{{with .Critical}} · critical path {{$.Duration}}{{end}}</p>
-<nav><a href="#waves">Waves</a> · <a href="#critical">Critical path</a> · <a href="#cycles">Bootstrap cycles</a> · <a href="#graph">Graph</a>{{if .Runtime}} · <a href="#runtime">Recovery vs runtime</a>{{end}} · <a href="#services">Services</a></nav>
+<nav><a href="#waves">Waves</a> · <a href="#critical">Critical path</a>{{if .Alternatives}} · <a href="#alternatives">Alternatives</a>{{end}}{{if .Unowned}} · <a href="#unowned">Unowned endpoints</a>{{end}} · <a href="#cycles">Bootstrap cycles</a> · <a href="#graph">Graph</a>{{if .Runtime}} · <a href="#runtime">Recovery vs runtime</a>{{end}} · <a href="#services">Services</a></nav>
 </header>
 <main>
 <h2 id="waves">Recovery waves</h2>
@@ -51,9 +53,19 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 {{range .WaveRows}}<tr><td class="num">{{.Index}}</td><td>{{if gt (len .Services) $.Fold}}<details><summary>{{plural (len .Services) "service" "services"}}</summary>{{template "names" .Services}}</details>{{else}}{{template "names" .Services}}{{end}}</td><td>{{range .Groups}}<span class="tag warn">{{template "names" .}}</span> {{end}}{{if .OverWidth}}<span class="muted">wider than asked: a group is never split</span>{{end}}</td></tr>
 {{end}}</table>
 <h2 id="critical">Critical path</h2>
-{{with .Critical}}<p>{{template "chain" .}}</p>
-<p class="muted">Estimated time to recover along this chain: {{$.Duration}}{{with $.Defaulted}} (a default time was assumed for {{.}}){{end}}.</p>
+{{with .Critical}}<p>{{template "steps" .}}</p>
+<p class="muted">Estimated time to recover along this chain: {{$.Duration}}{{with $.Defaulted}} (a default time was assumed for {{.}}){{end}}. Services in braces are a jumpstart group: they come up together.</p>
 {{else}}<p class="muted">No services.</p>{{end}}
+{{with .Alternatives}}<h2 id="alternatives">Alternatives</h2>
+<p class="muted">A service that needs any one of a group waits for one member: the one that recovers earliest (then the first by name).</p>
+<table><tr><th>Service</th><th>Waits for</th><th>Any one of</th><th>Why</th></tr>
+{{range .}}<tr><td>{{template "name" .Service}}</td><td>{{template "name" .Chosen}}</td><td>{{template "names" .AnyOf}}</td><td>{{.Reason}}</td></tr>
+{{end}}</table>{{end}}
+{{with .Unowned}}<h2 id="unowned">Unowned endpoints</h2>
+<p class="muted">What services reach that no catalog service owns: this plan does not recover them and nothing waits for them. Add them to the catalog, or check that they are not needed.</p>
+<table><tr><th>Endpoint</th><th>Needed by</th><th>Records</th></tr>
+{{range .}}<tr><td><code>{{.Endpoint}}</code></td><td>{{template "names" .NeededBy}}</td><td>{{range $i, $r := .Records}}{{if $i}}, {{end}}<code>{{$r}}</code>{{end}}</td></tr>
+{{end}}</table>{{end}}
 <h2 id="cycles">Bootstrap cycles</h2>
 {{range $i, $c := .Cycles}}<h3 id="cycle-{{inc $i}}" class="bad">Cycle {{inc $i}} · {{plural (len .Members) "service" "services"}} <span class="muted">id {{.ID}}</span></h3>
 <p>Members: {{template "names" .Members}}</p>
@@ -66,7 +78,7 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 {{else}}<p class="good">None: every service can be brought back in order.</p>
 {{end}}
 <h2 id="graph">Recovery graph</h2>
-<p class="muted">An arrow from A to B means A needs B to recover; what recovers first is on top. Red: bootstrap cycles. Dashed: soft. Dotted: declared. Click a service for its runbook.</p>
+<p class="muted">An arrow from A to B means A needs B to recover; what recovers first is on top. The legend below the drawing says what colours and line styles mean. Click a service for its runbook.</p>
 <div class="graph">{{.SVG}}</div>
 {{with .Runtime}}<h2 id="runtime">Recovery vs runtime</h2>
 <p>{{plural .RecoveryOnly "dependency" "dependencies"}} only at recovery, {{.RuntimeOnly}} only at runtime, {{.Both}} in both{{with .Endpoints}}; {{plural . "recovery edge" "recovery edges"}} to unmapped endpoints not compared{{end}}. <span class="muted">Runtime graph: {{.Sources}}.</span></p>
@@ -112,7 +124,7 @@ var pages = template.Must(template.New("").Funcs(funcs).Parse(`
 {{end}}</table>{{else}}<p class="muted">No minimal allowlist recorded.</p>{{end}}
 <h2>Needs</h2>
 {{with .Needs}}<table><tr><th>Service</th><th>Kind</th><th>Evidence</th></tr>
-{{range .}}<tr><td>{{template "name" .Link}}</td><td>{{.Kind}}</td><td>{{range .Evidence}}{{.}}<br>{{end}}</td></tr>
+{{range .}}<tr><td>{{template "name" .Link}}</td><td>{{.Kind}}{{range .AnyOf}}<br><span class="muted">any one of {{template "names" .}}</span>{{end}}{{with .Waits}}<br><span class="tag warn">{{.}}</span>{{end}}</td><td>{{range .Evidence}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>{{else}}<p class="muted">Nothing: it can recover first.</p>{{end}}
 {{with .Runtime}}<h2>Recovery vs runtime</h2>
 {{with .RecoveryOnly}}<p>Needed to recover but never called while healthy (a cache or a fallback hides it at runtime): {{template "names" .}}</p>{{end}}
@@ -143,14 +155,16 @@ type fleetData struct {
 	Services, Waves int
 	// Fold is how many services a wave lists openly; larger waves fold
 	// their list into a <details> element.
-	Fold      int
-	WaveRows  []waveRow
-	Critical  []link
-	Duration  string
-	Defaulted string
-	Cycles    []cycleData
-	SVG       template.HTML
-	Index     []indexRow
+	Fold         int
+	WaveRows     []waveRow
+	Critical     [][]link // steps: a jumpstart group or one service
+	Alternatives []choiceRow
+	Unowned      []unownedRow
+	Duration     string
+	Defaulted    string
+	Cycles       []cycleData
+	SVG          template.HTML
+	Index        []indexRow
 }
 
 // foldWave is the number of services above which a wave's list is
@@ -167,6 +181,18 @@ type runtimeData struct {
 type hiddenRow struct {
 	Link link
 	Deps []link
+}
+
+type choiceRow struct {
+	Service, Chosen link
+	AnyOf           []link
+	Reason          string
+}
+
+type unownedRow struct {
+	Endpoint string
+	NeededBy []link
+	Records  []string
 }
 
 type waveRow struct {
@@ -210,10 +236,19 @@ func (b *builder) fleetPage(ctx context.Context) ([]byte, error) {
 		d.WaveRows = append(d.WaveRows, row)
 	}
 	cp := s.Order.CriticalPath
-	d.Critical = b.links(cp.Services, prefix)
+	for _, st := range render.CriticalSteps(s.Order) {
+		d.Critical = append(d.Critical, b.links(st, prefix))
+	}
 	d.Duration = "unknown"
 	if cp.Duration > 0 {
-		d.Duration = "about " + cp.Duration.String()
+		d.Duration = "about " + render.FormatDuration(cp.Duration)
+	}
+	for _, c := range s.Order.Alternatives {
+		d.Alternatives = append(d.Alternatives, choiceRow{Service: b.link(c.Service, prefix), Chosen: b.link(c.Chosen, prefix),
+			AnyOf: b.links(c.AnyOf, prefix), Reason: c.Reason.Text()})
+	}
+	for _, u := range s.Order.Unowned {
+		d.Unowned = append(d.Unowned, unownedRow{Endpoint: u.Endpoint, NeededBy: b.links(u.NeededBy, prefix), Records: u.Records})
 	}
 	d.Defaulted = strings.Join(cp.Defaulted, ", ")
 	for _, c := range b.cycles {
@@ -333,6 +368,8 @@ type reqData struct {
 type needData struct {
 	Link     link
 	Kind     string
+	AnyOf    [][]link // the groups of an alternative
+	Waits    string   // for an alternative: whether recovery waits for it
 	Evidence []string
 }
 
@@ -386,14 +423,26 @@ func (b *builder) servicePage(name string) ([]byte, error) {
 		info := g.Info(v)
 		d.Owner, d.Tier = info.Owner, info.Tier
 		if info.RecoveryTime > 0 {
-			d.Recovery = info.RecoveryTime.String()
+			d.Recovery = render.FormatDuration(info.RecoveryTime)
 		}
 		lo, hi := g.OutRange(v)
 		for e := lo; e < hi; e++ {
 			t, k := g.EdgeTarget(e)
-			if b.kinds.Has(k) {
-				d.Needs = append(d.Needs, needData{Link: b.link(g.Name(t), prefix), Kind: k.String(), Evidence: evidenceText(g.Evidence(e))})
+			if !b.kinds.Has(k) {
+				continue
 			}
+			nd := needData{Link: b.link(g.Name(t), prefix), Kind: k.String(), Evidence: evidenceText(g.Evidence(e))}
+			for _, grp := range g.AnyOf(v, e) {
+				nd.AnyOf = append(nd.AnyOf, b.links(grp, prefix))
+			}
+			if k == graph.Alternative {
+				if c, ok := b.waits[[2]string{name, g.Name(t)}]; ok {
+					nd.Waits = "recovery waits for it (" + c.Reason.Text() + ")"
+				} else if b.hasChoice[name] {
+					nd.Waits = "recovery waits for another member"
+				}
+			}
+			d.Needs = append(d.Needs, nd)
 		}
 		srcs, edges := g.In(v)
 		for i, u := range srcs {

@@ -170,6 +170,10 @@ type builder struct {
 	cycles   []graph.Component
 	critical map[string]bool
 	runtime  map[string]*graph.ServiceComparison
+	// waits holds the member each alternative group of a service waits
+	// for, by service and member; hasChoice the services with any.
+	waits     map[[2]string]graph.Choice
+	hasChoice map[string]bool
 }
 
 func newBuilder(s Site) *builder {
@@ -225,6 +229,11 @@ func newBuilder(s Site) *builder {
 	}
 	for _, sv := range s.Order.CriticalPath.Services {
 		b.critical[sv] = true
+	}
+	b.waits, b.hasChoice = map[[2]string]graph.Choice{}, map[string]bool{}
+	for _, c := range s.Order.Alternatives {
+		b.waits[[2]string{c.Service, c.Chosen}] = c
+		b.hasChoice[c.Service] = true
 	}
 	if s.Runtime != nil {
 		b.runtime = map[string]*graph.ServiceComparison{}

@@ -246,6 +246,28 @@ func CountColor(img image.Image, c color.RGBA, tolerance int) int {
 	return n
 }
 
+// TopRow returns the first row of img, from the top, with at least min
+// pixels within tolerance of c, or -1 when none has: with min large
+// enough, a filled shape's first row and not a stray pixel of anti-aliased
+// text.
+func TopRow(img image.Image, c color.RGBA, tolerance, min int) int {
+	near := func(v uint32, want uint8) bool { d := int(v>>8) - int(want); return d >= -tolerance && d <= tolerance }
+	bd := img.Bounds()
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		n := 0
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if near(r, c.R) && near(g, c.G) && near(bl, c.B) {
+				n++
+			}
+		}
+		if n >= min {
+			return y
+		}
+	}
+	return -1
+}
+
 // notLoaded says why a dumped DOM is not a page that loaded, or "": the
 // browser prints nothing for a file it cannot read and an error page for
 // some failures, and an empty file gives an empty document.
