@@ -41,11 +41,12 @@ type OrderOptions struct {
 // groups, critical path, targets) follows that member only; Alternatives
 // says which member was chosen and why. A member counts when its edge's
 // kind is analysed and it is a service; a group with a member needed
-// anyway (a hard edge to it) is satisfied by it. So an alternative breaks
-// a cycle when another member recovers without a jumpstart. Members that
-// need a jumpstart are chosen only when every member does: then the first
-// by name outside the service's own cycle ([ChoiceOutsideCycle]), or else
-// the first by name ([ChoiceInCycle]), which makes it part of that cycle.
+// anyway (a hard edge to it) is satisfied by it. Cycles through
+// alternatives: a service that can recover without any jumpstart waits
+// for a member that can too, so an alternative breaks a cycle whenever
+// another member needs no jumpstart; a service in a bootstrap cycle
+// waits for a member in its own cycle when it has one ([ChoiceInCycle]:
+// the jumpstart brings them up together), else for the earliest member.
 // Without [Alternative] in the kinds, alternative edges are ignored.
 //
 // With MaxParallel W > 0 no wave holds more than W services: waves are
