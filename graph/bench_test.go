@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -82,6 +83,31 @@ func BenchmarkFleet(b *testing.B) {
 					}
 				})
 			})
+			// The same fleet where one service in ten needs any one of two
+			// or three of its needs: the plan resolves alternatives first.
+			alt0 := graphtest.WithAlternatives(g0, 10, 1)
+			var galt *graph.Graph
+			freshAlt := func() {
+				var err error
+				if galt, err = graph.FromCSR(alt0.CSR()); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.Run("OrderAlternatives", func(b *testing.B) {
+				measure(b, freshAlt, func() {
+					if _, err := graph.RecoveryOrder(galt, graph.OrderOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
+			b.Run("CyclesOrderAlternatives", func(b *testing.B) {
+				measure(b, freshAlt, func() {
+					graph.Cycles(galt, graph.CycleOptions{})
+					if _, err := graph.RecoveryOrder(galt, graph.OrderOptions{}); err != nil {
+						b.Fatal(err)
+					}
+				})
+			})
 			b.Run("Tight", func(b *testing.B) {
 				measure(b, nil, func() { graphtest.TightSCCWaves(c.Off, c.Dst, c.Kinds, graph.DefaultKinds) })
 			})
@@ -112,7 +138,9 @@ func BenchmarkFleet(b *testing.B) {
 // and both (each on a fresh graph) five times per iteration and reports
 // the best time of each as a ratio to the tight reference's best:
 // cycles/tight, order/tight and both/tight (the target is both/tight <=
-// 2), plus tight-ms, the reference's best time.
+// 2), plus tight-ms, the reference's best time. order-alt/tight is
+// RecoveryOrder on the fleet with alternative groups
+// (graphtest.WithAlternatives).
 func BenchmarkFleetRatio(b *testing.B) {
 	for _, sz := range benchSizes {
 		b.Run(sz.name, func(b *testing.B) {
@@ -120,12 +148,17 @@ func BenchmarkFleetRatio(b *testing.B) {
 				b.Skip("1M fleet skipped with -short")
 			}
 			g0 := graphtest.Fleet(sz.services, sz.edges, 1)
+			alt0 := graphtest.WithAlternatives(g0, 10, 1)
 			c := g0.CSR()
 			best := map[string]time.Duration{}
 			run := func(name string, fresh bool, fn func(g *graph.Graph)) {
 				var g *graph.Graph
 				if fresh {
-					g, _ = graph.FromCSR(g0.CSR())
+					src := g0
+					if strings.HasSuffix(name, "-alt") {
+						src = alt0
+					}
+					g, _ = graph.FromCSR(src.CSR())
 				}
 				runtime.GC()
 				b.StartTimer()
@@ -146,10 +179,11 @@ func BenchmarkFleetRatio(b *testing.B) {
 					graph.Cycles(g, graph.CycleOptions{})
 					_, _ = graph.RecoveryOrder(g, graph.OrderOptions{})
 				})
+				run("order-alt", true, func(g *graph.Graph) { _, _ = graph.RecoveryOrder(g, graph.OrderOptions{}) })
 			}
 			tight := float64(best["tight"])
 			b.ReportMetric(tight/1e6, "tight-ms")
-			for _, k := range []string{"cycles", "order", "both"} {
+			for _, k := range []string{"cycles", "order", "both", "order-alt"} {
 				b.ReportMetric(float64(best[k])/tight, k+"/tight")
 			}
 		})

@@ -278,3 +278,39 @@ func WriteFleetTSV(w io.Writer, services, edges int, seed int64) error {
 	}
 	return bw.Flush()
 }
+
+// WithAlternatives returns g with alternative groups: for every every-th
+// service that needs at least two others plainly (hard or declared), two
+// or three of those needs become one explicit group of which it needs any
+// one (edges of kind alternative). The same arguments give the same graph.
+func WithAlternatives(g *graph.Graph, every int, seed int64) *graph.Graph {
+	r := rand.New(rand.NewPCG(uint64(seed), 0xa17e))
+	c := g.CSR()
+	kinds := slices.Clone(c.Kinds)
+	var groups [][]int32
+	for u := 0; u+1 < len(c.Off); u++ {
+		if u%every != 0 {
+			continue
+		}
+		var plain []int32
+		for e := c.Off[u]; e < c.Off[u+1]; e++ {
+			if k := kinds[e]; (k == graph.Hard || k == graph.Declared) && c.Dst[e] != int32(u) {
+				plain = append(plain, e)
+			}
+		}
+		if len(plain) < 2 {
+			continue
+		}
+		r.Shuffle(len(plain), func(i, j int) { plain[i], plain[j] = plain[j], plain[i] })
+		grp := plain[:min(len(plain), 2+r.IntN(2))]
+		for _, e := range grp {
+			kinds[e] = graph.Alternative
+		}
+		groups = append(groups, slices.Clone(grp))
+	}
+	out, err := graph.FromCSR(graph.CSR{Names: c.Names, Info: c.Info, Off: c.Off, Dst: c.Dst, Kinds: kinds, Evidence: c.Evidence, Groups: groups})
+	if err != nil {
+		panic(fmt.Sprintf("graphtest: fleet with alternatives is not a valid graph: %v", err))
+	}
+	return out
+}
