@@ -422,4 +422,3 @@ func (p *plan) refResolve(g *Graph, scope []int32) {
 		}
 	}
 }
-
