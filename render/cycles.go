@@ -95,7 +95,7 @@ func Cycles(w io.Writer, t Terminal, comps []graph.Component) error {
 func (p *printer) edgeTable(indent int, edges []graph.Edge) {
 	rows := make([][]string, len(edges))
 	for i, e := range edges {
-		rows[i] = []string{e.From, e.To, e.Kind.String(), evidenceShort(e.Evidence)}
+		rows[i] = []string{e.From, e.To, kindText(e), evidenceShort(e.Evidence)}
 	}
 	p.table(indent, []string{"FROM", "TO", "KIND", "EVIDENCE"}, rows, func(row, col int) lipgloss.Style {
 		if col == 2 {
@@ -103,6 +103,21 @@ func (p *printer) edgeTable(indent int, edges []graph.Edge) {
 		}
 		return p.s.r.NewStyle()
 	})
+}
+
+// kindText is an edge's kind, and for an alternative the groups it is in:
+// "alternative: any one of {ns1, ns2}".
+func kindText(e graph.Edge) string {
+	s := e.Kind.String()
+	for i, g := range e.AnyOf {
+		if i == 0 {
+			s += ": any one of "
+		} else {
+			s += "; "
+		}
+		s += "{" + strings.Join(g, ", ") + "}"
+	}
+	return s
 }
 
 // witnessSearch says whether a witness is a proven shortest cycle.

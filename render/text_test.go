@@ -318,3 +318,26 @@ func TestEvidenceOrigin(t *testing.T) {
 		t.Errorf("evidenceText with an empty origin = %q, want no brackets", got)
 	}
 }
+
+func TestWhyAlternative(t *testing.T) {
+	paths := []graph.Path{{Edges: []graph.Edge{{From: "standby", To: "ns1", Kind: graph.Alternative, AnyOf: [][]string{{"ns1", "ns2"}}}}}}
+	for _, tt := range []struct {
+		term Terminal
+		want string
+	}{
+		{Terminal{}, "anyof\t1\tstandby\tns1\tns1,ns2\n"},
+		{Terminal{TTY: true}, "alternative: any one of {ns1, ns2}"},
+	} {
+		var buf bytes.Buffer
+		if err := Why(&buf, tt.term, "standby", "ns1", paths); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(buf.String(), tt.want) {
+			t.Errorf("Why(TTY %v) = %q, want it to contain %q", tt.term.TTY, buf.String(), tt.want)
+		}
+	}
+	var buf bytes.Buffer
+	if err := Why(&buf, Terminal{}, "ns1", "standby", nil); err != nil || buf.String() != "nopath\tns1\tstandby\n" {
+		t.Errorf("Why(no path) = %q, %v; want a nopath record", buf.String(), err)
+	}
+}

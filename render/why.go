@@ -3,6 +3,7 @@ package render
 import (
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/rgraph/rgraph/graph"
 )
@@ -13,16 +14,27 @@ import (
 //
 // Plain records (one per line, tab-separated):
 //
-//	path  N  HOPS  CHAIN(a -> b -> c)
-//	edge  N  FROM  TO  KIND  EVIDENCE
+//	path    N  HOPS  CHAIN(a -> b -> c)
+//	edge    N  FROM  TO  KIND  EVIDENCE
+//	anyof   N  FROM  TO  MEMBERS(comma-separated)
+//	nopath  FROM  TO (the one record when from does not need to)
+//
+// An anyof record follows an alternative edge, once per group it belongs
+// to: FROM needs any one of MEMBERS.
 func Why(w io.Writer, t Terminal, from, to string, paths []graph.Path) error {
 	p := newPrinter(w, t)
 	if !t.TTY {
+		if len(paths) == 0 {
+			p.record("nopath", from, to)
+		}
 		for i, path := range paths {
 			n := strconv.Itoa(i + 1)
 			p.record("path", n, strconv.Itoa(len(path.Edges)), pathChain(path))
 			for _, e := range path.Edges {
 				p.record("edge", n, e.From, e.To, e.Kind.String(), evidenceAll(e.Evidence))
+				for _, grp := range e.AnyOf {
+					p.record("anyof", n, e.From, e.To, strings.Join(grp, ","))
+				}
 			}
 		}
 		return p.err

@@ -22,6 +22,7 @@ const (
 	exitPrivilege    = 4   // missing privilege or unsupported kernel
 	exitNotRecovered = 5   // rgraph run: the scenario did not recover
 	exitCreep        = 6   // rgraph run --check: attempts outside the committed allowlist
+	exitNoPath       = 7   // rgraph why: an answer, the first service does not need the second
 	exitInternal     = 70  // a bug: a panic, or a crash of the Graphviz worker (sysexits' EX_SOFTWARE)
 	exitInterrupted  = 130 // interrupted (SIGINT/SIGTERM)
 )
@@ -65,6 +66,12 @@ type creepError struct{}
 
 func (e *creepError) Error() string { return "" }
 
+// noPathError says that rgraph why found no chain of needs (exit 7): an
+// answer, not a failure. It prints nothing: the answer went to stdout.
+type noPathError struct{}
+
+func (e *noPathError) Error() string { return "" }
+
 // interruptedError says a command was interrupted after writing what it
 // had (exit 130).
 type interruptedError struct{ what string }
@@ -90,6 +97,7 @@ func exitCode(ctx context.Context, err error) int {
 		findings     *findingsError
 		notRecovered *notRecoveredError
 		creep        *creepError
+		noPath       *noPathError
 	)
 	switch {
 	case err == nil:
@@ -106,6 +114,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitNotRecovered
 	case errors.As(err, &creep):
 		return exitCreep
+	case errors.As(err, &noPath):
+		return exitNoPath
 	case errors.Is(err, sandbox.ErrPermission), errors.Is(err, sandbox.ErrUnsupported):
 		// The sandbox wraps collector/probe's own sentinels.
 		return exitPrivilege

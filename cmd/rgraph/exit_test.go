@@ -37,6 +37,7 @@ func TestExitCodeAndReport(t *testing.T) {
 		{"not recovered, already summarized", &notRecoveredError{}, exitNotRecovered, ""},
 		{"not recovered", &notRecoveredError{errors.New("scenario web: never recovers")}, exitNotRecovered, "rgraph: scenario web: never recovers\n"},
 		{"creep", &creepError{}, exitCreep, ""},
+		{"no path is an answer", &noPathError{}, exitNoPath, ""},
 		{"interrupted", &interruptedError{"printed the best so far"}, exitInterrupted, "rgraph: interrupted: printed the best so far\n"},
 		{"panic", &internalError{"panic: boom", []byte("goroutine 1 [running]:")}, exitInternal,
 			"rgraph: internal error: panic: boom; " + bugReport + "\n"},

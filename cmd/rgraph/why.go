@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -29,7 +30,12 @@ func newWhyCmd(env *Env, g *globalOptions, runF func(context.Context, *whyOption
 		Short: "Explain why service A needs service B",
 		Long: `Why prints the shortest chain of needs from A to B, each edge with its kind
 and the evidence for it (which run, which process, which endpoint or DNS
-name). --all lists alternative chains too, shortest first.`,
+name); an edge to one of a group of alternatives names its group. --all
+lists other chains too, shortest first.
+
+When A does not need B over the kinds followed, that is the answer: why
+says so and exits with status 7 (not 1, which is for failures), so a
+script can ask "does A need B?" with the exit status alone.`,
 		Example: `  rgraph why web coord
   rgraph why web coord --all --limit 5 -o json`,
 		Args: argsUsage(cobra.ExactArgs(2)),
@@ -42,7 +48,7 @@ name). --all lists alternative chains too, shortest first.`,
 		},
 	}
 	addAnalysisFlags(cmd, &opts.analysisFlags)
-	cmd.Flags().BoolVar(&opts.All, "all", false, "also list alternative chains")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "also list other chains")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 0, "with --all, at most this many chains (default 10)")
 	addOutputFlag(cmd, &opts.Output, "text", "json")
 	return cmd
@@ -54,11 +60,17 @@ func whyRun(ctx context.Context, opts *whyOptions) error {
 		return err
 	}
 	paths, err := graph.Why(in.Graph, opts.From, opts.To, graph.WhyOptions{Kinds: in.Kinds, All: opts.All, Limit: opts.Limit})
-	if err != nil {
+	noPath := errors.Is(err, graph.ErrNoPath)
+	if err != nil && !noPath {
 		return fmt.Errorf("release %s: %w", in.Release.Name, err)
 	}
 	if opts.Output == "json" {
-		return render.WhyJSON(opts.Env.Out, opts.From, opts.To, paths)
+		err = render.WhyJSON(opts.Env.Out, opts.From, opts.To, paths)
+	} else {
+		err = render.Why(opts.Env.Out, terminal(opts.Env), opts.From, opts.To, paths)
 	}
-	return render.Why(opts.Env.Out, terminal(opts.Env), opts.From, opts.To, paths)
+	if err == nil && noPath {
+		return &noPathError{}
+	}
+	return err
 }
