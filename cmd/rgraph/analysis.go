@@ -28,6 +28,23 @@ func addAnalysisFlags(cmd *cobra.Command, f *analysisFlags) {
 	})
 }
 
+// addScaleFlag defines --scale, the size of a PNG drawing.
+func addScaleFlag(cmd *cobra.Command, p *float64) {
+	cmd.Flags().Float64Var(p, "scale", 1, fmt.Sprintf("with -o png, draw at this multiple of %d dpi (2 for high-density screens)", render.DefaultPNGDPI))
+}
+
+// checkScale checks --scale against the output format: a usage error
+// unless it is in (0, 8] and, when given, the output is png.
+func checkScale(cmd *cobra.Command, scale float64, output string) error {
+	switch {
+	case scale <= 0 || scale > 8:
+		return usageErrorf("--scale must be more than 0 and at most 8, not %v", scale)
+	case cmd.Flags().Changed("scale") && output != "png":
+		return usageErrorf("--scale applies to -o png only")
+	}
+	return nil
+}
+
 // kindSet parses --kinds; a bad value is a usage error.
 func (f *analysisFlags) kindSet() (graph.KindSet, error) {
 	ks, err := graph.ParseKinds(f.Kinds)
@@ -44,8 +61,9 @@ func terminal(env *Env) render.Terminal {
 	return render.Terminal{TTY: styled, Color: styled, Width: env.Width}
 }
 
-// writeDrawing writes a DOT drawing as dot, svg or png to w.
-func writeDrawing(ctx context.Context, w io.Writer, format string, draw func(io.Writer) error) error {
+// writeDrawing writes a DOT drawing as dot, svg or png to w; scale
+// multiplies the size of a png (1 for the default).
+func writeDrawing(ctx context.Context, w io.Writer, format string, scale float64, draw func(io.Writer) error) error {
 	var dot bytes.Buffer
 	if err := draw(&dot); err != nil {
 		return fmt.Errorf("drawing: %w", err)
@@ -54,7 +72,7 @@ func writeDrawing(ctx context.Context, w io.Writer, format string, draw func(io.
 	case "svg":
 		return render.SVG(ctx, w, dot.Bytes())
 	case "png":
-		return render.PNG(ctx, w, dot.Bytes())
+		return render.PNGScaled(ctx, w, dot.Bytes(), scale)
 	}
 	_, err := w.Write(dot.Bytes())
 	return err

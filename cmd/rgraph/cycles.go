@@ -19,6 +19,7 @@ type cyclesOptions struct {
 	MaxCuts  int
 	ExitCode bool
 	Output   string
+	Scale    float64
 
 	Env       *Env
 	OpenStore openStoreFunc
@@ -48,6 +49,9 @@ All elementary cycles are never enumerated unbounded: --max-len and
 			if opts.MaxLen < 0 || opts.Limit < 0 {
 				return usageErrorf("--max-len and --limit must not be negative")
 			}
+			if err := checkScale(cmd, opts.Scale, opts.Output); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -60,6 +64,7 @@ All elementary cycles are never enumerated unbounded: --max-len and
 	cmd.Flags().IntVar(&opts.MaxCuts, "max-cuts", 0, "cut suggestions per component (default 3)")
 	cmd.Flags().BoolVar(&opts.ExitCode, "exit-code", false, "exit with status 3 when any cycle exists")
 	addOutputFlag(cmd, &opts.Output, "text", "json", "dot", "svg", "png")
+	addScaleFlag(cmd, &opts.Scale)
 	return cmd
 }
 
@@ -76,7 +81,7 @@ func cyclesRun(ctx context.Context, opts *cyclesOptions) error {
 	case "json":
 		err = render.CyclesJSON(env.Out, comps)
 	case "dot", "svg", "png":
-		err = writeDrawing(ctx, env.Out, opts.Output, func(w io.Writer) error {
+		err = writeDrawing(ctx, env.Out, opts.Output, opts.Scale, func(w io.Writer) error {
 			return render.DOT(w, in.Graph, render.DOTOptions{
 				Title:      fmt.Sprintf("bootstrap cycles in %s", in.Release.Name),
 				Kinds:      in.Kinds,

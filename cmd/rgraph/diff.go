@@ -120,7 +120,8 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 	// Drawings mark the members of the new release's bootstrap cycles, as
 	// their legend promises.
 	drawing := func() render.DOTOptions {
-		return render.DOTOptions{Kinds: kinds, Components: graph.Cycles(newG, graph.CycleOptions{Kinds: kinds, MaxCuts: -1})}
+		return render.DOTOptions{Title: fmt.Sprintf("changes from %s to %s", opts.Old, opts.New),
+			Kinds: kinds, Components: graph.Cycles(newG, graph.CycleOptions{Kinds: kinds, MaxCuts: -1})}
 	}
 	switch opts.Output {
 	case "json":
@@ -130,7 +131,7 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 	case "html":
 		err = render.DiffHTML(ctx, env.Out, oldG, newG, report, drawing())
 	case "dot", "svg":
-		err = writeDrawing(ctx, env.Out, opts.Output, func(w io.Writer) error {
+		err = writeDrawing(ctx, env.Out, opts.Output, 1, func(w io.Writer) error {
 			return render.DiffDOT(w, oldG, newG, report, drawing())
 		})
 	default:

@@ -13,14 +13,16 @@ import (
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/render/site"
 )
 
 // docsOptions are the parsed flags of rgraph docs and what it needs.
 type docsOptions struct {
 	analysisFlags
-	Out   string
-	Quiet bool
+	Out     string
+	GroupBy string
+	Quiet   bool
 
 	Env       *Env
 	OpenStore openStoreFunc
@@ -70,6 +72,7 @@ the pages of services that are gone and never touches other files.
 	}
 	addAnalysisFlags(cmd, &opts.analysisFlags)
 	cmd.Flags().StringVar(&opts.Out, "out", "", "write the site to `DIR` (required)")
+	addEnumFlag(cmd, &opts.GroupBy, "group-by", "", "cluster the drawing's services by", "auto", "owner", "tier", "wave")
 	return cmd
 }
 
@@ -78,7 +81,7 @@ func docsRun(ctx context.Context, opts *docsOptions) error {
 	if err != nil {
 		return err
 	}
-	sum, err := writeDocs(ctx, opts.Env, opts.OpenStore, docsRequest{Dir: opts.Out, Release: opts.Release, Kinds: kinds})
+	sum, err := writeDocs(ctx, opts.Env, opts.OpenStore, docsRequest{Dir: opts.Out, Release: opts.Release, Kinds: kinds, GroupBy: groupBy[opts.GroupBy]})
 	if err != nil {
 		return err
 	}
@@ -106,6 +109,7 @@ type docsRequest struct {
 	Dir     string
 	Release string // "" for the newest
 	Kinds   graph.KindSet
+	GroupBy render.GroupBy // clusters of the drawing
 	// Extra is a record to count with the release's own (a run that just
 	// passed); one with the ID of a stored record replaces it.
 	Extra *collector.Record
@@ -160,6 +164,7 @@ func writeDocs(ctx context.Context, env *Env, open openStoreFunc, req docsReques
 		Cycles:    graph.Cycles(g, graph.CycleOptions{Kinds: kinds}),
 		Kinds:     kinds | graph.Kinds(graph.Soft, graph.Alternative),
 		Services:  docServices(recs, cat),
+		Drawing:   render.DOTOptions{GroupBy: req.GroupBy},
 	}
 	sum := docsSummary{Dir: req.Dir, Release: rel.Name, WithRecords: len(s.Services), Hidden: -1}
 	if rt != nil {

@@ -66,9 +66,10 @@ func TestDocsFlags(t *testing.T) {
 		args []string
 		want *docsOptions // nil: a usage error
 	}{
-		{"all flags", []string{"docs", "--out", "d", "--release", "r1", "--kinds", "hard"},
-			&docsOptions{analysisFlags: analysisFlags{Release: "r1", Kinds: "hard"}, Out: "d"}},
-		{"defaults", []string{"docs", "--out", "d"}, &docsOptions{analysisFlags: analysisFlags{Kinds: "declared,hard"}, Out: "d"}},
+		{"all flags", []string{"docs", "--out", "d", "--release", "r1", "--kinds", "hard", "--group-by", "owner"},
+			&docsOptions{analysisFlags: analysisFlags{Release: "r1", Kinds: "hard"}, Out: "d", GroupBy: "owner"}},
+		{"defaults", []string{"docs", "--out", "d"}, &docsOptions{analysisFlags: analysisFlags{Kinds: "alternative,declared,hard"}, Out: "d", GroupBy: "auto"}},
+		{"bad group-by", []string{"docs", "--out", "d", "--group-by", "team"}, nil},
 		{"no out", []string{"docs"}, nil},
 		{"bad kinds", []string{"docs", "--out", "d", "--kinds", "squishy"}, nil},
 		{"argument", []string{"docs", "--out", "d", "extra"}, nil},

@@ -20,6 +20,7 @@ type drawOptions struct {
 	GroupBy    string
 	Out        string
 	Output     string
+	Scale      float64
 
 	Env       *Env
 	OpenStore openStoreFunc
@@ -31,15 +32,22 @@ func newDrawCmd(env *Env, g *globalOptions, runF func(context.Context, *drawOpti
 		Use:   "render",
 		Short: "Draw the recovery graph as DOT, SVG or PNG",
 		Long: `Render draws a release's recovery graph: waves as ranks (wave 0 at the top),
-bootstrap cycles highlighted, edge style by kind. Large graphs stay legible:
+bootstrap cycles highlighted, edge style by kind, an alternative the
+recovery plan does not wait for drawn faintly, and a legend of what the
+colours and line styles mean. Only edges of the --kinds are drawn; an
+unmapped endpoint that only other kinds reach is left out, and the caption
+says so. Large graphs stay legible: beyond a couple of hundred nodes,
 unmapped endpoints are folded into the services that need them, edges
-implied by longer chains are left out, and beyond a couple of hundred
-nodes services are collapsed into groups by owner, tier or wave.`,
+implied by longer chains are left out, and services are collapsed into
+groups by owner, tier or wave.`,
 		Example: `  rgraph render -o svg > fleet.svg
   rgraph render --cycles-only -o png --out cycles.png
   rgraph render --target web -o dot | dot -Tpdf > web.pdf`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkScale(cmd, opts.Scale, opts.Output); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -52,6 +60,7 @@ nodes services are collapsed into groups by owner, tier or wave.`,
 	addEnumFlag(cmd, &opts.GroupBy, "group-by", "", "cluster services by", "auto", "owner", "tier", "wave")
 	cmd.Flags().StringVar(&opts.Out, "out", "", "write to this file instead of stdout")
 	addOutputFlag(cmd, &opts.Output, "dot", "svg", "png")
+	addScaleFlag(cmd, &opts.Scale)
 	return cmd
 }
 
@@ -91,7 +100,7 @@ func drawRun(ctx context.Context, opts *drawOptions) error {
 		}
 		w = f
 	}
-	err = writeDrawing(ctx, w, opts.Output, func(w io.Writer) error { return render.DOT(w, g, dopts) })
+	err = writeDrawing(ctx, w, opts.Output, opts.Scale, func(w io.Writer) error { return render.DOT(w, g, dopts) })
 	if f != nil {
 		if cerr := f.Close(); err == nil {
 			err = cerr

@@ -22,6 +22,7 @@ type orderOptions struct {
 	MaxParallel     int
 	DefaultDuration time.Duration
 	Output          string
+	Scale           float64
 
 	Env       *Env
 	OpenStore openStoreFunc
@@ -38,16 +39,32 @@ one more than the latest wave among what it needs. Services that need each
 other (a bootstrap cycle) are placed together in one wave as a jumpstart
 group, flagged: they need a manual bootstrap step.
 
+A service that needs any one of a group of alternatives (two nameservers,
+say) waits for one member: the one that recovers earliest, then the first
+by name; the plan says which and why. An alternative breaks a bootstrap
+cycle when another member recovers without a jumpstart.
+
+Only catalog services are recovered: endpoints no catalog service owns (a
+socket path, a DNS name, an address) are listed apart as unowned, with the
+records that mention them, and nothing waits for them.
+
 The critical path is the chain of needs with the longest total recovery
-time, from measured runs, the catalog's estimates, or --default-duration.`,
+time, from measured runs, the catalog's estimates, or --default-duration.
+Runbook steps, from each service's newest passing run, are printed as
+typed and never cut; where a plain (piped) record cannot hold one, it is
+marked abbreviated, and -o json or -o md has it whole.`,
 		Example: `  rgraph order
   rgraph order --target web
   rgraph order --down config,web --max-parallel 2
-  rgraph order -o json | jq '.waves[].services'`,
+  rgraph order -o json | jq '.waves[].services'
+  rgraph order -o md > runbook.md`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.MaxParallel < 0 {
 				return usageErrorf("--max-parallel must not be negative")
+			}
+			if err := checkScale(cmd, opts.Scale, opts.Output); err != nil {
+				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -60,7 +77,8 @@ time, from measured runs, the catalog's estimates, or --default-duration.`,
 	cmd.Flags().StringSliceVar(&opts.Down, "down", nil, "services that are down: recover only these and what they need (comma-separated)")
 	cmd.Flags().IntVar(&opts.MaxParallel, "max-parallel", 0, "no wave wider than this many services (0: unlimited)")
 	cmd.Flags().DurationVar(&opts.DefaultDuration, "default-duration", time.Minute, "recovery time assumed for services with no measured or estimated time")
-	addOutputFlag(cmd, &opts.Output, "text", "json", "dot", "svg", "png")
+	addOutputFlag(cmd, &opts.Output, "text", "json", "md", "dot", "svg", "png")
+	addScaleFlag(cmd, &opts.Scale)
 	return cmd
 }
 
@@ -83,6 +101,8 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 	switch opts.Output {
 	case "json":
 		return render.OrderJSON(env.Out, o, runbooks...)
+	case "md":
+		return render.OrderMarkdown(env.Out, in.Release.Name, o, runbooks...)
 	case "dot", "svg", "png":
 		g := in.Graph
 		if targets := append(append([]string(nil), opts.Targets...), opts.Down...); len(targets) > 0 {
@@ -90,7 +110,7 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 				return err
 			}
 		}
-		return writeDrawing(ctx, env.Out, opts.Output, func(w io.Writer) error {
+		return writeDrawing(ctx, env.Out, opts.Output, opts.Scale, func(w io.Writer) error {
 			return render.DOT(w, g, render.DOTOptions{
 				Title: fmt.Sprintf("recovery order of %s", in.Release.Name),
 				Kinds: in.Kinds,

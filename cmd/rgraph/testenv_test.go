@@ -89,11 +89,16 @@ func TestAnalysisExitCodes(t *testing.T) {
 		{"order unknown target", []string{"order", "--target", "zz"}, exitError},
 		{"order negative width", []string{"order", "--max-parallel", "-1"}, exitUsage},
 		{"why one argument", []string{"why", "a"}, exitUsage},
-		{"why no path", []string{"why", "a", "c"}, exitError},
+		{"why no path is an answer", []string{"why", "a", "c"}, exitNoPath},
+		{"why unknown service", []string{"why", "a", "zz"}, exitError},
+		{"order markdown", []string{"order", "-o", "md"}, exitOK},
+		{"order scale without png", []string{"order", "--scale", "2"}, exitUsage},
+		{"render scale out of range", []string{"render", "-o", "png", "--scale", "0"}, exitUsage},
 		{"diff same release", []string{"diff", "r1", "r1", "--fail-on", "all"}, exitOK},
 		{"diff bad category", []string{"diff", "r1", "r1", "--fail-on", "everything"}, exitUsage},
 		{"diff missing baseline", []string{"diff", "r1", "r1", "--baseline", "/nonexistent.yaml"}, exitError},
 		{"render png", []string{"render", "-o", "png", "--out", t.TempDir() + "/g.png"}, exitOK},
+		{"render png at scale 2", []string{"render", "-o", "png", "--scale", "2", "--out", t.TempDir() + "/g.png"}, exitOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
