@@ -45,9 +45,6 @@ td.num, th.num { text-align: right; }
 .tag { display: inline-block; font-size: 12px; padding: 0 6px; border-radius: 10px; border: 1px solid currentColor; }
 .graph { border: 1px solid var(--line); border-radius: 6px; overflow: auto; max-height: 85vh; background: #fff; margin: 8px 0; }
 .graph svg { display: block; margin: 0 auto; }
-.legend { display: flex; flex-wrap: wrap; gap: 16px; font-size: 13px; color: var(--muted); margin: 8px 0; }
-.legend span::before { content: ""; display: inline-block; width: 24px; height: 0; margin-right: 6px; vertical-align: middle; border-top: 3px solid var(--c); }
-.legend span.dashed::before { border-top-style: dashed; }
 ul { padding-left: 20px; } li { margin: 2px 0; }
 nav { font-size: 14px; margin: 8px 0 0; }
 footer { color: var(--muted); font-size: 12px; padding: 32px 24px; }
@@ -94,14 +91,6 @@ var diffTmpl = template.Must(template.New("diff").Parse(`<!doctype html>
 </header>
 <main>
 <h2>What changed</h2>
-<div class="legend">
-<span style="--c:#1a7f37">added</span>
-<span class="dashed" style="--c:#cf222e">removed</span>
-<span style="--c:#bc4c00">kind changed</span>
-<span style="--c:#d62728">in a bootstrap cycle</span>
-<span style="--c:#8250df">new cycle</span>
-<span class="dashed" style="--c:#8a8a8a">soft</span>
-</div>
 <div class="graph" id="graph">{{.SVG}}</div>
 {{with .Failing}}<h2 class="bad">Failing the gate ({{len .}})</h2>
 <ul>{{range .}}<li><span class="tag bad">{{.Category}}</span> {{.Message}}</li>{{end}}</ul>
