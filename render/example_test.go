@@ -105,12 +105,13 @@ func ExampleDOT() {
 	// 		graph [label="", peripheries=0];
 	// 		"legend: 0" [label="legend:", shape=plaintext, style="", fontsize=9];
 	// 		"legend: 1" [label="in a bootstrap cycle", shape=box, style="rounded,filled", fillcolor="#fdecea", fontsize=9, color="#d62728", penwidth=2];
+	// 		{ rank=same; "legend: 0"; "legend: 1"; }
+	// 		"legend: 0" -> "legend: 1" [style=invis];
 	// 		"legend: 2" [label="", shape=point, width=0.05, color="#8a8a8a"];
 	// 		"legend: 2 text" [label="shortest cycle (witness)", shape=plaintext, style="", fontsize=9];
 	// 		"legend: 2" -> "legend: 2 text" [color="#d62728", penwidth=2.40, tooltip="shortest cycle (witness)"];
-	// 		{ rank=same; "legend: 0"; "legend: 1"; "legend: 2"; "legend: 2 text"; }
-	// 		"legend: 0" -> "legend: 1" [style=invis];
-	// 		"legend: 1" -> "legend: 2" [style=invis];
+	// 		{ rank=same; "legend: 2"; "legend: 2 text"; }
+	// 		"legend: 2" -> "legend: 0" [style=invis];
 	// 	}
 	// }
 }

@@ -137,7 +137,7 @@ func (m *model) legend() []legendEntry {
 }
 
 // legendRow is how many legend entries share a line.
-const legendRow = 3
+const legendRow = 2
 
 // writeLegend writes the legend as a cluster of samples, legendRow to a
 // line, first on top.
