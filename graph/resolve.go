@@ -33,6 +33,11 @@ func buildPlan(g *Graph, ks KindSet, roots []int32) *plan {
 	r := &resolver{g: g, f: g.facts(), ks: ks, p: p, alt: ks.Has(Alternative) && g.facts().hasAlt}
 	r.level = make([]int32, len(g.names))
 	r.taint = make([]bool, len(g.names))
+	if !r.alt {
+		// Only endpoints to leave out: every other edge of the kinds.
+		r.plainNeeds(roots)
+		return p
+	}
 	a := newAdj(g, ks)
 	each := func(_ int32, members []int32, _ []int32, _ int32) { r.component(members) }
 	switch {
@@ -64,6 +69,38 @@ type resolver struct {
 	taint []bool  // whether it needs a jumpstart
 
 	loc []int32 // local index in the component being resolved, -1 otherwise; allocated on first use
+}
+
+// plainNeeds adds to the plan every edge that counts of the nodes roots
+// reach (of every node when roots is nil), for kinds without
+// alternatives.
+func (r *resolver) plainNeeds(roots []int32) {
+	g := r.g
+	if roots == nil {
+		for e := range int32(len(g.outDst)) {
+			if r.need(e) {
+				r.p.set(e)
+			}
+		}
+		return
+	}
+	seen := make([]bool, len(g.names))
+	queue := slices.Clone(roots)
+	for _, v := range roots {
+		seen[v] = true
+	}
+	for i := 0; i < len(queue); i++ {
+		u := queue[i]
+		for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
+			if t := g.outDst[e]; r.need(e) {
+				r.p.set(e)
+				if !seen[t] {
+					seen[t] = true
+					queue = append(queue, t)
+				}
+			}
+		}
+	}
 }
 
 // need reports whether edge e may count: its kind is analysed and its
