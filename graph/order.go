@@ -158,20 +158,30 @@ func choices(a *adj, s *sccs) []Choice {
 		return nil
 	}
 	g := a.g
-	var out []Choice
-	for _, gr := range a.plan.groups {
-		if s.comp[gr.owner] < 0 {
-			continue
+	// Sorted by node IDs, which are in name order: no string compares.
+	var idx []int
+	for i, gr := range a.plan.groups {
+		if s.comp[gr.owner] >= 0 {
+			idx = append(idx, i)
 		}
-		ch := Choice{Service: g.names[gr.owner], Chosen: g.names[g.outDst[gr.chosen]], Reason: gr.reason}
-		for _, e := range gr.edges {
-			ch.AnyOf = append(ch.AnyOf, g.names[g.outDst[e]])
-		}
-		out = append(out, ch) // members are sorted: edges are, by target
 	}
-	slices.SortFunc(out, func(x, y Choice) int {
-		return cmp.Or(cmp.Compare(x.Service, y.Service), slices.Compare(x.AnyOf, y.AnyOf))
+	groups := a.plan.groups
+	slices.SortFunc(idx, func(x, y int) int {
+		gx, gy := &groups[x], &groups[y]
+		if gx.owner != gy.owner {
+			return cmp.Compare(gx.owner, gy.owner)
+		}
+		return slices.Compare(gx.edges, gy.edges) // edges of one node: in target order
 	})
+	out := make([]Choice, len(idx))
+	for j, i := range idx {
+		gr := &groups[i]
+		ch := Choice{Service: g.names[gr.owner], Chosen: g.names[g.outDst[gr.chosen]], Reason: gr.reason, AnyOf: make([]string, len(gr.edges))}
+		for k, e := range gr.edges {
+			ch.AnyOf[k] = g.names[g.outDst[e]]
+		}
+		out[j] = ch
+	}
 	return out
 }
 

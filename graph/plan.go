@@ -42,7 +42,10 @@ func (r ChoiceReason) Text() string {
 // group the one member chosen. Its edges are the bits of mask.
 type plan struct {
 	mask   []uint64
-	groups []planGroup // active groups of the nodes in scope, by owner
+	groups []planGroup // active groups of the nodes in scope
+	// comps are the plan's strongly connected components, for a plan of
+	// the whole graph; nil otherwise.
+	comps *sccs
 }
 
 // planGroup is an alternative group as a plan sees it: the members that
@@ -108,6 +111,9 @@ func planView(g *Graph, ks KindSet, roots []int32) *adj {
 		p = buildPlan(g, ks, roots)
 	}
 	a.mask, a.plan = p.mask, p
+	if p.comps != nil && a.memo() == nil {
+		a.remember(p.comps) // the plan found them: no second pass
+	}
 	return a
 }
 

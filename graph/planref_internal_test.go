@@ -28,6 +28,9 @@ func TestPlanMatchesReference(t *testing.T) {
 			if d := diffGroups(g, got.groups, want.groups); d != "" {
 				t.Errorf("%s: %s", name, d)
 			}
+			if roots == nil {
+				checkPlanComps(t, name, g, got)
+			}
 		}
 	}
 }
@@ -81,4 +84,36 @@ func randomPlanGraph(seed uint64, n int) *Graph {
 		}
 	}
 	return b.Build()
+}
+
+// checkPlanComps checks the components a plan found as it resolved: the
+// same partition as Tarjan's algorithm on the plan's edges, the same
+// self-loops, in an order where every edge between two components points
+// to an earlier one.
+func checkPlanComps(t *testing.T, name string, g *Graph, p *plan) {
+	t.Helper()
+	a := &adj{g: g, n: int32(len(g.names)), off: g.outOff, dst: g.outDst, kinds: g.kinds, mask: p.mask}
+	want, got := a.scc(nil, nil), p.comps
+	if got.count != want.count {
+		t.Errorf("%s: plan has %d components, Tarjan %d", name, got.count, want.count)
+		return
+	}
+	same := map[[2]int32]bool{}
+	for v := range g.names {
+		same[[2]int32{got.comp[v], want.comp[v]}] = true
+	}
+	if len(same) != int(want.count) {
+		t.Errorf("%s: plan components differ from Tarjan's", name)
+	}
+	for u := int32(0); u < a.n; u++ {
+		for e := a.off[u]; e < a.off[u+1]; e++ {
+			if a.ok(e) && got.comp[a.dst[e]] > got.comp[u] {
+				t.Errorf("%s: edge %s -> %s points to a later component", name, g.names[u], g.names[a.dst[e]])
+			}
+		}
+	}
+	gl, wl := got.loops, slices.Sorted(slices.Values(want.loops))
+	if !slices.Equal(gl, slices.Compact(wl)) {
+		t.Errorf("%s: self-loops %v, Tarjan %v", name, gl, wl)
+	}
 }

@@ -38,6 +38,10 @@ func buildPlan(g *Graph, ks KindSet, roots []int32) *plan {
 		r.plainNeeds(roots)
 		return p
 	}
+	r.comps = sccs{comp: make([]int32, len(g.names)), off: make([]int32, 1, 64), order: make([]int32, 0, len(g.names))}
+	for i := range r.comps.comp {
+		r.comps.comp[i] = -1
+	}
 	a := newAdj(g, ks)
 	each := func(_ int32, members []int32, _ []int32, _ int32) { r.component(members) }
 	switch {
@@ -52,7 +56,16 @@ func buildPlan(g *Graph, ks KindSet, roots []int32) *plan {
 		a.remember(a.scc(nil, each))
 	}
 	for i := range p.groups {
-		p.set(p.groups[i].chosen)
+		gr := &p.groups[i]
+		p.set(gr.chosen)
+		if g.outDst[gr.chosen] == gr.owner {
+			r.comps.loops = append(r.comps.loops, gr.owner)
+		}
+	}
+	slices.Sort(r.comps.loops)
+	r.comps.loops = slices.Compact(r.comps.loops)
+	if roots == nil {
+		p.comps = &r.comps
 	}
 	return p
 }
@@ -69,6 +82,24 @@ type resolver struct {
 	taint []bool  // whether it needs a jumpstart
 
 	loc []int32 // local index in the component being resolved, -1 otherwise; allocated on first use
+
+	// The strongly connected components of the plan, built as components
+	// are resolved, in an order where what a component needs comes first
+	// (as Tarjan's algorithm gives them, see sccs).
+	comps sccs
+
+	arena []int32 // backing store of the groups' member lists
+}
+
+// addComponent appends a component of the plan with the given members.
+func (r *resolver) addComponent(members ...int32) {
+	s := &r.comps
+	for _, v := range members {
+		s.comp[v] = s.count
+		s.order = append(s.order, v)
+	}
+	s.off = append(s.off, int32(len(s.order)))
+	s.count++
 }
 
 // plainNeeds adds to the plan every edge that counts of the nodes roots
@@ -122,7 +153,9 @@ func (r *resolver) collect(u int32) (self bool) {
 				return
 			}
 		}
-		p.groups = append(p.groups, planGroup{owner: u, edges: es, chosen: -1})
+		start := len(r.arena)
+		r.arena = append(r.arena, es...)
+		p.groups = append(p.groups, planGroup{owner: u, edges: r.arena[start:len(r.arena):len(r.arena)], chosen: -1})
 	}
 	lo, hi := 0, 0
 	if r.alt && g.alt != nil {
@@ -153,9 +186,10 @@ func (r *resolver) collect(u int32) (self bool) {
 		return self
 	}
 	if lo < hi {
+		var es []int32
 	groups:
 		for i := lo; i < hi; i++ {
-			var es []int32
+			es = es[:0]
 			for _, e := range g.alt.members(i) {
 				switch {
 				case !r.need(e):
@@ -182,11 +216,13 @@ func (r *resolver) component(members []int32) {
 	if len(members) == 1 {
 		v := members[0]
 		if r.f.isEndpoint(v) {
+			r.addComponent(v)
 			return
 		}
 		lo := len(r.p.groups)
 		if !r.collect(v) {
 			r.single(v, lo)
+			r.addComponent(v)
 			return
 		}
 		r.local(members, []int{lo, len(r.p.groups)})
@@ -201,14 +237,15 @@ func (r *resolver) component(members []int32) {
 	r.local(members, bounds)
 }
 
-// choose returns the member of group gr to wait for among those allowed:
-// the earliest, then the first by name, and why.
-func (r *resolver) choose(gr *planGroup, allowed func(t int32) bool) (int32, ChoiceReason) {
+// choose returns the member of group gr to wait for, among members that
+// need no jumpstart when onlyFree: the earliest, then the first by name,
+// and why.
+func (r *resolver) choose(gr *planGroup, onlyFree bool) (int32, ChoiceReason) {
 	g := r.g
 	best, ties := int32(-1), 0
 	for _, e := range gr.edges {
 		t := g.outDst[e]
-		if !allowed(t) {
+		if onlyFree && r.taint[t] {
 			continue
 		}
 		switch {
@@ -247,7 +284,7 @@ func (r *resolver) single(v int32, lo int) {
 	}
 	for i := range groups {
 		gr := &groups[i]
-		gr.chosen, gr.reason = r.choose(gr, func(t int32) bool { return !free || !r.taint[t] })
+		gr.chosen, gr.reason = r.choose(gr, free)
 		lv = max(lv, r.level[g.outDst[gr.chosen]]+1)
 	}
 	r.level[v], r.taint[v] = lv, !free
@@ -431,7 +468,30 @@ func (r *resolver) local(members []int32, bounds []int) {
 			groups[gi].reason = reason(gi, isFree)
 		}
 	}
+	// The plan's components here: each service that needs no jumpstart,
+	// and (below) each unit of the rest, in wave order, which puts what a
+	// component needs first.
+	var planned []int32 // local, free ones by wave
+	for i := range k {
+		if free[i] {
+			planned = append(planned, int32(i))
+		}
+	}
+	addFree := func() {
+		slices.SortStableFunc(planned, func(x, y int32) int { return int(r.level[members[x]] - r.level[members[y]]) })
+		for _, i := range planned {
+			r.addComponent(members[i])
+		}
+	}
+	for i, u := range members { // plain needs of a member on itself
+		for e := g.outOff[u]; e < g.outOff[u+1]; e++ {
+			if p.has(e) && g.outDst[e] == u {
+				r.comps.loops = append(r.comps.loops, members[i])
+			}
+		}
+	}
 	if len(blocked) == 0 {
+		addFree()
 		return
 	}
 
@@ -580,6 +640,30 @@ func (r *resolver) local(members []int32, bounds []int) {
 		if !free[owner(gi)] && !done[gi] {
 			groups[gi].reason = reason(gi, func(int32) bool { return true })
 		}
+	}
+	// Free services and units, merged in wave order (a unit after the free
+	// services of its wave: none of them can need it).
+	byWave := make([]int32, units)
+	for c := range units {
+		byWave[c] = c
+	}
+	level := func(c int32) int32 { return r.level[members[unitMembers[c][0]]] }
+	slices.SortStableFunc(byWave, func(x, y int32) int { return int(level(x) - level(y)) })
+	slices.SortStableFunc(planned, func(x, y int32) int { return int(r.level[members[x]] - r.level[members[y]]) })
+	fi := 0
+	for _, c := range byWave {
+		for fi < len(planned) && r.level[members[planned[fi]]] <= level(c) {
+			r.addComponent(members[planned[fi]])
+			fi++
+		}
+		ms := make([]int32, len(unitMembers[c]))
+		for j, i := range unitMembers[c] {
+			ms[j] = members[i]
+		}
+		r.addComponent(ms...)
+	}
+	for ; fi < len(planned); fi++ {
+		r.addComponent(members[planned[fi]])
 	}
 }
 
