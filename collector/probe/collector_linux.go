@@ -281,7 +281,7 @@ func (c *Collector) mapByName(name string) *ebpf.Map {
 		"events": c.maps.Events, "inet_attempts": c.maps.InetAttempts, "net_rules": c.maps.NetRules,
 		"origins": c.maps.Origins, "peers": c.maps.Peers, "pending": c.maps.Pending, "runs": c.maps.Runs,
 		"scratch": c.maps.Scratch, "slot_runs": c.maps.SlotRuns, "socket_calls": c.maps.SocketCalls,
-		"unix_attempts": c.maps.UnixAttempts, "unix_rules": c.maps.UnixRules,
+		"unix_attempts": c.maps.UnixAttempts, "unix_pending": c.maps.UnixPending, "unix_rules": c.maps.UnixRules,
 	}
 	return m[name]
 }
@@ -430,7 +430,7 @@ func (c *Collector) handle(b []byte) {
 		if len(b) >= int(unsafe.Sizeof(probeInetEvent{})) {
 			p.overflowInet((*probeInetEvent)(unsafe.Pointer(&b[0])))
 		}
-	case evUnix:
+	case evUnix, evUnixOutcome:
 		if len(b) >= int(unsafe.Sizeof(probeUnixEvent{})) {
 			p.overflowUnix((*probeUnixEvent)(unsafe.Pointer(&b[0])))
 		}

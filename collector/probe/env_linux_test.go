@@ -351,6 +351,11 @@ func (e *testEnv) startServices() {
 	for _, p := range []string{"dgram-denied.sock", "dir/dgram.sock"} {
 		e.listenPacket("unixgram", filepath.Join(e.dir, p))
 	}
+	// A socket file nobody listens on: connects to it are refused.
+	if fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM, 0); err == nil {
+		unix.Bind(fd, &unix.SockaddrUnix{Name: filepath.Join(e.dir, "dir/stale.sock")})
+		unix.Close(fd)
+	}
 	for _, l := range lns {
 		go func() {
 			for {

@@ -31,7 +31,10 @@ char __license[] SEC("license") = "Dual MIT/GPL";
 #define TCP_CLOSE 7
 #define EPERM 1
 #define EACCES 13
+#define ENOENT 2
+#define EAGAIN 11
 #define EEXIST 17
+#define ENOTDIR 20
 #define ENETUNREACH 101
 #define ECONNRESET 104
 #define ETIMEDOUT 110
@@ -51,8 +54,9 @@ enum proto { P_TCP = 1, P_UDP = 2, P_RAW = 3 };
 enum verdict { V_ALLOWED = 1, V_DENIED = 2, V_REDIRECTED = 3 };
 /* Values of the failure fields: how a denied attempt fails. */
 enum failure { F_NONE = 0, F_EPERM = 1, F_DROPPED = 2 };
-/* How an allowed TCP connect ended; indexes attempt_val.outcome. */
-enum outcome { O_ESTABLISHED, O_REFUSED, O_TIMEOUT, O_UNREACHABLE, O_RESET, O_ABANDONED, O_ERROR, O_N };
+/* How an allowed TCP or unix connect ended; indexes attempt_val.outcome.
+ * O_ABSENT: no socket at that path (unix only). */
+enum outcome { O_ESTABLISHED, O_REFUSED, O_TIMEOUT, O_UNREACHABLE, O_RESET, O_ABANDONED, O_ERROR, O_ABSENT, O_N };
 /* Loss counters of a run (per CPU, only ever increased while the run is
  * attached), at counters[slot * C_N + counter]. */
 enum counter {
@@ -66,7 +70,7 @@ enum counter {
  * but kept a socket created there). */
 #define G_UNATTRIBUTED (MAX_RUNS * C_N)
 /* Event kinds on the ring buffer. */
-enum kind { EV_INET = 1, EV_UNIX = 2, EV_OUTCOME = 3 };
+enum kind { EV_INET = 1, EV_UNIX = 2, EV_OUTCOME = 3, EV_UNIX_OUTCOME = 4 };
 /* Event flags. */
 #define EVF_OVERFLOW 1 /* the attempt is not in the dedup map */
 
@@ -199,6 +203,13 @@ struct conn {
 	__u32 run;
 	__u32 slot;
 	struct inet_key key;
+};
+
+/* An allowed unix connect being followed to its outcome. */
+struct unix_conn {
+	__u32 run;
+	__u32 slot;
+	struct unix_key key;
 };
 
 /* A run's settings; addresses and ports in network byte order. */
@@ -348,6 +359,15 @@ struct {
 	__type(value, struct conn);
 } connecting SEC(".maps");
 
+/* Allowed unix connects between the hook and the syscall's exit, by
+ * thread. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, struct unix_conn);
+} unix_pending SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 1024);
@@ -359,6 +379,7 @@ struct {
 struct unix_scratch {
 	struct unix_key key;
 	struct lpm_unix_key lpm;
+	struct unix_conn conn;
 	char path[UNIX_PATH_MAX + 8]; /* room for a NUL after a full sun_path */
 };
 
@@ -534,6 +555,32 @@ static __always_inline void record_outcome(struct conn *c, __u32 o)
 	fill_hdr(&e->hdr, EV_OUTCOME, EVF_OVERFLOW, run);
 	e->hdr.outcome = o;
 	e->key = c->key;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* record_unix_outcome adds how an allowed unix connect ended to its
+ * attempt. */
+static __always_inline void record_unix_outcome(struct unix_conn *c, __u32 o)
+{
+	__u32 run = c->run, slot = c->slot;
+	if (o >= O_N || !slot_holds(slot, run))
+		return;
+	void *m = bpf_map_lookup_elem(&unix_attempts, &slot);
+	if (m) {
+		struct attempt_val *v = bpf_map_lookup_elem(m, &c->key);
+		if (v && v->run == run) {
+			__sync_fetch_and_add(&v->outcome[o], 1);
+			return;
+		}
+	}
+	struct unix_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		ringbuf_full(slot, EVF_OVERFLOW);
+		return;
+	}
+	fill_hdr(&e->hdr, EV_UNIX_OUTCOME, EVF_OVERFLOW, run);
+	e->hdr.outcome = o;
+	__builtin_memcpy(&e->key, &c->key, sizeof(c->key));
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -847,8 +894,9 @@ int getpeername6(struct bpf_sock_addr *ctx)
 }
 
 /* handle_unix records and judges a connect or sendmsg on a unix socket by
- * path. Denied unix attempts fail with EPERM in both fault modes. */
-static __always_inline int handle_unix(struct bpf_sock_addr *ctx)
+ * path. Denied unix attempts fail with EPERM in both fault modes; an
+ * allowed connect is followed to its outcome (exit_connect). */
+static __always_inline int handle_unix(struct bpf_sock_addr *ctx, int is_connect)
 {
 	struct run *r = current_run();
 	if (!r)
@@ -894,14 +942,22 @@ static __always_inline int handle_unix(struct bpf_sock_addr *ctx)
 	k->verdict = ok ? V_ALLOWED : V_DENIED;
 	k->failure = ok ? F_NONE : F_EPERM;
 	record_unix(run, slot, k);
+	if (ok && is_connect) {
+		__u64 tid = bpf_get_current_pid_tgid();
+		struct unix_conn *c = &s->conn;
+		c->run = run;
+		c->slot = slot;
+		__builtin_memcpy(&c->key, k, sizeof(*k));
+		bpf_map_update_elem(&unix_pending, &tid, c, BPF_ANY);
+	}
 	return ok;
 }
 
 SEC("cgroup/connect_unix")
-int connect_unix(struct bpf_sock_addr *ctx) { return handle_unix(ctx); }
+int connect_unix(struct bpf_sock_addr *ctx) { return handle_unix(ctx, 1); }
 
 SEC("cgroup/sendmsg_unix")
-int sendmsg_unix(struct bpf_sock_addr *ctx) { return handle_unix(ctx); }
+int sendmsg_unix(struct bpf_sock_addr *ctx) { return handle_unix(ctx, 0); }
 
 /* sock_create refuses inet sockets the address hooks cannot see: raw,
  * ICMP, SCTP, ... Only TCP, MPTCP, UDP and UDP-Lite pass. */
@@ -1139,12 +1195,41 @@ int set_state(struct tp_inet_sock_set_state *ctx)
 	return 0;
 }
 
-/* exit_connect catches allowed TCP connects that failed before a SYN was
- * sent (no route, no source address). */
+/* unix_outcome_of maps the result of a unix connect to an outcome, or
+ * O_N for a connect still under way (a full backlog of a non-blocking
+ * caller). */
+static __always_inline __u32 unix_outcome_of(__s64 ret)
+{
+	switch (ret) {
+	case 0:
+		return O_ESTABLISHED;
+	case -ENOENT:
+	case -ENOTDIR:
+		return O_ABSENT;
+	case -ECONNREFUSED:
+		return O_REFUSED;
+	case -EAGAIN:
+	case -EINPROGRESS:
+		return O_N;
+	}
+	return O_ERROR;
+}
+
+/* exit_connect records how allowed unix connects ended, and catches
+ * allowed TCP connects that failed before a SYN was sent (no route, no
+ * source address). */
 SEC("tracepoint/syscalls/sys_exit_connect")
 int exit_connect(struct tp_sys_exit *ctx)
 {
 	__u64 tid = bpf_get_current_pid_tgid();
+	struct unix_conn *uc = bpf_map_lookup_elem(&unix_pending, &tid);
+	if (uc) {
+		__u32 o = unix_outcome_of(ctx->ret);
+		if (o < O_N)
+			record_unix_outcome(uc, o);
+		bpf_map_delete_elem(&unix_pending, &tid);
+		return 0;
+	}
 	struct conn *cp = bpf_map_lookup_elem(&pending, &tid);
 	if (!cp)
 		return 0;

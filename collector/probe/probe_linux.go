@@ -34,9 +34,10 @@ const (
 	fEPERM   = 1
 	fDropped = 2
 
-	evInet    = 1
-	evUnix    = 2
-	evOutcome = 3
+	evInet        = 1
+	evUnix        = 2
+	evOutcome     = 3
+	evUnixOutcome = 4
 
 	evfOverflow = 1
 
@@ -46,9 +47,9 @@ const (
 	nCounters    = 3
 )
 
-// outcomeNames names the outcomes of allowed TCP connects, indexed as
-// enum outcome in probe.c; index 0 is success.
-var outcomeNames = [...]string{"", "refused", "timeout", "unreachable", "reset", "abandoned", "error"}
+// outcomeNames names the outcomes of allowed TCP and unix connects,
+// indexed as enum outcome in probe.c; index 0 is success.
+var outcomeNames = [...]string{"", "refused", "timeout", "unreachable", "reset", "abandoned", "error", "absent"}
 
 // Probe is one run: a [Collector]'s programs attached to one cgroup, with
 // that run's rules and recording. It implements [collector.Source]; all
@@ -70,6 +71,7 @@ type Probe struct {
 	inetOverflow map[probeInetKey]*probeAttemptVal // attempts that did not fit in the maps
 	unixOverflow map[probeUnixKey]*probeAttemptVal
 	outcomes     map[probeInetKey][len(outcomeNames)]uint64 // outcomes of attempts not in the map
+	unixOutcomes map[probeUnixKey][len(outcomeNames)]uint64
 	closed       bool
 }
 
@@ -171,6 +173,7 @@ func (c *Collector) Attach(spec Spec) (*Probe, error) {
 		notRecorded:  c.NotRecorded(),
 		inetOverflow: map[probeInetKey]*probeAttemptVal{},
 		unixOverflow: map[probeUnixKey]*probeAttemptVal{},
+		unixOutcomes: map[probeUnixKey][len(outcomeNames)]uint64{},
 		outcomes:     map[probeInetKey][len(outcomeNames)]uint64{},
 	}
 	if !spec.DNS.IsValid() {
@@ -362,6 +365,14 @@ func (p *Probe) overflowInet(e *probeInetEvent) {
 func (p *Probe) overflowUnix(e *probeUnixEvent) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if e.Hdr.Kind == evUnixOutcome {
+		if int(e.Hdr.Outcome) < len(outcomeNames) {
+			o := p.unixOutcomes[e.Key]
+			o[e.Hdr.Outcome]++
+			p.unixOutcomes[e.Key] = o
+		}
+		return
+	}
 	if v, ok := p.unixOverflow[e.Key]; ok {
 		v.Count++
 		return
@@ -395,8 +406,16 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 		}
 		attempts = append(attempts, p.inetAttempt(k, vv))
 	}
+	unixOutcomes := map[probeUnixKey][len(outcomeNames)]uint64{}
+	for k, o := range p.unixOutcomes {
+		unixOutcomes[k] = o
+	}
 	for k, v := range p.unixOverflow {
-		attempts = append(attempts, p.unixAttempt(k, *v))
+		vv := *v
+		for i, n := range p.unixOutcomes[k] {
+			vv.Outcome[i] += n
+		}
+		attempts = append(attempts, p.unixAttempt(k, vv))
 	}
 	p.mu.Unlock()
 	p.c.mu.Lock()
@@ -425,6 +444,11 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 	for it.Next(&uk, &v) {
 		if v.Run != p.id {
 			continue
+		}
+		if o, ok := unixOutcomes[uk]; ok {
+			for i := range o {
+				v.Outcome[i] += o[i]
+			}
 		}
 		attempts = append(attempts, p.unixAttempt(uk, v))
 	}
@@ -547,7 +571,7 @@ func (p *Probe) unixAttempt(k probeUnixKey, v probeAttemptVal) collector.Attempt
 	if path == "" {
 		path = "<unnamed>" // a connect without a name; the kernel refuses it
 	}
-	return collector.Attempt{
+	a := collector.Attempt{
 		Process:   collector.Process{PID: v.Pid, Comm: cString(k.Comm[:])},
 		CgroupID:  v.Cgroup,
 		Protocol:  collector.Unix,
@@ -557,10 +581,14 @@ func (p *Probe) unixAttempt(k probeUnixKey, v probeAttemptVal) collector.Attempt
 		Count:     v.Count,
 		FirstSeen: p.c.wall(v.FirstNs),
 	}
+	if a.Failure == "" {
+		a.Failure = outcomeOf(v.Outcome)
+	}
+	return a
 }
 
-// outcomeOf is the failure of allowed TCP connects: empty once one
-// succeeded or when none ended yet, else the most frequent failure.
+// outcomeOf is the failure of allowed TCP and unix connects: empty once
+// one succeeded or when none ended yet, else the most frequent failure.
 func outcomeOf(o [len(outcomeNames)]uint64) string {
 	if o[0] > 0 {
 		return ""

@@ -115,6 +115,8 @@ func TestProbeReject(t *testing.T) {
 		{"unixabs", "unix-connect", []string{"@rgraph-test-abstract"}, "EPERM"},
 		{"unixsub", "unix-sendto", []string{d + "/dir/dgram.sock"}, "ok"},
 		{"unixdgram", "unix-sendto", []string{d + "/dgram-denied.sock"}, "EPERM"},
+		{"unixabsent", "unix-connect", []string{d + "/dir/missing.sock"}, "ENOENT"},
+		{"unixstale", "unix-connect", []string{d + "/dir/stale.sock"}, "ECONNREFUSED"},
 		{"rawicmp", "socket", []string{"2", "3", "1"}, "EPERM"},   // AF_INET, SOCK_RAW, ICMP
 		{"pingsock", "socket", []string{"2", "2", "1"}, "EACCES"}, // AF_INET, SOCK_DGRAM, ICMP: ping_group_range refuses before sock_create
 		{"packet", "socket", []string{"17", "3", "768"}, "ok"},    // AF_PACKET: hooks cannot refuse it
@@ -161,9 +163,11 @@ func TestProbeReject(t *testing.T) {
 		"udp6ok allowed [fd99::1]:9000/udp",
 		"udpconn denied 127.0.0.1:9001/udp eperm",
 		"unixabs denied unix:@rgraph-test-abstract eperm",
+		"unixabsent allowed unix:" + d + "/dir/missing.sock absent",
 		"unixdeny denied unix:" + d + "/denied.sock eperm",
 		"unixdgram denied unix:" + d + "/dgram-denied.sock eperm",
 		"unixok allowed unix:" + d + "/allowed.sock",
+		"unixstale allowed unix:" + d + "/dir/stale.sock refused",
 		"unixsub allowed unix:" + d + "/dir/dgram.sock",
 	}
 	if diff := cmp.Diff(sorted(wantProbe), probeLines); diff != "" {
