@@ -169,6 +169,11 @@ func (a Attempt) validate() *fieldErr {
 	default:
 		return &fieldErr{"verdict", fmt.Sprintf("unknown verdict %q (want allowed, denied or redirected)", a.Verdict)}
 	}
+	switch a.Upstream {
+	case UpstreamPresent, UpstreamAbsent, UpstreamRefused:
+	default:
+		return &fieldErr{"upstream", fmt.Sprintf("unknown value %q (want absent or refused, or leave it out)", a.Upstream)}
+	}
 	// Paths and names become the names of endpoint nodes.
 	if err := decode.CheckName(a.Path); err != nil {
 		return &fieldErr{"path", err.Error()}
@@ -231,6 +236,9 @@ func SortAttempts(in []Attempt) []Attempt {
 			}
 			if o.Failure == "" {
 				o.Failure = a.Failure
+			}
+			if o.Upstream != a.Upstream { // absent only when every part says so
+				o.Upstream = UpstreamPresent
 			}
 			continue
 		}

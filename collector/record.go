@@ -66,6 +66,24 @@ const (
 	Redirected Verdict = "redirected" // sent to rgraph's own DNS stub instead
 )
 
+// Upstream is what an attempt's target is in production, upstream of the
+// sandbox: what the attempt would have met had nothing been denied.
+type Upstream string
+
+// Upstream values. An attempt whose target is absent or refused upstream
+// is not a dependency: recovery in production never gets anything from
+// it (docs/records.md, "Absent is not a dependency").
+const (
+	// UpstreamPresent (empty): the target exists, or nobody could tell.
+	UpstreamPresent Upstream = ""
+	// UpstreamAbsent: nothing is there: no socket at the unix path, the
+	// resolver answers NXDOMAIN for the name.
+	UpstreamAbsent Upstream = "absent"
+	// UpstreamRefused: nobody listens there: a TCP connect answered with a
+	// reset, a unix socket file without a listener.
+	UpstreamRefused Upstream = "refused"
+)
+
 // Record is one versioned JSON document: a sandbox run of one scenario, or
 // a minimization of its allowlist. See docs/records.md for the schema.
 type Record struct {
@@ -164,11 +182,21 @@ type Attempt struct {
 	// Failure says how an attempt failed, if it did. Denied: "eperm"
 	// (reject mode), "dropped" (blackhole mode), "refused" (a DNS question
 	// the stub refused). Allowed but failed upstream: "refused", "timeout",
-	// "unreachable", "reset", "abandoned", "error", "servfail" (DNS).
-	Failure   string    `json:"failure,omitempty"`
+	// "unreachable", "reset", "abandoned", "error", "servfail" (DNS);
+	// unix connects: "absent" (no socket at the path), "refused" (nobody
+	// listens), "error".
+	Failure string `json:"failure,omitempty"`
+	// Upstream says whether the target exists upstream, in production,
+	// whatever the sandbox did with the attempt; see [Upstream].
+	Upstream  Upstream  `json:"upstream,omitempty"`
 	Count     uint64    `json:"count"`
 	FirstSeen time.Time `json:"firstSeen"`
 }
+
+// Absent reports whether the attempt's target does not exist upstream
+// (absent or refused there): such an attempt is shown, but it is no
+// dependency, gives no edge and is no candidate for an allowlist.
+func (a Attempt) Absent() bool { return a.Upstream != UpstreamPresent }
 
 // Endpoint returns the attempt's destination in the form the catalog and
 // the graph use: "10.0.0.1:53/udp", "[fd00::1]:443/tcp", "unix:/run/x.sock",

@@ -18,6 +18,13 @@
 // reject mode (Failure "refused") and not at all in blackhole mode
 // (Failure "dropped"), so the caller waits as in a real outage.
 //
+// The stub also learns whether a name exists upstream: an allowed
+// question every answer of which was NXDOMAIN is recorded with Failure
+// "nxdomain" and Upstream [collector.UpstreamAbsent]; with
+// Config.AskDenied a denied question is asked upstream once, in the
+// background, and an NXDOMAIN answer marks it absent too. That answer is
+// rgraph's, never relayed to the caller.
+//
 // The stub holds no kernel resources; the sandbox creates its listening
 // sockets inside the network namespace and passes them to [Serve], and
 // passes a Forwarder whose Dial creates sockets in that namespace, so

@@ -1,6 +1,7 @@
 package dnsstub
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"strconv"
@@ -121,4 +122,29 @@ func reply(q query, rcode dnsmessage.RCode) ([]byte, error) {
 		}
 	}
 	return b.Finish()
+}
+
+// newQuery builds a recursive query with a random ID for one question.
+func newQuery(q dnsmessage.Question) ([]byte, error) {
+	var id [2]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return nil, err
+	}
+	b := dnsmessage.NewBuilder(make([]byte, 0, 512), dnsmessage.Header{ID: uint16(id[0])<<8 | uint16(id[1]), RecursionDesired: true})
+	if err := b.StartQuestions(); err != nil {
+		return nil, err
+	}
+	if err := b.Question(q); err != nil {
+		return nil, err
+	}
+	return b.Finish()
+}
+
+// responseCode returns the RCODE of resp, a response to query; ok is
+// false when resp is no response to it.
+func responseCode(resp, query []byte) (rcode dnsmessage.RCode, ok bool) {
+	if len(resp) < 12 || len(query) < 2 || resp[0] != query[0] || resp[1] != query[1] || resp[2]&0x80 == 0 {
+		return 0, false
+	}
+	return dnsmessage.RCode(resp[3] & 0x0f), true
 }

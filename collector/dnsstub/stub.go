@@ -18,8 +18,11 @@ import (
 const (
 	DefaultTimeout     = 5 * time.Second
 	DefaultMaxAttempts = 1 << 16
-	tcpIdle            = 2 * time.Minute
-	maxInFlight        = 256 // concurrent forwards of UDP queries
+	// DefaultAskTimeout bounds a question asked upstream for a denied one
+	// (Config.AskDenied).
+	DefaultAskTimeout = 2 * time.Second
+	tcpIdle           = 2 * time.Minute
+	maxInFlight       = 256 // concurrent forwards of UDP queries
 )
 
 // Origin says who sent a query and which resolver it addressed.
@@ -53,6 +56,15 @@ type Config struct {
 	// MaxAttempts bounds the distinct attempts kept; questions beyond it
 	// are counted as lost. Default [DefaultMaxAttempts].
 	MaxAttempts int
+	// AskDenied makes the stub ask upstream (through Forward, to the
+	// resolver the caller addressed) each denied question once, to learn
+	// whether the name exists there: an NXDOMAIN answer marks the attempt
+	// [collector.UpstreamAbsent]. The answer is never relayed to the
+	// caller, who still gets REFUSED or nothing. Off by default.
+	AskDenied bool
+	// AskTimeout bounds one such question and how long [Stub.Snapshot]
+	// waits for those still under way. Default [DefaultAskTimeout].
+	AskTimeout time.Duration
 }
 
 // Stub is a running DNS stub resolver. It implements [collector.Source];
@@ -66,6 +78,7 @@ type Stub struct {
 	tcp    []net.Listener
 	self   map[netip.AddrPort]bool
 	sem    chan struct{}
+	asks   sync.WaitGroup // questions asked upstream for denied ones
 
 	mu        sync.Mutex
 	attempts  map[attemptKey]*record
@@ -85,10 +98,15 @@ type attemptKey struct {
 	resolver netip.AddrPort
 }
 
-// record is an attempt with the results of its forwards.
+// record is an attempt with the results of its forwards: answers that
+// were NXDOMAIN (nx), other answers (ok) and forwards that got none
+// (failed). For a denied question, asked says it was asked upstream
+// (Config.AskDenied) and upstream holds what that showed.
 type record struct {
-	a          collector.Attempt
-	ok, failed uint64
+	a              collector.Attempt
+	ok, nx, failed uint64
+	asked          bool
+	upstream       collector.Upstream
 }
 
 // Serve starts answering queries on the given sockets until ctx is done
@@ -112,6 +130,9 @@ func Serve(ctx context.Context, cfg Config, udp []net.PacketConn, tcp []net.List
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.AskTimeout <= 0 {
+		cfg.AskTimeout = DefaultAskTimeout
 	}
 	s := &Stub{
 		cfg:      cfg,
@@ -190,6 +211,10 @@ func (s *Stub) judge(proto collector.Protocol, client, local netip.AddrPort, msg
 	if s.cfg.Fault == collector.FaultBlackhole {
 		failure = "dropped"
 	}
+	upstream := o.Resolver
+	if s.self[o.Resolver] || o.Resolver == local {
+		upstream = netip.AddrPort{}
+	}
 	var recs []*record
 	for i, qq := range q.Questions {
 		k := attemptKey{q: qq, verdict: collector.Allowed, comm: o.Process.Comm, cgroup: o.CgroupID, resolver: o.Resolver}
@@ -200,8 +225,12 @@ func (s *Stub) judge(proto collector.Protocol, client, local netip.AddrPort, msg
 			// message as a whole was not forwarded.
 			k.failure = failure
 		}
-		if r := s.record(k, o); r != nil && allowed {
+		r := s.record(k, o)
+		if r != nil && allowed {
 			recs = append(recs, r)
+		}
+		if r != nil && !allowed {
+			s.askUpstream(proto, upstream, q.raw[i], r)
 		}
 	}
 
@@ -212,11 +241,42 @@ func (s *Stub) judge(proto collector.Protocol, client, local netip.AddrPort, msg
 		b, _ := reply(q, dnsmessage.RCodeRefused)
 		return action{reply: b}
 	}
-	a := action{forward: true, resolver: o.Resolver, recs: recs}
-	if s.self[o.Resolver] || o.Resolver == local {
-		a.resolver = netip.AddrPort{}
+	return action{forward: true, resolver: upstream, recs: recs}
+}
+
+// askUpstream asks the upstream resolver the question of a denied
+// attempt, once per attempt, in the background, and keeps whether the
+// name exists there. The answer goes nowhere else.
+func (s *Stub) askUpstream(proto collector.Protocol, resolver netip.AddrPort, rq dnsmessage.Question, r *record) {
+	if !s.cfg.AskDenied {
+		return
 	}
-	return a
+	s.mu.Lock()
+	if r.asked || s.closed {
+		s.mu.Unlock()
+		return
+	}
+	r.asked = true
+	s.asks.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.asks.Done()
+		msg, err := newQuery(rq)
+		if err != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(s.ctx, s.cfg.AskTimeout)
+		defer cancel()
+		resp, err := s.cfg.Forward(ctx, proto, resolver, msg)
+		if err != nil {
+			return
+		}
+		if rcode, ok := responseCode(resp, msg); ok && rcode == dnsmessage.RCodeNameError {
+			s.mu.Lock()
+			r.upstream = collector.UpstreamAbsent
+			s.mu.Unlock()
+		}
+	}()
 }
 
 // record counts one question; it returns nil when the table is full.
@@ -260,11 +320,15 @@ func (s *Stub) forward(proto collector.Protocol, a action, msg []byte) []byte {
 	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
 	defer cancel()
 	resp, err := s.cfg.Forward(ctx, proto, a.resolver, msg)
+	rcode, _ := responseCode(resp, msg)
 	s.mu.Lock()
 	for _, r := range a.recs {
-		if err != nil {
+		switch {
+		case err != nil:
 			r.failed++
-		} else {
+		case rcode == dnsmessage.RCodeNameError:
+			r.nx++
+		default:
 			r.ok++
 		}
 	}
@@ -375,15 +439,28 @@ func (s *Stub) serveConn(c net.Conn, local netip.AddrPort) {
 	}
 }
 
-// Snapshot returns the questions recorded so far.
+// Snapshot returns the questions recorded so far. It first waits, up to
+// Config.AskTimeout, for denied questions still being asked upstream.
 func (s *Stub) Snapshot() (collector.Recording, error) {
+	done := make(chan struct{})
+	go func() { s.asks.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(s.cfg.AskTimeout):
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]collector.Attempt, 0, len(s.attempts))
 	for _, r := range s.attempts {
 		a := r.a
-		if a.Verdict == collector.Allowed && a.Failure == "" && r.failed > 0 && r.ok == 0 {
+		switch {
+		case a.Verdict != collector.Allowed:
+			a.Upstream = r.upstream
+		case a.Failure == "" && r.failed > 0 && r.ok == 0 && r.nx == 0:
 			a.Failure = "servfail"
+		case r.nx > 0 && r.ok == 0:
+			a.Failure = "nxdomain"
+			a.Upstream = collector.UpstreamAbsent
 		}
 		out = append(out, a)
 	}
@@ -398,11 +475,12 @@ func (s *Stub) Snapshot() (collector.Recording, error) {
 }
 
 // Close stops serving, closes the sockets and waits for in-flight
-// queries to finish.
+// queries (and questions asked upstream) to finish.
 func (s *Stub) Close() error {
 	s.cancel()
 	s.closeSockets()
 	s.wg.Wait()
+	s.asks.Wait()
 	return nil
 }
 

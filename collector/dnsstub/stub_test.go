@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -148,6 +149,9 @@ func stubLines(t *testing.T, s *Stub) ([]string, collector.Collection) {
 		if a.Failure != "" {
 			line += " " + a.Failure
 		}
+		if a.Upstream != "" {
+			line += " upstream:" + string(a.Upstream)
+		}
 		if a.Count != 1 {
 			line += fmt.Sprintf(" x%d", a.Count)
 		}
@@ -167,7 +171,7 @@ func rules(t *testing.T) collector.Rules {
 		Nets:             []collector.Capability{c},
 		Names:            []string{"svc.example"},
 		AnyResolverNames: []string{"*.any.example"},
-		Claimed:          []string{"svc.example", "other.example"},
+		Claimed:          []string{"svc.example", "other.example", "gone.test"},
 	}
 }
 
@@ -181,10 +185,12 @@ func TestStubReject(t *testing.T) {
 	}{
 		{"udp", "svc.example.", dnsmessage.TypeA, "Success"},
 		{"udp", "SVC.Example.", dnsmessage.TypeA, "Success"}, // same question, another case
-		{"tcp", "svc.example.", dnsmessage.TypeAAAA, "NameError"},
-		{"udp", "other.example.", dnsmessage.TypeA, "Refused"},     // claimed by a service not allowed
-		{"tcp", "unowned.example.", dnsmessage.TypeA, "Success"},   // nobody claims it, resolver allowed
-		{"udp", "a.any.example.", dnsmessage.TypeTXT, "NameError"}, // dns capability
+		{"tcp", "svc.example.", dnsmessage.TypeAAAA, "Success"},  // no answer, but the name exists
+		{"udp", "other.example.", dnsmessage.TypeA, "Refused"},   // claimed by a service not allowed
+		{"tcp", "unowned.example.", dnsmessage.TypeA, "Success"}, // nobody claims it, resolver allowed
+		{"udp", "a.any.example.", dnsmessage.TypeTXT, "Success"}, // dns capability
+		{"udp", "nowhere.test.", dnsmessage.TypeA, "NameError"},  // allowed, does not exist upstream
+		{"udp", "gone.test.", dnsmessage.TypeA, "Refused"},       // denied; not asked upstream by default
 	} {
 		to := e.udp
 		if tt.proto == "tcp" {
@@ -197,9 +203,11 @@ func TestStubReject(t *testing.T) {
 	got, col := stubLines(t, e.stub)
 	want := []string{
 		"asker allowed a.any.example TXT via 10.0.0.53:53",
+		"asker allowed nowhere.test A via 10.0.0.53:53 nxdomain upstream:absent",
 		"asker allowed svc.example A via 10.0.0.53:53 x2",
 		"asker allowed svc.example AAAA via 10.0.0.53:53",
 		"asker allowed unowned.example A via 10.0.0.53:53",
+		"asker denied gone.test A via 10.0.0.53:53 refused",
 		"asker denied other.example A via 10.0.0.53:53 refused",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -232,6 +240,62 @@ func TestStubDeniedResolver(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("attempts (-want +got):\n%s", diff)
+	}
+}
+
+// TestStubAskDenied checks that with AskDenied a denied question is asked
+// upstream, once, to learn whether its name exists there, and that the
+// caller still gets REFUSED (reject) or nothing (blackhole), also when the
+// resolver the caller addressed is the one denied.
+func TestStubAskDenied(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		fault    collector.FaultMode
+		resolver string
+		want     string
+		lines    []string
+	}{
+		{"reject", collector.FaultReject, "10.0.0.53:53", "Refused", []string{
+			"asker denied gone.test A via 10.0.0.53:53 refused upstream:absent x2",
+			"asker denied other.example A via 10.0.0.53:53 refused",
+		}},
+		{"blackhole", collector.FaultBlackhole, "10.0.0.53:53", "timeout", []string{
+			"asker denied gone.test A via 10.0.0.53:53 dropped upstream:absent x2",
+			"asker denied other.example A via 10.0.0.53:53 dropped",
+		}},
+		{"denied resolver", collector.FaultReject, "203.0.113.9:53", "Refused", []string{
+			"asker denied gone.test A via 203.0.113.9:53 refused upstream:absent x2",
+			"asker denied other.example A via 203.0.113.9:53 refused",
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var forwards atomic.Int32
+			var e *stubEnv
+			e = startStub(t, Config{
+				Rules:     rules(t),
+				Fault:     tt.fault,
+				AskDenied: true,
+				Attribute: func(collector.Protocol, netip.AddrPort) (Origin, bool) {
+					return Origin{Process: collector.Process{PID: 42, Comm: "asker"}, Resolver: netip.MustParseAddrPort(tt.resolver)}, true
+				},
+				Forward: func(ctx context.Context, proto collector.Protocol, _ netip.AddrPort, q []byte) ([]byte, error) {
+					forwards.Add(1)
+					return Forwarder{Upstream: e.up.addr}.Exchange(ctx, proto, netip.AddrPort{}, q)
+				},
+			})
+			for _, q := range []string{"gone.test.", "gone.test.", "other.example."} {
+				if got := ask(t, "udp", e.udp, mkQuery(t, q, dnsmessage.TypeA), 300*time.Millisecond); got != tt.want {
+					t.Errorf("%s = %s, want %s", q, got, tt.want)
+				}
+			}
+			got, _ := stubLines(t, e.stub)
+			if diff := cmp.Diff(tt.lines, got); diff != "" {
+				t.Errorf("attempts (-want +got):\n%s", diff)
+			}
+			if n := forwards.Load(); n != 2 {
+				t.Errorf("%d questions asked upstream, want 2 (each denied question once)", n)
+			}
+		})
 	}
 }
 

@@ -560,6 +560,9 @@ func (p *Probe) inetAttempt(k probeInetKey, v probeAttemptVal) collector.Attempt
 		if a.Failure == "" {
 			a.Failure = outcomeOf(v.Outcome)
 		}
+		if a.Verdict == collector.Allowed && a.Protocol == collector.TCP && a.Failure == "refused" {
+			a.Upstream = collector.UpstreamRefused
+		}
 	default:
 		a.Protocol = collector.Raw
 	}
@@ -583,6 +586,12 @@ func (p *Probe) unixAttempt(k probeUnixKey, v probeAttemptVal) collector.Attempt
 	}
 	if a.Failure == "" {
 		a.Failure = outcomeOf(v.Outcome)
+		switch a.Failure {
+		case "absent":
+			a.Upstream = collector.UpstreamAbsent
+		case "refused":
+			a.Upstream = collector.UpstreamRefused
+		}
 	}
 	return a
 }

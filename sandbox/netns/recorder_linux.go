@@ -74,6 +74,9 @@ func startRecorder(s recorderSetup) (recorder, error) {
 		},
 		Forward: dnsstub.Forwarder{Dial: dial}.Exchange,
 		Timeout: stubTimeout,
+		// Whether a denied name exists upstream decides whether it is a
+		// dependency at all (docs/records.md, "Absent is not a dependency").
+		AskDenied: true,
 	}, ss.udp, ss.tcp)
 	if err != nil {
 		ss.close()

@@ -14,7 +14,9 @@ import (
 )
 
 // Answer answers query: an A question for a name under zone ("example.")
-// gets addr, any other question NXDOMAIN. Names compare case-insensitively.
+// gets addr, another question for such a name no answer (NODATA), and a
+// question for a name outside the zone NXDOMAIN. Names compare
+// case-insensitively.
 // It returns nil for messages that are not a query with one question.
 func Answer(query []byte, zone string, addr netip.Addr) []byte {
 	var p dnsmessage.Parser
@@ -28,9 +30,10 @@ func Answer(query []byte, zone string, addr netip.Addr) []byte {
 	}
 	q := qs[0]
 	name := strings.ToLower(q.Name.String())
-	known := q.Type == dnsmessage.TypeA && addr.Is4() && (name == zone || strings.HasSuffix(name, "."+zone))
+	inZone := name == zone || strings.HasSuffix(name, "."+zone)
+	known := inZone && q.Type == dnsmessage.TypeA && addr.Is4()
 	rh := dnsmessage.Header{ID: h.ID, Response: true, RecursionDesired: h.RecursionDesired, RecursionAvailable: true}
-	if !known {
+	if !inZone {
 		rh.RCode = dnsmessage.RCodeNameError
 	}
 	b := dnsmessage.NewBuilder(nil, rh)
