@@ -7,11 +7,14 @@ import "github.com/rgraph/rgraph/collector"
 // questions are judged by name (the resolver they were sent to counts as
 // allowed when rules allow it); the port-53 connects the recorder
 // redirected to the DNS stub are judged by their questions, not on their
-// own. Raw sockets are always outside.
+// own. Raw sockets are always outside. Attempts whose target does not
+// exist upstream ([collector.Attempt.Absent]: no socket at the path, a name
+// that is NXDOMAIN, a refused connect) are no dependency and never
+// outside.
 func Outside(attempts []collector.Attempt, rules collector.Rules) []collector.Attempt {
 	var out []collector.Attempt
 	for _, a := range attempts {
-		if !allowedBy(a, rules) {
+		if !a.Absent() && !allowedBy(a, rules) {
 			out = append(out, a)
 		}
 	}

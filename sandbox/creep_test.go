@@ -41,6 +41,9 @@ func TestOutside(t *testing.T) {
 		{"redirected port 53 is judged by its questions", "db", redirected, false},
 		{"raw sockets are always outside", "db", collector.Attempt{Protocol: collector.Raw}, true},
 		{"all allows everything", "all", tcp("10.7.7.7", 1), false},
+		{"no socket upstream (nscd)", "db", collector.Attempt{Protocol: collector.Unix, Path: "/var/run/nscd/socket", Verdict: collector.Denied, Failure: "eperm", Upstream: collector.UpstreamAbsent}, false},
+		{"name that does not exist upstream", "db", absent(question("redis.svc.example.internal", "10.0.0.53")), false},
+		{"refused upstream", "db", refused(tcp("10.0.0.6", 11211)), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -62,4 +65,14 @@ func TestOutside(t *testing.T) {
 			}
 		})
 	}
+}
+
+func absent(a collector.Attempt) collector.Attempt {
+	a.Upstream = collector.UpstreamAbsent
+	return a
+}
+
+func refused(a collector.Attempt) collector.Attempt {
+	a.Upstream = collector.UpstreamRefused
+	return a
 }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"context"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/rgraph/rgraph/collector"
@@ -104,6 +105,27 @@ type Sandbox interface {
 	// Close kills every process and removes every object of the sandbox.
 	// It is safe to call more than once and after Keep (then a no-op).
 	Close() error
+}
+
+// Liveness is implemented by sandboxes that can tell whether any process
+// the runbook started (its steps and every descendant, daemons included)
+// is still running. [Run] uses it to end a run whose validation failed
+// once nothing is left that could make it pass.
+type Liveness interface {
+	// RunbookAlive reports whether a process of the runbook still runs.
+	RunbookAlive() (bool, error)
+}
+
+// UpstreamDialer is implemented by sandboxes that can reach the upstream
+// the way the sandbox leaks back to it, but outside the recorder: nothing
+// is denied, rewritten or recorded. [Run] uses it to learn whether the
+// targets of denied TCP and unix attempts exist upstream
+// ([collector.Attempt.Upstream]).
+type UpstreamDialer interface {
+	// DialUpstream connects to a TCP address ("tcp") or a socket path
+	// ("unix") as the upstream sees it. Errors are those of the connect
+	// (ECONNREFUSED, ENOENT, ...).
+	DialUpstream(ctx context.Context, network, address string) (net.Conn, error)
 }
 
 // Reaper is implemented by drivers that can find and remove what killed

@@ -193,6 +193,9 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*collector.Record, er
 	}
 	rec.Attempts = collector.SortAttempts(recording.Attempts)
 	rec.Collection = recording.Collection
+	if d, ok := sb.(UpstreamDialer); ok && ctx.Err() == nil {
+		CheckUpstream(ctx, d, rec.Attempts)
+	}
 
 	if opts.Keep && ctx.Err() == nil {
 		k, err := sb.Keep()
@@ -259,14 +262,18 @@ func (r *runner) runbook(ctx, runCtx context.Context, steps []Step) bool {
 }
 
 // validate tries the validation until it passes, it runs out of retries,
-// or its deadline (or the run's) passes.
+// or its deadline (or the run's) passes, or, unless v.UntilDeadline, a try
+// failed that began when no process of the runbook was left: then nothing
+// can make a later try pass, and the run fails at once.
 func (r *runner) validate(ctx, runCtx context.Context, v Validation) {
 	vr := collector.StepResult{Name: "validation", Command: v.Command(), ExitCode: -1}
 	start := time.Now()
 	deadline, cancel := context.WithTimeout(runCtx, v.Deadline)
 	defer cancel()
+	settled := false // a try failed with nothing of the runbook left
 	for try := 1; try <= 1+v.Retries; try++ {
 		r.progress(Event{Kind: EventValidating, RunID: r.sb.ID(), Try: try})
+		gone := !v.UntilDeadline && r.runbookGone()
 		tryCtx, cancelTry := context.WithTimeout(deadline, v.Timeout)
 		vr.Tries = try
 		if v.Run != "" {
@@ -286,6 +293,10 @@ func (r *runner) validate(ctx, runCtx context.Context, v Validation) {
 		if vr.ExitCode == 0 {
 			break
 		}
+		if gone && deadline.Err() == nil {
+			settled = true
+			break
+		}
 		if try == 1+v.Retries || sleepCtx(deadline, v.Interval) != nil {
 			break
 		}
@@ -297,6 +308,8 @@ func (r *runner) validate(ctx, runCtx context.Context, v Validation) {
 	case runCtx.Err() != nil:
 		r.timedOut("run", r.timeout)
 		r.rec.Outcome.Error = fmt.Sprintf("the run timed out after %v during the validation", r.timeout)
+	case settled:
+		r.rec.Outcome.Error = fmt.Sprintf("the validation failed (try %d) and no process of the runbook is left to make it pass", vr.Tries)
 	case deadline.Err() != nil:
 		vr.TimedOut = true
 		r.timedOut("validation", v.Deadline)
@@ -306,6 +319,17 @@ func (r *runner) validate(ctx, runCtx context.Context, v Validation) {
 	}
 	r.rec.Outcome.Validation = vr
 	r.progress(Event{Kind: EventValidated, RunID: r.sb.ID(), Try: vr.Tries, Result: vr})
+}
+
+// runbookGone reports whether the sandbox says no process of the runbook
+// runs any more; false when it cannot tell.
+func (r *runner) runbookGone() bool {
+	l, ok := r.sb.(Liveness)
+	if !ok {
+		return false
+	}
+	alive, err := l.RunbookAlive()
+	return err == nil && !alive
 }
 
 func (r *runner) timedOut(step string, d time.Duration) {

@@ -5,8 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"syscall"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +27,12 @@ type fakeDriver struct {
 	probe     func(try int) error
 	recording collector.Recording
 	startErr  error
+	// alive, when set, makes the sandbox a Liveness: whether a runbook
+	// process runs before validation try n.
+	alive func(try int) bool
+	// upstream, when set, makes the sandbox an UpstreamDialer: the error
+	// of a connect to each address (nil: it connects).
+	upstream map[string]error
 
 	mu     sync.Mutex
 	spec   Spec
@@ -41,10 +50,40 @@ func (d *fakeDriver) Start(_ context.Context, spec Spec) (Sandbox, error) {
 	}
 	d.spec = spec
 	d.tries = map[string]int{}
+	switch {
+	case d.alive != nil:
+		return &liveSandbox{fakeSandbox{d}}, nil
+	case d.upstream != nil:
+		return &upstreamSandbox{fakeSandbox{d}}, nil
+	}
 	return &fakeSandbox{d}, nil
 }
 
 type fakeSandbox struct{ d *fakeDriver }
+
+// liveSandbox is a fakeSandbox that knows whether its runbook runs.
+type liveSandbox struct{ fakeSandbox }
+
+func (s *liveSandbox) RunbookAlive() (bool, error) {
+	s.d.mu.Lock()
+	defer s.d.mu.Unlock()
+	return s.d.alive(s.d.tries["check"] + 1), nil
+}
+
+// upstreamSandbox is a fakeSandbox that can dial its upstream.
+type upstreamSandbox struct{ fakeSandbox }
+
+func (s *upstreamSandbox) DialUpstream(_ context.Context, network, address string) (net.Conn, error) {
+	s.d.mu.Lock()
+	s.d.tries["dial "+network+":"+address]++
+	s.d.mu.Unlock()
+	if err, ok := s.d.upstream[network+":"+address]; ok && err != nil {
+		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	}
+	c1, c2 := net.Pipe()
+	c2.Close()
+	return c1, nil
+}
 
 func (s *fakeSandbox) ID() string      { return "0badcafe" }
 func (s *fakeSandbox) WorkDir() string { return "/work" }
@@ -308,7 +347,7 @@ func TestRunProbeValidation(t *testing.T) {
 		},
 	}
 	sc := testScenario(t, Step{Name: "start", Run: "start", Timeout: time.Second})
-	sc.Validation = Validation{Probe: Probe{ProbeTCP, "127.0.0.1:80"}, Retries: 3, Interval: time.Millisecond, Deadline: time.Second, Timeout: time.Second}
+	sc.Validation = Validation{Probe: Probe{Kind: ProbeTCP, Target: "127.0.0.1:80"}, Retries: 3, Interval: time.Millisecond, Deadline: time.Second, Timeout: time.Second}
 	rec, err := Run(context.Background(), sc, Options{Driver: d})
 	if err != nil {
 		t.Fatal(err)
@@ -368,5 +407,114 @@ func TestRunUnknownService(t *testing.T) {
 	_, err := Run(context.Background(), testScenario(t, Step{Name: "s", Run: "s", Timeout: time.Second}), Options{Driver: &fakeDriver{}, Allow: &allow})
 	if err == nil || !strings.Contains(err.Error(), `"billing" is not in the catalog`) {
 		t.Errorf("Run error = %v, want an unknown service", err)
+	}
+}
+
+// TestRunFastFailure checks that a validation that failed once no process
+// of the runbook is left ends the run at once, unless the scenario asks to
+// try until the deadline, and that it waits while processes run.
+func TestRunFastFailure(t *testing.T) {
+	start := Step{Name: "start", Run: "start", Timeout: time.Second}
+	for _, tt := range []struct {
+		name          string
+		alive         func(try int) bool
+		check         func(context.Context, int) ExecResult
+		untilDeadline bool
+		recovered     bool
+		tries         int
+		errText       string
+	}{
+		{"nothing left", func(int) bool { return false }, exit(1), false, false, 1, "the validation failed (try 1) and no process of the runbook is left to make it pass"},
+		{"dies after two tries", func(try int) bool { return try <= 2 }, exit(1), false, false, 3, "failed (try 3) and no process"},
+		{"alive throughout", func(int) bool { return true }, exit(1), false, false, 5, "did not pass in 5 tries"},
+		{"until the deadline", func(int) bool { return false }, exit(1), true, false, 5, "did not pass in 5 tries"},
+		{"passes with nothing left", func(int) bool { return false }, ok("done"), false, true, 1, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &fakeDriver{script: map[string]func(context.Context, int) ExecResult{"start": ok(""), "check": tt.check}, alive: tt.alive}
+			sc := testScenario(t, start)
+			sc.Validation.UntilDeadline = tt.untilDeadline
+			rec, err := Run(context.Background(), sc, Options{Driver: d})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := rec.Outcome
+			if o.Recovered != tt.recovered || o.Validation.Tries != tt.tries || !strings.Contains(o.Error, tt.errText) || (tt.errText == "") != (o.Error == "") {
+				t.Errorf("recovered %v after %d tries (%q), want %v after %d (%q)", o.Recovered, o.Validation.Tries, o.Error, tt.recovered, tt.tries, tt.errText)
+			}
+			if o.Validation.TimedOut {
+				t.Errorf("validation marked timed out: %+v", o.Validation)
+			}
+		})
+	}
+}
+
+// TestRunUpstream checks that denied TCP and unix attempts are looked up
+// upstream once per target, and that what a connect answers becomes their
+// Upstream.
+func TestRunUpstream(t *testing.T) {
+	at := func(proto collector.Protocol, dest string, v collector.Verdict) collector.Attempt {
+		a := collector.Attempt{Process: collector.Process{PID: 7, Comm: "api"}, Protocol: proto, Verdict: v, Count: 1}
+		if proto == collector.Unix {
+			a.Path = dest
+		} else {
+			ap := netip.MustParseAddrPort(dest)
+			a.Address, a.Port = ap.Addr(), ap.Port()
+		}
+		return a
+	}
+	nscd := at(collector.Unix, "/var/run/nscd/socket", collector.Denied)
+	other := nscd
+	other.Process.Comm = "curl" // the same target, asked by another process
+	d := &fakeDriver{
+		script: map[string]func(context.Context, int) ExecResult{"start": ok(""), "check": ok("")},
+		recording: collector.Recording{Attempts: []collector.Attempt{
+			nscd, other,
+			at(collector.Unix, "/run/logd.sock", collector.Denied),
+			at(collector.Unix, "@abstract", collector.Denied),
+			at(collector.TCP, "10.0.0.9:11211", collector.Denied),
+			at(collector.TCP, "10.0.0.5:5432", collector.Denied),
+			at(collector.TCP, "10.0.0.6:443", collector.Denied),
+			at(collector.TCP, "10.0.0.7:80", collector.Allowed),
+			at(collector.UDP, "10.0.0.8:514", collector.Denied),
+		}},
+		upstream: map[string]error{
+			"unix:/var/run/nscd/socket": syscall.ENOENT,
+			"tcp:10.0.0.9:11211":        syscall.ECONNREFUSED,
+			"tcp:10.0.0.6:443":          syscall.ETIMEDOUT,
+		},
+	}
+	rec, err := Run(context.Background(), testScenario(t, Step{Name: "start", Run: "start", Timeout: time.Second}), Options{Driver: d})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range rec.Attempts {
+		got = append(got, fmt.Sprintf("%s %s %s %q", a.Process.Comm, a.Verdict, a.Endpoint(), a.Upstream))
+	}
+	want := []string{
+		`api denied 10.0.0.5:5432/tcp ""`,
+		`api denied 10.0.0.6:443/tcp ""`,
+		`api allowed 10.0.0.7:80/tcp ""`,
+		`api denied 10.0.0.8:514/udp ""`,
+		`api denied 10.0.0.9:11211/tcp "refused"`,
+		`api denied unix:/run/logd.sock ""`,
+		`api denied unix:/var/run/nscd/socket "absent"`,
+		`curl denied unix:/var/run/nscd/socket "absent"`,
+		`api denied unix:@abstract ""`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("attempts:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	var dialed []string
+	for k, n := range d.tries {
+		if strings.HasPrefix(k, "dial ") {
+			dialed = append(dialed, fmt.Sprintf("%s x%d", k, n))
+		}
+	}
+	slices.Sort(dialed)
+	wantDialed := []string{"dial tcp:10.0.0.5:5432 x1", "dial tcp:10.0.0.6:443 x1", "dial tcp:10.0.0.9:11211 x1", "dial unix:/run/logd.sock x1", "dial unix:/var/run/nscd/socket x1"}
+	if !slices.Equal(dialed, wantDialed) {
+		t.Errorf("dialed %v, want %v", dialed, wantDialed)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -149,6 +148,11 @@ type Validation struct {
 	Deadline time.Duration
 	// Timeout bounds one try.
 	Timeout time.Duration
+	// UntilDeadline keeps trying until the deadline even when no process
+	// of the runbook is left (a runbook that hands its work to something
+	// outside the sandbox). By default a try that fails once the runbook
+	// has no process left ends the run: nothing can make it pass.
+	UntilDeadline bool
 }
 
 // Command returns the validation as text: the command or the probe.
@@ -157,67 +161,6 @@ func (v Validation) Command() string {
 		return v.Run
 	}
 	return v.Probe.String()
-}
-
-// ProbeKind is the kind of a validation probe.
-type ProbeKind string
-
-// Probe kinds.
-const (
-	ProbeTCP  ProbeKind = "tcp"  // a TCP connect succeeds
-	ProbeHTTP ProbeKind = "http" // an HTTP GET returns 2xx (http or https URL)
-	ProbeUnix ProbeKind = "unix" // a unix stream socket accepts a connection
-)
-
-// Probe is a health check rgraph makes from inside the sandbox's network
-// namespace, outside the recorded cgroup. Its text form is
-// "tcp:ADDR:PORT", "http://..." or "https://...", or "unix:PATH".
-type Probe struct {
-	Kind ProbeKind
-	// Target is ADDR:PORT, the URL, or the socket path.
-	Target string
-}
-
-// IsZero reports whether no probe is set.
-func (p Probe) IsZero() bool { return p.Kind == "" }
-
-func (p Probe) String() string {
-	switch p.Kind {
-	case "":
-		return ""
-	case ProbeHTTP:
-		return p.Target
-	}
-	return string(p.Kind) + ":" + p.Target
-}
-
-// ParseProbe parses the text form documented on [Probe].
-func ParseProbe(s string) (Probe, error) {
-	switch {
-	case strings.HasPrefix(s, "tcp:"):
-		t := strings.TrimPrefix(strings.TrimPrefix(s, "tcp:"), "//")
-		if _, err := netip.ParseAddrPort(t); err != nil {
-			return Probe{}, fmt.Errorf("want tcp:ADDR:PORT with an IP address, got %q", s)
-		}
-		return Probe{ProbeTCP, t}, nil
-	case strings.HasPrefix(s, "http://"), strings.HasPrefix(s, "https://"):
-		u, err := url.Parse(s)
-		if err != nil || u.Host == "" {
-			return Probe{}, fmt.Errorf("invalid URL %q", s)
-		}
-		// A name would be resolved outside the sandbox's network.
-		if _, err := netip.ParseAddr(u.Hostname()); err != nil && u.Hostname() != "localhost" {
-			return Probe{}, fmt.Errorf("URL %q: the host must be an IP address or localhost", s)
-		}
-		return Probe{ProbeHTTP, s}, nil
-	case strings.HasPrefix(s, "unix:"):
-		t := strings.TrimPrefix(strings.TrimPrefix(s, "unix:"), "//")
-		if !strings.HasPrefix(t, "/") && !strings.HasPrefix(t, "@") {
-			return Probe{}, fmt.Errorf("want unix:/absolute/path, got %q", s)
-		}
-		return Probe{ProbeUnix, t}, nil
-	}
-	return Probe{}, fmt.Errorf("unknown probe %q (want tcp:ADDR:PORT, http://URL or unix:PATH)", s)
 }
 
 // LoadScenario reads, parses and validates a scenario file, and loads the
@@ -431,21 +374,27 @@ func decodeValidation(d *decode.Decoder, sd *scenarioDoc) (Validation, error) {
 		Deadline: DefaultValidationDeadline,
 		Timeout:  DefaultValidationTimeout,
 	}
-	var probe string
+	var (
+		probe, body string
+		status      int
+	)
 	seen, err := d.Fields(n, "validation", map[string]decode.Field{
-		"run":      d.String(&v.Run),
-		"probe":    d.String(&probe),
-		"retries":  d.Count(&v.Retries),
-		"interval": d.Duration(&v.Interval),
-		"deadline": d.Duration(&v.Deadline),
-		"timeout":  d.Duration(&v.Timeout),
+		"run":           d.String(&v.Run),
+		"probe":         d.String(&probe),
+		"status":        d.Count(&status),
+		"body":          d.String(&body),
+		"retries":       d.Count(&v.Retries),
+		"interval":      d.Duration(&v.Interval),
+		"deadline":      d.Duration(&v.Deadline),
+		"timeout":       d.Duration(&v.Timeout),
+		"untilDeadline": d.Bool(&v.UntilDeadline),
 	})
 	if err != nil {
 		return v, err
 	}
 	switch {
 	case v.Run == "" && probe == "":
-		return v, d.NodeErrorf(n, "validation", "set run (a command) or probe (tcp:ADDR:PORT, http://URL, unix:PATH)")
+		return v, d.NodeErrorf(n, "validation", "set run (a command) or probe (tcp:ADDR:PORT, udp:ADDR:PORT, http://URL, unix:PATH, dns:NAME@ADDR)")
 	case v.Run != "" && probe != "":
 		return v, d.NodeErrorf(n, "validation", "set run or probe, not both")
 	case probe != "":
@@ -454,6 +403,23 @@ func decodeValidation(d *decode.Decoder, sd *scenarioDoc) (Validation, error) {
 			return v, d.NodeErrorf(seen["probe"], "validation.probe", "%v", err)
 		}
 		v.Probe = p
+	}
+	for _, f := range []string{"status", "body"} {
+		if seen[f] != nil && v.Probe.Kind != ProbeHTTP {
+			return v, d.NodeErrorf(seen[f], "validation."+f, "applies to an http:// or https:// probe only")
+		}
+	}
+	if seen["status"] != nil {
+		if status < 100 || status > 599 {
+			return v, d.NodeErrorf(seen["status"], "validation.status", "want an HTTP status from 100 to 599, got %d", status)
+		}
+		v.Probe.Status = status
+	}
+	if seen["body"] != nil {
+		if _, err := regexp.Compile(body); err != nil {
+			return v, d.NodeErrorf(seen["body"], "validation.body", "want a regular expression (RE2 syntax): %v", err)
+		}
+		v.Probe.Body = body
 	}
 	return v, nil
 }

@@ -135,7 +135,7 @@ validation:
 			{Name: "migrate", Run: "api-migrate", Timeout: 10 * time.Second, AllowFailure: true},
 			{Name: "step 2", Run: "api-server &", Timeout: DefaultStepTimeout},
 		},
-		Validation: Validation{Probe: Probe{ProbeHTTP, "http://127.0.0.1:8080/healthz"}, Retries: 3, Interval: 250 * time.Millisecond, Deadline: 5 * time.Second, Timeout: time.Second},
+		Validation: Validation{Probe: Probe{Kind: ProbeHTTP, Target: "http://127.0.0.1:8080/healthz"}, Retries: 3, Interval: 250 * time.Millisecond, Deadline: 5 * time.Second, Timeout: time.Second},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(Scenario{}, "Catalog"), cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); diff != "" {
 		t.Errorf("ParseScenario mismatch (-want +got):\n%s", diff)
@@ -234,6 +234,14 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"validation_bad_probe", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: ftp://x", 1)},
 		{"validation_probe_hostname", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: http://api.example:8080/", 1)},
 		{"validation_bad_retries", minimal + "  retries: -1\n"},
+		{"validation_bad_udp_probe", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: udp:localhost:53", 1)},
+		{"validation_dns_probe_no_server", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: dns:db.example", 1)},
+		{"validation_dns_probe_bad_type", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: dns:db.example/WKS@127.0.0.1", 1)},
+		{"validation_status_without_http", minimal + "  status: 200\n"},
+		{"validation_body_with_tcp", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: tcp:127.0.0.1:80\n  body: ok", 1)},
+		{"validation_bad_status", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: http://127.0.0.1:8080/\n  status: 700", 1)},
+		{"validation_bad_body", strings.Replace(minimal, "  run: curl -f http://127.0.0.1:8080/healthz", "  probe: http://127.0.0.1:8080/\n  body: \"(unclosed\"", 1)},
+		{"validation_bad_until_deadline", minimal + "  untilDeadline: sometimes\n"},
 		{"nul_byte", edit("", "description: a\x00b")},
 		{"invalid_utf8", edit("", "description: caf\xe9")},
 		{"escape_in_service", edit("service:", `service: "api\e[2J"`)},

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -268,41 +267,33 @@ func readTail(path string, n int) string {
 	return string(b)
 }
 
-// Probe implements [sandbox.Sandbox]: the check is made by rgraph from a thread
-// inside the sandbox's network namespace, so neither the probe nor the
-// allowlist sees it.
+// Probe implements [sandbox.Sandbox]: the check ([sandbox.CheckProbe]) is
+// made by rgraph from a thread inside the sandbox's network namespace, so
+// neither the probe nor the allowlist sees it.
 func (s *box) Probe(ctx context.Context, p sandbox.Probe) error {
-	switch p.Kind {
-	case sandbox.ProbeTCP:
-		c, err := s.dial(ctx, "tcp", p.Target)
-		if err != nil {
-			return err
+	return sandbox.CheckProbe(ctx, p, s.dial)
+}
+
+// DialUpstream implements [sandbox.UpstreamDialer]: addresses are dialed
+// from the sandbox's network namespace, whose routes lead to the upstream
+// (rgraph's thread is outside the recorded cgroup, so nothing is denied or
+// rewritten); socket paths are dialed in rgraph's own mount namespace,
+// the file system the sandbox shares. Abstract unix names belong to a
+// network namespace and are not looked up.
+func (s *box) DialUpstream(ctx context.Context, network, address string) (net.Conn, error) {
+	if network == "unix" {
+		if strings.HasPrefix(address, "@") {
+			return nil, errors.New("abstract unix names are not looked up upstream")
 		}
-		return c.Close()
-	case sandbox.ProbeUnix:
-		c, err := s.dial(ctx, "unix", p.Target)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	case sandbox.ProbeHTTP:
-		client := &http.Client{Transport: &http.Transport{DialContext: s.dial, DisableKeepAlives: true}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.Target, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("GET %s: %s: %s", p.Target, resp.Status, strings.TrimSpace(string(body)))
-		}
-		return nil
+		return (&net.Dialer{}).DialContext(ctx, network, address)
 	}
-	return fmt.Errorf("unknown probe kind %q", p.Kind)
+	return s.dial(ctx, network, address)
+}
+
+// RunbookAlive implements [sandbox.Liveness]: whether the runbook cgroup
+// (and its descendants) still holds a process.
+func (s *box) RunbookAlive() (bool, error) {
+	return cgroupPopulated(filepath.Join(s.cgDir, "runbook"))
 }
 
 func (s *box) dial(ctx context.Context, network, address string) (net.Conn, error) {
