@@ -184,7 +184,7 @@ func TestStubReject(t *testing.T) {
 		want  string
 	}{
 		{"udp", "svc.example.", dnsmessage.TypeA, "Success"},
-		{"udp", "SVC.Example.", dnsmessage.TypeA, "Success"}, // same question, another case
+		{"udp", "SVC.Example.", dnsmessage.TypeA, "Success"},     // same question, another case
 		{"tcp", "svc.example.", dnsmessage.TypeAAAA, "Success"},  // no answer, but the name exists
 		{"udp", "other.example.", dnsmessage.TypeA, "Refused"},   // claimed by a service not allowed
 		{"tcp", "unowned.example.", dnsmessage.TypeA, "Success"}, // nobody claims it, resolver allowed
