@@ -133,6 +133,11 @@ func TestRules(t *testing.T) {
 		{"unowned name needs only resolver", "service:dns", func(r Rules) bool { return r.AllowsQuestion("example.org", true) }, true},
 		{"dns capability bypasses resolver", "dns:*.svc.fleet.internal", func(r Rules) bool { return r.AllowsQuestion("a.svc.fleet.internal", false) }, true},
 		{"bare dns allows all names", "dns", func(r Rules) bool { return r.AllowsQuestion("config.fleet.internal", false) }, true},
+		{"denied for the resolver", "service:config", func(r Rules) bool { return r.DeniedForResolver(question("config.fleet.internal", Denied)) }, true},
+		{"unowned name denied for the resolver", "service:config", func(r Rules) bool { return r.DeniedForResolver(question("example.org", Denied)) }, true},
+		{"denied for the name", "service:dns", func(r Rules) bool { return r.DeniedForResolver(question("config.fleet.internal", Denied)) }, false},
+		{"denied for both", "service:logd", func(r Rules) bool { return r.DeniedForResolver(question("config.fleet.internal", Denied)) }, false},
+		{"allowed question", "dns", func(r Rules) bool { return r.DeniedForResolver(question("config.fleet.internal", Allowed)) }, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -151,5 +156,23 @@ func TestRules(t *testing.T) {
 	}
 	if _, err := cat.Expand(Allowlist{{Service: "nope"}}); err == nil || !strings.Contains(err.Error(), `"nope" is not in the catalog`) {
 		t.Errorf("Expand(unknown service) error = %v", err)
+	}
+}
+
+// question is a DNS question for name sent to the fleet's resolver.
+func question(name string, v Verdict) Attempt {
+	return Attempt{Protocol: DNS, DNSName: name, DNSType: "A", Address: netip.MustParseAddr("10.99.0.53"), Port: 53, Verdict: v}
+}
+
+func TestToResolver(t *testing.T) {
+	q := question("config.fleet.internal", Denied)
+	q.Upstream = UpstreamAbsent
+	r := q.ToResolver()
+	if r.Endpoint() != "10.99.0.53:53/udp" || r.Verdict != Denied || r.DNSName != "" || r.Upstream != UpstreamPresent {
+		t.Errorf("ToResolver = %+v, want a denied UDP attempt to 10.99.0.53:53", r)
+	}
+	tcp := Attempt{Protocol: TCP, Address: netip.MustParseAddr("10.0.0.1"), Port: 80}
+	if tcp.ToResolver() != tcp {
+		t.Errorf("ToResolver changed a TCP attempt")
 	}
 }

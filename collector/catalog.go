@@ -19,14 +19,18 @@ const CatalogKind = "catalog"
 // to service names, so that observed attempts become edges between services.
 // It is read from a YAML (or JSON) document; see docs/records.md.
 type Catalog struct {
-	SchemaVersion int       `yaml:"schemaVersion" json:"schemaVersion"`
-	Kind          string    `yaml:"kind" json:"kind"`
-	Services      []Service `yaml:"services" json:"services"`
+	SchemaVersion int    `yaml:"schemaVersion" json:"schemaVersion"`
+	Kind          string `yaml:"kind" json:"kind"`
+	// Description is free text about the catalog.
+	Description string    `yaml:"description,omitempty" json:"description,omitempty"`
+	Services    []Service `yaml:"services" json:"services"`
 }
 
 // Service is one catalog entry.
 type Service struct {
 	Name string `yaml:"name" json:"name"`
+	// Description is free text: what the service is, how it is run.
+	Description string `yaml:"description,omitempty" json:"description,omitempty"`
 	// Owner and Tier group services in pictures and reports.
 	Owner string `yaml:"owner,omitempty" json:"owner,omitempty"`
 	Tier  string `yaml:"tier,omitempty" json:"tier,omitempty"`

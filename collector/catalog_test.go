@@ -100,3 +100,20 @@ services:
 		})
 	}
 }
+
+// TestCatalogDescription checks that the catalog and its services take a
+// free-text description, in YAML and JSON.
+func TestCatalogDescription(t *testing.T) {
+	for _, doc := range []string{
+		"schemaVersion: 1\nkind: catalog\ndescription: the real-software fleet\nservices:\n  - name: redis\n    description: |\n      The cache, a redis-server primary.\n    endpoints: [10.0.0.6:6379/tcp]\n",
+		`{"schemaVersion": 1, "kind": "catalog", "description": "the real-software fleet", "services": [{"name": "redis", "description": "The cache, a redis-server primary.\n", "endpoints": ["10.0.0.6:6379/tcp"]}]}`,
+	} {
+		c, err := ParseCatalog([]byte(doc), "catalog.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Description != "the real-software fleet" || c.Services[0].Description != "The cache, a redis-server primary.\n" {
+			t.Errorf("descriptions = %q, %q", c.Description, c.Services[0].Description)
+		}
+	}
+}

@@ -98,6 +98,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"raw_nul", edit(`"service": "web"`, "\"service\": \"w\x00eb\"")},
 		{"bad_fault", edit(`"faultMode": "reject"`, `"faultMode": "explode"`)},
 		{"bad_verdict", edit(`"verdict": "denied"`, `"verdict": "maybe"`)},
+		{"bad_upstream", edit(`"verdict": "denied"`, `"verdict": "denied", "upstream": "gone"`)},
 		{"bad_protocol", edit(`"protocol": "unix"`, `"protocol": "sctp"`)},
 		{"nul_in_path", edit(`"/run/fleet/logd.sock"`, `"/run/fleet/logd\u0000.sock"`)},
 		{"bad_allowlist", edit(`"service": "config"`, `"service": "config", "dns": "x"`)},

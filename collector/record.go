@@ -213,6 +213,18 @@ func (a Attempt) Endpoint() string {
 	return netip.AddrPortFrom(a.Address, a.Port).String() + "/" + string(a.Protocol)
 }
 
+// ToResolver returns, for a DNS question, the attempt of the packet that
+// carried it: UDP to the resolver it was sent to (Address and Port), with
+// the question's process, verdict, failure and count. Other attempts are
+// returned unchanged.
+func (a Attempt) ToResolver() Attempt {
+	if a.Protocol != DNS || !a.Address.IsValid() {
+		return a
+	}
+	a.Protocol, a.DNSName, a.DNSType, a.Upstream = UDP, "", "", UpstreamPresent
+	return a
+}
+
 // key is the deduplication key of an attempt: what and where, not who.
 func (a Attempt) key() string {
 	return string(a.Verdict) + "|" + a.Endpoint() + "|" + a.DNSType + "|" + a.Process.Comm

@@ -3,6 +3,7 @@ package collector
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 )
 
 // Rules is an allowlist expanded against a catalog into concrete
@@ -105,6 +106,19 @@ func (r Rules) AllowsQuestion(name string, resolverAllowed bool) bool {
 		return true
 	}
 	return !matchAny(r.Claimed, name)
+}
+
+// DeniedForResolver reports whether a is a DNS question these rules deny
+// only because of the resolver it was sent to: through an allowed
+// resolver its name would have been forwarded. Such a denial is the
+// resolver's, not that of the name's owner; [Attempt.ToResolver] names the
+// resolver.
+func (r Rules) DeniedForResolver(a Attempt) bool {
+	if a.Protocol != DNS || a.Verdict != Denied || !a.Address.IsValid() ||
+		r.AllowsAddr(UDP, a.Address, a.Port) || r.AllowsAddr(TCP, a.Address, a.Port) {
+		return false
+	}
+	return r.AllowsQuestion(strings.ToLower(strings.TrimSuffix(a.DNSName, ".")), true)
 }
 
 func matchAny(patterns []string, name string) bool {

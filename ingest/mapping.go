@@ -67,6 +67,16 @@ func (m *mapper) target(a collector.Attempt) (name string, endpoint bool) {
 	return a.Endpoint(), true
 }
 
+// attemptTarget is the node an attempt of a record blames: its target,
+// except for a DNS question the record's allowlist denied only because of
+// its resolver, which blames the resolver ([collector.Rules.DeniedForResolver]).
+func (m *mapper) attemptTarget(a collector.Attempt, rules collector.Rules, explicit bool) (name string, endpoint bool) {
+	if explicit && rules.DeniedForResolver(a) {
+		return m.target(a.ToResolver())
+	}
+	return m.target(a)
+}
+
 func normalizeName(n string) string { return strings.ToLower(strings.TrimSuffix(n, ".")) }
 
 // mapRecord maps one record to what it contributes to the graph. A
@@ -103,7 +113,10 @@ func (m *mapper) mapRecord(r *collector.Record, file string, origin *graph.Origi
 
 	rules, explicit := m.explicitRules(r, file)
 	for _, a := range r.Attempts {
-		name, endpoint := m.target(a)
+		if a.Absent() {
+			continue // no target upstream: no dependency
+		}
+		name, endpoint := m.attemptTarget(a, rules, explicit)
 		switch {
 		case name == r.Service:
 			c.self++
@@ -116,7 +129,10 @@ func (m *mapper) mapRecord(r *collector.Record, file string, origin *graph.Origi
 		ev := []graph.Evidence{candidateEvidence(r, cd.c, origin)}
 		match := m.matcher(cd.c.Capability)
 		for _, a := range r.Attempts {
-			if t, _ := m.target(a); t == cd.name || match(a) {
+			if a.Absent() {
+				continue
+			}
+			if t, _ := m.attemptTarget(a, rules, explicit); t == cd.name || match(a) {
 				ev = append(ev, attemptEvidence(r, a, origin))
 			}
 		}

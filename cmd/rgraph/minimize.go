@@ -365,6 +365,9 @@ func writeMinimizeText(out io.Writer, sc *sandbox.Scenario, res *minimize.Result
 	if len(never) > 0 {
 		fmt.Fprintf(out, "# listed in the scenario but never attempted: %s\n", strings.Join(never, ", "))
 	}
+	if len(res.Absent) > 0 {
+		fmt.Fprintf(out, "# attempted, but absent upstream (no dependency): %s\n", strings.Join(res.Absent, ", "))
+	}
 
 	fmt.Fprintln(out, "# candidates:")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)

@@ -97,6 +97,12 @@ not be run. See docs/scale.md.`,
 				}
 			}
 			for _, a := range opts.Allow {
+				if a == allowNone {
+					if len(opts.Allow) > 1 {
+						return usageErrorf("--allow none allows nothing: it cannot be combined with other capabilities")
+					}
+					continue
+				}
 				if _, err := collector.ParseCapability(a); err != nil {
 					return usageErrorf("--allow %q: %v", a, err)
 				}
@@ -114,7 +120,7 @@ not be run. See docs/scale.md.`,
 	f.BoolVar(&opts.Keep, "keep", false, "leave the sandbox in place and print how to enter it")
 	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.List()...)
 	f.StringVar(&opts.UpstreamNetNS, "upstream-netns", "", "network namespace the sandbox leaks back to (default: the scenario's; host for rgraph's own)")
-	f.StringArrayVar(&opts.Allow, "allow", nil, "replace the allowlist with these capabilities (repeatable; see docs/scenarios.md)")
+	f.StringArrayVar(&opts.Allow, "allow", nil, "replace the allowlist with these capabilities (repeatable; none allows nothing; see docs/scenarios.md)")
 	f.BoolVar(&opts.Check, "check", false, "exit 6 when the run attempted anything outside the committed allowlist")
 	f.BoolVar(&opts.Ingest, "ingest", false, "add the record to the store's release given by --release")
 	f.StringVar(&opts.Release, "release", "", "release label for the record (and the release --ingest adds it to)")
@@ -124,6 +130,9 @@ not be run. See docs/scale.md.`,
 	addOutputFlag(cmd, &opts.Output, "text", "json")
 	return cmd
 }
+
+// allowNone is the --allow value that allows nothing at all.
+const allowNone = "none"
 
 // flagIf returns name when set, for batchFlags.check.
 func flagIf(set bool, name string) string {
@@ -147,6 +156,9 @@ func (opts *runOptions) sandboxOptions(driver sandbox.Driver, rep *runReporter) 
 	if len(opts.Allow) > 0 {
 		al := collector.Allowlist{}
 		for _, a := range opts.Allow {
+			if a == allowNone {
+				continue
+			}
 			c, _ := collector.ParseCapability(a) // validated with the flags
 			al = append(al, c)
 		}
@@ -319,18 +331,22 @@ func writeRunSummary(out io.Writer, sc *sandbox.Scenario, rec *collector.Record,
 	if len(rec.Attempts) > 0 {
 		tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  VERDICT\tDESTINATION\tSERVICE\tPROCESS\tCOUNT\tFAILURE")
+		rules, _ := sc.Catalog.Expand(rec.Allowlist)
+		absent := 0
 		for _, a := range rec.Attempts {
-			svc, ok := sc.Catalog.Resolve(a)
-			if !ok {
-				svc = "-"
-			}
 			dest := a.Endpoint()
 			if a.Protocol == collector.DNS {
 				dest += " " + a.DNSType
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", a.Verdict, dest, svc, a.Process.Comm, a.Count, dash(a.Failure))
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", a.Verdict, dest, blamed(sc.Catalog, rules, a), a.Process.Comm, a.Count, attemptFailure(a))
+			if a.Absent() {
+				absent++
+			}
 		}
 		tw.Flush()
+		if absent > 0 {
+			fmt.Fprintf(out, "  (%d absent upstream: nothing is there in production, so no dependency)\n", absent)
+		}
 	}
 	if c := rec.Collection; !c.Complete || len(c.NotRecorded) > 0 {
 		fmt.Fprintf(out, "\nrecording incomplete: %d lost", c.Lost)
@@ -430,6 +446,39 @@ func lastLines(s string, n int) string {
 
 func indent(s string) string {
 	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// blamed names what an attempt of a run reaches, for the attempts table:
+// the catalog service of its target, or "-"; for a DNS question denied
+// only because of its resolver, the resolver (its service or address).
+func blamed(cat *collector.Catalog, rules collector.Rules, a collector.Attempt) string {
+	suffix := ""
+	if rules.DeniedForResolver(a) {
+		a, suffix = a.ToResolver(), " (resolver)"
+	}
+	if svc, ok := cat.Resolve(a); ok {
+		return svc + suffix
+	}
+	if suffix != "" {
+		return a.Endpoint() + suffix
+	}
+	return "-"
+}
+
+// attemptFailure is the FAILURE column: how the attempt failed, and
+// whether its target is absent upstream (then it is no dependency).
+func attemptFailure(a collector.Attempt) string {
+	parts := []string{}
+	if a.Failure != "" {
+		parts = append(parts, a.Failure)
+	}
+	switch a.Upstream {
+	case collector.UpstreamAbsent:
+		parts = append(parts, "absent upstream")
+	case collector.UpstreamRefused:
+		parts = append(parts, "refused upstream")
+	}
+	return dash(strings.Join(parts, ", "))
 }
 
 func dash(s string) string {

@@ -38,6 +38,8 @@ func TestRunFlags(t *testing.T) {
 		{"bad fault", []string{"run", "--fault", "drop", "s.yaml"}, nil},
 		{"bad driver", []string{"run", "--driver", "kvm", "s.yaml"}, nil},
 		{"bad allow", []string{"run", "--allow", "10.0.0.1:99999", "s.yaml"}, nil},
+		{"allow none", []string{"run", "--allow", "none", "s.yaml"}, &runOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Driver: "netns", Output: "text", Allow: []string{"none"}}},
+		{"allow none and more", []string{"run", "--allow", "none", "--allow", "service:coord", "s.yaml"}, nil},
 		{"ingest without release", []string{"run", "--ingest", "s.yaml"}, nil},
 		{"bad release", []string{"run", "--release", "a b", "s.yaml"}, nil},
 		{"bad output", []string{"run", "-o", "dot", "s.yaml"}, nil},
@@ -104,6 +106,19 @@ func fakeRecord(recovered bool, extra ...collector.Attempt) *collector.Record {
 	return rec
 }
 
+// nscd is glibc's probe of a socket that does not exist upstream.
+var nscd = collector.Attempt{
+	Process: collector.Process{PID: 9, Comm: "curl"}, Protocol: collector.Unix, Path: "/var/run/nscd/socket",
+	Verdict: collector.Denied, Failure: "eperm", Upstream: collector.UpstreamAbsent, Count: 2,
+}
+
+// configByDeniedResolver is a question for config's name, which the
+// scenario allows, refused because the resolver (dns) is not allowed.
+var configByDeniedResolver = collector.Attempt{
+	Process: collector.Process{PID: 9, Comm: "fleet"}, Protocol: collector.DNS, DNSName: "config.fleet.internal", DNSType: "A",
+	Address: netip.MustParseAddr("10.99.0.53"), Port: 53, Verdict: collector.Denied, Failure: "refused", Count: 1,
+}
+
 var toCoord = collector.Attempt{
 	Process: collector.Process{PID: 9, Comm: "fleet"}, Protocol: collector.TCP, Address: netip.MustParseAddr("10.99.0.12"), Port: 2379,
 	Verdict: collector.Denied, Failure: "eperm", Count: 1,
@@ -123,6 +138,11 @@ func TestRunExitCodes(t *testing.T) {
 		{"creep without check", false, fakeRecord(true, toCoord), nil, exitOK, []string{"RECOVERED"}},
 		{"creep with check", true, fakeRecord(true, toCoord), nil, exitCreep, []string{"check: 1 attempt(s) outside the committed allowlist", "new: 10.99.0.12:2379/tcp by fleet (service:coord)"}},
 		{"check clean", true, fakeRecord(true), nil, exitOK, []string{"check: nothing attempted outside"}},
+		{"absent upstream is no creep", true, fakeRecord(true, nscd), nil, exitOK, []string{
+			"denied   unix:/var/run/nscd/socket  -        curl     2      eperm, absent upstream",
+			"(1 absent upstream: nothing is there in production, so no dependency)", "check: nothing attempted outside"}},
+		{"denied question blames the resolver", false, fakeRecord(true, configByDeniedResolver), nil, exitOK, []string{
+			"denied   dns:config.fleet.internal A  dns (resolver)"}},
 		{"not recovered wins over creep", true, fakeRecord(false, toCoord), nil, exitNotRecovered, []string{"new: 10.99.0.12:2379/tcp"}},
 		{"no privilege", false, nil, fmt.Errorf("starting netns sandbox: %w", sandbox.ErrPermission), exitPrivilege, nil},
 		{"unsupported kernel", false, nil, fmt.Errorf("x: %w", sandbox.ErrUnsupported), exitPrivilege, nil},
@@ -181,9 +201,17 @@ func TestRunOptionsReachTheSandbox(t *testing.T) {
 	if got.Allow == nil || got.Allow.String() != "service:coord, unix:/run/x.sock" {
 		t.Errorf("allow = %v", got.Allow)
 	}
+
 	var rec collector.Record
 	if err := json.Unmarshal(e.out.Bytes(), &rec); err != nil || rec.ID != "0badcafe" {
 		t.Errorf("-o json printed %q (%v), want the record", e.out, err)
+	}
+	opts.Allow = []string{"none"}
+	if err := runRun(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if got.Allow == nil || len(*got.Allow) != 0 {
+		t.Errorf("--allow none gave allow %v, want an empty allowlist", got.Allow)
 	}
 }
 

@@ -13,7 +13,9 @@ import (
 // ("unix:/run/x.sock") or dns ("dns:name") capability. A DNS question maps
 // to the owner of the name, and also to the resolver it was sent to, since
 // both must be allowed for it to be answered. Raw-socket attempts map to
-// nothing: no capability permits them. A nil rec has none.
+// nothing: no capability permits them, and neither do attempts whose
+// target does not exist upstream ([collector.Attempt.Absent]): they are no
+// dependency, so no candidate. A nil rec has none.
 func Capabilities(rec *collector.Record, cat *collector.Catalog) collector.Allowlist {
 	if rec == nil {
 		return nil
@@ -26,6 +28,9 @@ func Capabilities(rec *collector.Record, cat *collector.Catalog) collector.Allow
 }
 
 func attemptCapabilities(a collector.Attempt, cat *collector.Catalog) []collector.Capability {
+	if a.Absent() {
+		return nil
+	}
 	var out []collector.Capability
 	switch a.Protocol {
 	case collector.DNS:

@@ -69,6 +69,10 @@ type Result struct {
 	// Final is the run record of a passing trial of Minimal, nil when the
 	// oracle returned none.
 	Final *collector.Record
+	// Absent are the endpoints the observe trials attempted whose targets
+	// do not exist upstream ([collector.Attempt.Absent]), sorted: shown,
+	// but no candidates.
+	Absent []string
 }
 
 // Runs returns the number of trials, of any phase.
@@ -217,6 +221,19 @@ func (e *engine) newResult(minimal bitset) *Result {
 		Trials:     append([]TrialRecord(nil), e.trials...),
 	}
 	sort.Slice(r.Trials, func(i, j int) bool { return r.Trials[i].seq < r.Trials[j].seq })
+	absent := map[string]bool{}
+	for _, t := range r.Trials {
+		if t.Phase != string(PhaseObserve) || t.Record == nil {
+			continue
+		}
+		for _, a := range t.Record.Attempts {
+			if a.Absent() && !absent[a.Endpoint()] {
+				absent[a.Endpoint()] = true
+				r.Absent = append(r.Absent, a.Endpoint())
+			}
+		}
+	}
+	sort.Strings(r.Absent)
 	for _, i := range minimal.members() {
 		r.Minimal = append(r.Minimal, e.cands[i].Capability)
 	}
