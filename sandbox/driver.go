@@ -3,7 +3,6 @@ package sandbox
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/rgraph/rgraph/collector"
@@ -116,16 +115,18 @@ type Liveness interface {
 	RunbookAlive() (bool, error)
 }
 
-// UpstreamDialer is implemented by sandboxes that can reach the upstream
-// the way the sandbox leaks back to it, but outside the recorder: nothing
-// is denied, rewritten or recorded. [Run] uses it to learn whether the
-// targets of denied TCP and unix attempts exist upstream
+// UpstreamProber is implemented by sandboxes that can look at the
+// upstream the way the sandbox leaks back to it, but outside the recorder:
+// nothing is denied, rewritten or recorded. [Run] uses it to learn whether
+// the targets of denied TCP and unix attempts exist upstream
 // ([collector.Attempt.Upstream]).
-type UpstreamDialer interface {
-	// DialUpstream connects to a TCP address ("tcp") or a socket path
-	// ("unix") as the upstream sees it. Errors are those of the connect
-	// (ECONNREFUSED, ENOENT, ...).
-	DialUpstream(ctx context.Context, network, address string) (net.Conn, error)
+type UpstreamProber interface {
+	// ProbeUpstream checks whether a TCP address ("tcp") or a socket path
+	// ("unix") exists upstream, without using it: a TCP connect that is
+	// closed at once, a look at the path (no connect: a socket-activated
+	// service would start). The error is the connect's or the lookup's
+	// (ECONNREFUSED, ENOENT, ...); nil means it is there.
+	ProbeUpstream(ctx context.Context, network, address string) error
 }
 
 // Reaper is implemented by drivers that can find and remove what killed

@@ -193,8 +193,8 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*collector.Record, er
 	}
 	rec.Attempts = collector.SortAttempts(recording.Attempts)
 	rec.Collection = recording.Collection
-	if d, ok := sb.(UpstreamDialer); ok && ctx.Err() == nil {
-		CheckUpstream(ctx, d, rec.Attempts)
+	if p, ok := sb.(UpstreamProber); ok && ctx.Err() == nil {
+		CheckUpstream(ctx, p, rec.Attempts)
 	}
 
 	if opts.Keep && ctx.Err() == nil {

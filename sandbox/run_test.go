@@ -30,8 +30,8 @@ type fakeDriver struct {
 	// alive, when set, makes the sandbox a Liveness: whether a runbook
 	// process runs before validation try n.
 	alive func(try int) bool
-	// upstream, when set, makes the sandbox an UpstreamDialer: the error
-	// of a connect to each address (nil: it connects).
+	// upstream, when set, makes the sandbox an UpstreamProber: the error
+	// of a probe of each target (nil: it is there).
 	upstream map[string]error
 
 	mu     sync.Mutex
@@ -70,19 +70,17 @@ func (s *liveSandbox) RunbookAlive() (bool, error) {
 	return s.d.alive(s.d.tries["check"] + 1), nil
 }
 
-// upstreamSandbox is a fakeSandbox that can dial its upstream.
+// upstreamSandbox is a fakeSandbox that can probe its upstream.
 type upstreamSandbox struct{ fakeSandbox }
 
-func (s *upstreamSandbox) DialUpstream(_ context.Context, network, address string) (net.Conn, error) {
+func (s *upstreamSandbox) ProbeUpstream(_ context.Context, network, address string) error {
 	s.d.mu.Lock()
 	s.d.tries["dial "+network+":"+address]++
 	s.d.mu.Unlock()
-	if err, ok := s.d.upstream[network+":"+address]; ok && err != nil {
-		return nil, &net.OpError{Op: "dial", Net: network, Err: err}
+	if err := s.d.upstream[network+":"+address]; err != nil {
+		return &net.OpError{Op: "dial", Net: network, Err: err}
 	}
-	c1, c2 := net.Pipe()
-	c2.Close()
-	return c1, nil
+	return nil
 }
 
 func (s *fakeSandbox) ID() string      { return "0badcafe" }

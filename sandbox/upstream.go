@@ -22,15 +22,14 @@ const (
 
 // CheckUpstream learns whether the targets of denied TCP and unix
 // attempts exist upstream and sets their [collector.Attempt.Upstream]: it
-// connects to each target once through d, outside the recorder, and closes
-// the connection at once. A refused connect marks the target refused, a
-// socket path that does not exist marks it absent; anything else (a
-// connect that succeeds, times out or fails otherwise) leaves it present,
-// a dependency. Attempts whose Upstream is already known, other
+// probes each target once through p, outside the recorder. A refused
+// connect marks the target refused, a socket path that does not exist
+// marks it absent; anything else (a connect that succeeds, times out or
+// fails otherwise, a path that exists) leaves it present, a dependency. Attempts whose Upstream is already known, other
 // protocols, abstract and relative socket paths are left alone (the DNS
 // stub knows about names itself). ctx and a bound of a few seconds limit
 // the whole check.
-func CheckUpstream(ctx context.Context, d UpstreamDialer, attempts []collector.Attempt) {
+func CheckUpstream(ctx context.Context, p UpstreamProber, attempts []collector.Attempt) {
 	ctx, cancel := context.WithTimeout(ctx, upstreamTimeout)
 	defer cancel()
 	found := map[target]collector.Upstream{}
@@ -63,12 +62,8 @@ func CheckUpstream(ctx context.Context, d UpstreamDialer, attempts []collector.A
 			}
 			dctx, cancel := context.WithTimeout(ctx, upstreamDialTimeout)
 			defer cancel()
-			c, err := d.DialUpstream(dctx, t.network, t.address)
-			if err == nil {
-				c.Close()
-				return
-			}
-			if u := upstreamOf(err); u != collector.UpstreamPresent {
+			err := p.ProbeUpstream(dctx, t.network, t.address)
+			if u := upstreamOf(err); err != nil && u != collector.UpstreamPresent {
 				mu.Lock()
 				found[t] = u
 				mu.Unlock()

@@ -274,20 +274,26 @@ func (s *box) Probe(ctx context.Context, p sandbox.Probe) error {
 	return sandbox.CheckProbe(ctx, p, s.dial)
 }
 
-// DialUpstream implements [sandbox.UpstreamDialer]: addresses are dialed
-// from the sandbox's network namespace, whose routes lead to the upstream
-// (rgraph's thread is outside the recorded cgroup, so nothing is denied or
-// rewritten); socket paths are dialed in rgraph's own mount namespace,
+// ProbeUpstream implements [sandbox.UpstreamProber]: addresses are
+// connected to from the sandbox's network namespace, whose routes lead to
+// the upstream (rgraph's thread is outside the recorded cgroup, so nothing
+// is denied or rewritten), and the connection is closed at once; socket
+// paths are looked up (not connected to) in rgraph's own mount namespace,
 // the file system the sandbox shares. Abstract unix names belong to a
 // network namespace and are not looked up.
-func (s *box) DialUpstream(ctx context.Context, network, address string) (net.Conn, error) {
-	if network == "unix" {
-		if strings.HasPrefix(address, "@") {
-			return nil, errors.New("abstract unix names are not looked up upstream")
+func (s *box) ProbeUpstream(ctx context.Context, network, address string) error {
+	if network != "unix" {
+		c, err := s.dial(ctx, network, address)
+		if err != nil {
+			return err
 		}
-		return (&net.Dialer{}).DialContext(ctx, network, address)
+		return c.Close()
 	}
-	return s.dial(ctx, network, address)
+	if strings.HasPrefix(address, "@") {
+		return errors.New("abstract unix names are not looked up upstream")
+	}
+	_, err := os.Stat(address)
+	return err
 }
 
 // RunbookAlive implements [sandbox.Liveness]: whether the runbook cgroup
