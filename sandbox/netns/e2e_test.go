@@ -462,3 +462,93 @@ func TestParallelRunsIsolated(t *testing.T) {
 		t.Errorf("both sandboxes have ID %s", a.ID())
 	}
 }
+
+// TestRunEndsWhenNothingIsLeft checks the driver's Liveness: a run whose
+// validation fails ends at the first failed try once no process of the
+// runbook is left (a background daemon included), not at its deadline.
+func TestRunEndsWhenNothingIsLeft(t *testing.T) {
+	sandboxtest.RequireSandbox(t)
+	for _, tt := range []struct {
+		name, step string
+		min, max   time.Duration
+	}{
+		{"nothing started", "true", 0, 5 * time.Second},
+		{"daemon exits after 2s", "sleep 2 &", 2 * time.Second, 8 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sc, err := sandbox.ParseScenario([]byte(`schemaVersion: 1
+kind: scenario
+service: job
+runbook:
+  - run: "`+tt.step+`"
+validation:
+  run: "false"
+  retries: 1000
+  interval: 100ms
+  deadline: 30s
+`), "job.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			rec, err := sandbox.Run(context.Background(), sc, sandbox.Options{Driver: netns.New()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			took := time.Since(start)
+			if rec.Outcome.Recovered || !strings.Contains(rec.Outcome.Error, "no process of the runbook is left") || took < tt.min || took > tt.max {
+				t.Errorf("recovered %v in %v (%q), want a failure between %v and %v because nothing is left", rec.Outcome.Recovered, took, rec.Outcome.Error, tt.min, tt.max)
+			}
+			sandboxtest.AssertClean(t, "", rec.ID)
+		})
+	}
+}
+
+// TestDeniedTargetsLookedUpUpstream checks the driver's UpstreamProber:
+// glibc's denied connect to nscd's socket, which does not exist, is
+// recorded absent upstream, and a denied connect to a port nobody listens
+// on refused upstream; neither is creep.
+func TestDeniedTargetsLookedUpUpstream(t *testing.T) {
+	sandboxtest.RequireSandbox(t)
+	if _, err := os.Stat("/var/run/nscd/socket"); err == nil {
+		t.Skip("nscd runs on this machine: its socket exists")
+	}
+	for _, tool := range []string{"getent", "curl"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s", tool)
+		}
+	}
+	sc, err := sandbox.ParseScenario([]byte(`schemaVersion: 1
+kind: scenario
+service: job
+resolver:
+  nameservers: [10.99.0.53]
+  options: ["timeout:1", "attempts:1"]
+runbook:
+  - run: getent hosts db.example; curl -s --max-time 1 http://127.0.0.1:1/; true
+validation:
+  run: "true"
+`), "job.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := sandbox.Run(context.Background(), sc, sandbox.Options{Driver: netns.New()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]collector.Upstream{}
+	for _, a := range rec.Attempts {
+		if a.Verdict == collector.Denied && a.Protocol != collector.DNS {
+			got[a.Endpoint()] = a.Upstream
+		}
+	}
+	if got["unix:/var/run/nscd/socket"] != collector.UpstreamAbsent || got["127.0.0.1:1/tcp"] != collector.UpstreamRefused {
+		t.Errorf("denied attempts' upstream = %v, want nscd absent and 127.0.0.1:1 refused\n%s", got, describe(rec))
+	}
+	for _, a := range sandbox.Outside(rec.Attempts, collector.Rules{}) {
+		if a.Protocol != collector.DNS && a.Protocol != collector.UDP { // the question for db.example is creep
+			t.Errorf("creep %s %s (upstream %q), want none but DNS", a.Verdict, a.Endpoint(), a.Upstream)
+		}
+	}
+	sandboxtest.AssertClean(t, "", rec.ID)
+}
