@@ -68,7 +68,7 @@ func TestCapabilityYAML(t *testing.T) {
 	}{
 		{"scalar", `[service:ca, dns, "10.0.0.1:53/udp"]`, "service:ca, dns, 10.0.0.1:53/udp", ""},
 		{"mapping", "- cidr: 10.0.0.0/24\n  ports: 80-90\n  protocol: tcp\n- unix: /run/x.sock", "10.0.0.0/24:80-90/tcp, unix:/run/x.sock", ""},
-		{"unknown field", "- sevice: ca", "", `al.yaml:1: [0].sevice: unknown field (want one of all, cidr, dns, ports, protocol, service, unix)`},
+		{"unknown field", "- sevice: ca", "", `al.yaml:1: [0].sevice: unknown field (want one of all, cidr, dns, ports, protocol, service, unix)`}, //nolint:misspell // the misspelling is the test
 		{"two kinds", "- service: ca\n  dns: x", "", `al.yaml:1: [0]: capability "service:ca" sets more than one of service, cidr, unix, dns, all`},
 		{"bad cidr", "- dns\n- cidr: 10.0.0.0/33", "", `al.yaml:2: [1].cidr: want an address or CIDR, got "10.0.0.0/33"`},
 		{"bad ports", "- cidr: 10.0.0.0/8\n  ports: 0", "", `al.yaml:2: [0].ports: invalid port range "0" (want 1-65535 or LO-HI)`},

@@ -273,9 +273,11 @@ func ReadAttempts(r io.Reader, name string) ([]Attempt, error) {
 		}
 		var a Attempt
 		if err := d.JSON(b, &a); err != nil {
-			de := err.(*decode.Error)
-			de.Line = line
-			return nil, de
+			var de *decode.Error
+			if errors.As(err, &de) {
+				de.Line = line
+			}
+			return nil, err
 		}
 		if fe := a.validate(); fe != nil {
 			_, col := d.JSONPos(b)(fe.field)

@@ -290,7 +290,6 @@ func TestCutsGreedyAndBranchAndBound(t *testing.T) {
 					idx[i] = d.index(m)
 				}
 				name := fmt.Sprintf("seed%d/exact<=%d", seed, exactMax)
-				var dummy int
 				if exactMax < 0 && countEdges(d, idx) > len(idx) { // a simple cycle is trivially exact
 					for _, cut := range c.Cuts {
 						if cut.Exact {
@@ -300,14 +299,11 @@ func TestCutsGreedyAndBranchAndBound(t *testing.T) {
 				}
 				checkCutsValidOnly(t, name, d, c, idx)
 				if exactMax > 0 && c.Cuts[0].Exact && len(c.Members) <= 24 {
-					edges := len(c.Cuts[0].Edges)
-					_ = edges
 					if m := countEdges(d, idx); m <= 18 {
 						want := d.minCutCost(idx, graph.CutWeight)
 						if math.Abs(want-c.Cuts[0].Cost) > 1e-9 {
 							t.Fatalf("%s: exact cut cost %v, brute force %v", name, c.Cuts[0].Cost, want)
 						}
-						dummy++
 					}
 				}
 			}

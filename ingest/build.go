@@ -36,26 +36,18 @@ func newBuilder() *builder {
 	return &builder{ids: map[string]int32{}, info: map[int32]graph.NodeInfo{}}
 }
 
-// internBytes returns the ID of the node named name, adding it if new
-// with the type given by seen. name is not retained.
-func (b *builder) internBytes(name []byte, seen uint8) int32 {
-	if id, ok := b.ids[string(name)]; ok { // no allocation on a hit
-		b.seen[id] |= seen
-		return id
-	}
-	return b.add(string(name), seen)
-}
-
-// internNew is internBytes that also reports whether the name is new.
+// internNew returns the ID of the node named name, adding it if new
+// with the type given by seen, and reports whether it is new. name is not
+// retained.
 func (b *builder) internNew(name []byte, seen uint8) (id int32, added bool) {
-	if id, ok := b.ids[string(name)]; ok {
+	if id, ok := b.ids[string(name)]; ok { // no allocation on a hit
 		b.seen[id] |= seen
 		return id, false
 	}
 	return b.add(string(name), seen), true
 }
 
-// intern is internBytes for a string.
+// intern is internNew for a string, without the report.
 func (b *builder) intern(name string, seen uint8) int32 {
 	if id, ok := b.ids[name]; ok {
 		b.seen[id] |= seen

@@ -116,9 +116,6 @@ func (p *printer) line(s string) {
 	p.write(s + "\n")
 }
 
-// linef is line with formatting.
-func (p *printer) linef(format string, args ...any) { p.line(fmt.Sprintf(format, args...)) }
-
 // record writes one plain record: fields joined by tabs, with tabs and
 // line breaks inside fields replaced by spaces.
 func (p *printer) record(fields ...string) {

@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	case "crash":
 		readFrame(os.Stdin)
 		debug.SetMaxStack(1 << 10)
-		recurse(0) // fatal error: stack overflow, which no recover catches
+		recurse(0) //nolint:staticcheck // fatal error: stack overflow, which no recover catches
 	case "hang":
 		readFrame(os.Stdin)
 		select {}
@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 	os.Exit(3)
 }
 
-func recurse(n int) int { return recurse(n+1) + 1 }
+func recurse(n int) int { return recurse(n+1) + 1 } //nolint:staticcheck // deliberately endless
 
 // testWorker makes SVG and PNG use this test binary as their worker in
 // the given modes, one per start, until the test ends; it returns how

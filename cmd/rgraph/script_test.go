@@ -15,9 +15,9 @@ import (
 // calls run, so scripts exercise the real CLI without building it, and
 // takes down the production fleet the end-to-end tests bring up.
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(fleetMain{m}, map[string]func() int{
-		"rgraph": func() int { return run(context.Background(), os.Args[1:], NewEnv()) },
-	}))
+	testscript.Main(fleetMain{m}, map[string]func(){
+		"rgraph": func() { os.Exit(run(context.Background(), os.Args[1:], NewEnv())) },
+	})
 }
 
 // fleetMain runs the tests through sandboxtest.Main.

@@ -35,7 +35,7 @@ func (d *Decoder) Wrap(line int, field string, err error) *Error {
 // and a line and column from pos, called with its field path. Other
 // errors are returned as they are.
 func (d *Decoder) Place(err error, pos func(field string) (line, col int)) error {
-	e, ok := err.(*Error)
+	e, ok := err.(*Error) //nolint:errorlint // only an error that is not wrapped yet is placed
 	if !ok || e.File != "" {
 		return err
 	}

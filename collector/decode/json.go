@@ -237,9 +237,8 @@ func skipSpace(b []byte, off int64) int64 {
 // value on the way there.
 func jsonFind(b []byte, path string) int64 {
 	dec := json.NewDecoder(bytes.NewReader(b))
-	at := skipSpace(b, 0)
 	for _, s := range splitPath(path) {
-		at = skipSpace(b, dec.InputOffset())
+		at := skipSpace(b, dec.InputOffset())
 		tok, err := dec.Token()
 		if err != nil {
 			return at

@@ -108,5 +108,3 @@ func (b bitset) key() string {
 	}
 	return s.String()
 }
-
-func (b bitset) equal(c bitset) bool { return b.key() == c.key() }
