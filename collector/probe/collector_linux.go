@@ -437,21 +437,40 @@ func (c *Collector) handle(b []byte) {
 	}
 }
 
+// drainTimeout bounds how long a snapshot waits for the reader goroutine
+// to consume what the kernel submitted.
+const drainTimeout = 5 * time.Second
+
 // drain makes the reader goroutine consume everything submitted so far.
-func (c *Collector) drain() {
+// It returns an error when it cannot be sure it did (the flush failed,
+// the reader stopped first, or it did not catch up within drainTimeout):
+// events still in the ring buffer are then missing from a snapshot.
+func (c *Collector) drain() error {
 	c.flushMu.Lock()
 	defer c.flushMu.Unlock()
 	select {
 	case <-c.flushed: // a stale signal
 	default:
 	}
-	if err := c.reader.Flush(); err != nil {
-		return
+	return awaitFlush(c.reader.Flush, c.flushed, c.done, drainTimeout)
+}
+
+// awaitFlush calls flush and waits until the reader signals on flushed
+// that it consumed everything before the flush; done closes when the
+// reader has stopped.
+func awaitFlush(flush func() error, flushed, done <-chan struct{}, timeout time.Duration) error {
+	if err := flush(); err != nil {
+		return fmt.Errorf("flushing the ring buffer: %w", err)
 	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
 	select {
-	case <-c.flushed:
-	case <-c.done:
-	case <-time.After(5 * time.Second):
+	case <-flushed:
+		return nil
+	case <-done:
+		return errors.New("the ring buffer reader stopped before it caught up")
+	case <-t.C:
+		return fmt.Errorf("the ring buffer reader did not catch up within %v", timeout)
 	}
 }
 

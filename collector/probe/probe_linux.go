@@ -391,7 +391,7 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 	if closed {
 		return collector.Recording{}, errors.New("probe: snapshot of a closed probe")
 	}
-	p.c.drain()
+	drainErr := p.c.drain()
 
 	var attempts []collector.Attempt
 	outcomes := map[probeInetKey][len(outcomeNames)]uint64{}
@@ -461,12 +461,15 @@ func (p *Probe) Snapshot() (collector.Recording, error) {
 		return collector.Recording{}, err
 	}
 	col := collector.Collection{
-		Complete:    counts[cLost] == 0 && readerErr == nil,
+		Complete:    counts[cLost] == 0 && readerErr == nil && drainErr == nil,
 		Lost:        counts[cLost],
 		NotRecorded: append([]string(nil), p.notRecorded...),
 	}
-	if readerErr != nil {
+	switch {
+	case readerErr != nil:
 		col.NotRecorded = append(col.NotRecorded, "events after a ring buffer read error: "+oneLine(readerErr))
+	case drainErr != nil:
+		col.NotRecorded = append(col.NotRecorded, "events still in the ring buffer: "+oneLine(drainErr))
 	}
 	return collector.Recording{Attempts: collector.SortAttempts(attempts), Collection: col}, nil
 }
