@@ -64,7 +64,7 @@ func BenchmarkIngest(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					sum, err := s.Ingest(context.Background(), "bench", in, IngestOptions{})
+					sum, err := s.Ingest(context.Background(), "bench", in, Options{})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -120,7 +120,7 @@ func BenchmarkIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			in, _ := Files(tsv)
-			if _, err := s.Ingest(context.Background(), "bench", in, IngestOptions{}); err != nil {
+			if _, err := s.Ingest(context.Background(), "bench", in, Options{}); err != nil {
 				b.Fatal(err)
 			}
 			b.Run("load", func(b *testing.B) {

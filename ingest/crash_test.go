@@ -50,7 +50,7 @@ func TestCrashChild(t *testing.T) {
 		if stage == "staged" {
 			name, replace = "r2", false
 		}
-		if _, err := s.Ingest(context.Background(), name, in, IngestOptions{Replace: replace}); err != nil {
+		if _, err := s.Ingest(context.Background(), name, in, Options{Replace: replace}); err != nil {
 			fmt.Println("ingest:", err)
 			os.Exit(2)
 		}
@@ -188,7 +188,7 @@ func TestCrashBeforePublish(t *testing.T) {
 	if _, err := s.Load("r1"); err != nil {
 		t.Errorf("Load(r1) after the crash: %v", err)
 	}
-	if _, err := s.Ingest(context.Background(), "r2", []Input{data("e.tsv", "a\tb\n")}, IngestOptions{}); err != nil {
+	if _, err := s.Ingest(context.Background(), "r2", []Input{data("e.tsv", "a\tb\n")}, Options{}); err != nil {
 		t.Errorf("Ingest(r2) after the crash: %v", err)
 	}
 }
@@ -283,7 +283,7 @@ func TestAbortLeavesNoTrace(t *testing.T) {
 			}
 			return nil
 		}
-		_, err := s.Ingest(ctx, "r2", []Input{data("e.tsv", bigEdgeList(5000))}, IngestOptions{})
+		_, err := s.Ingest(ctx, "r2", []Input{data("e.tsv", bigEdgeList(5000))}, Options{})
 		if !errors.Is(err, errCrash) {
 			t.Fatalf("Ingest = %v, want the injected error", err)
 		}
@@ -293,7 +293,7 @@ func TestAbortLeavesNoTrace(t *testing.T) {
 
 		ctx, cancel := context.WithCancel(ctx)
 		s.hook = nil
-		_, err = s.Ingest(ctx, "r2", []Input{data("e.tsv", bigEdgeList(5000))}, IngestOptions{Progress: func(p Progress) {
+		_, err = s.Ingest(ctx, "r2", []Input{data("e.tsv", bigEdgeList(5000))}, Options{Progress: func(p Progress) {
 			if p.Phase == PhaseWrite {
 				cancel()
 			}

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -19,6 +20,26 @@ const maxLine = 1 << 20
 
 // progressEvery is how many edge-list lines pass between progress calls.
 const progressEvery = 1 << 20
+
+// WriteEdges writes g's edges to w as an edge list, the format ingest
+// reads back (see [FormatEdges]): from<TAB>to<TAB>kind per line, in the
+// order of g's nodes and, for each, of its edges. Evidence, node types and
+// recovery times are not part of the format.
+func WriteEdges(w io.Writer, g *graph.Graph) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	for v := int32(0); v < int32(g.Len()); v++ {
+		targets, kinds := g.Out(v)
+		for i, t := range targets {
+			bw.WriteString(g.Name(v))
+			bw.WriteByte('\t')
+			bw.WriteString(g.Name(t))
+			bw.WriteByte('\t')
+			bw.WriteString(kinds[i].String())
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
+}
 
 // parseEdges reads an edge list (from<TAB>to[<TAB>kind] per line, # comments
 // and blank lines ignored) from r into b. name is used in errors, which

@@ -43,6 +43,32 @@ func TestParseEdges(t *testing.T) {
 	}
 }
 
+// TestWriteEdges checks that an edge list written by WriteEdges reads
+// back as the same graph, and that its lines are the format's.
+func TestWriteEdges(t *testing.T) {
+	in := "web\tconfig\thard\nweb\tdns:x.example\tsoft\nconfig\tcoord\tdeclared\ncoord\tca\talternative\nca\tcoord\tobserved\n"
+	snap, err := parseData(t, Input{Name: "in.tsv", Data: []byte(in), Format: FormatEdges})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := WriteEdges(&out, snap.Graph); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+		if f := strings.Split(l, "\t"); len(f) != 3 {
+			t.Errorf("line %q has %d fields, want from, to and kind", l, len(f))
+		}
+	}
+	back, err := parseData(t, Input{Name: "out.tsv", Data: out.Bytes(), Format: FormatEdges})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(edgeList(snap.Graph), edgeList(back.Graph)); d != "" {
+		t.Errorf("edges after a round trip (-want +got):\n%s", d)
+	}
+}
+
 func TestParseEdgesErrors(t *testing.T) {
 	tests := []struct {
 		name, in, want string

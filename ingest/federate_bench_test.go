@@ -46,7 +46,7 @@ func BenchmarkIngestFrom(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := s.Ingest(ctx, "base", oldIn, IngestOptions{}); err != nil {
+	if _, err := s.Ingest(ctx, "base", oldIn, Options{}); err != nil {
 		b.Fatal(err)
 	}
 
@@ -56,7 +56,7 @@ func BenchmarkIngestFrom(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sum, err := s.Ingest(ctx, "full", in, IngestOptions{Replace: true})
+			sum, err := s.Ingest(ctx, "full", in, Options{Replace: true})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -69,7 +69,7 @@ func BenchmarkIngestFrom(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			sum, err := s.Ingest(ctx, "from", in, IngestOptions{Replace: true, From: "base"})
+			sum, err := s.Ingest(ctx, "from", in, Options{Replace: true, From: "base"})
 			if err != nil {
 				b.Fatal(err)
 			}

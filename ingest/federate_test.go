@@ -258,10 +258,10 @@ func TestIngestFrom(t *testing.T) {
 	cat := filepath.Join(dir, "catalog.yaml")
 
 	runStoreTest(t, func(t *testing.T, s *Store) {
-		if _, err := s.Ingest(ctx, "r1", files(t, cat, filepath.Join(dir, "old")), IngestOptions{}); err != nil {
+		if _, err := s.Ingest(ctx, "r1", files(t, cat, filepath.Join(dir, "old")), Options{}); err != nil {
 			t.Fatal(err)
 		}
-		sum, err := s.Ingest(ctx, "r2", files(t, filepath.Join(dir, "new")), IngestOptions{From: "r1"})
+		sum, err := s.Ingest(ctx, "r2", files(t, filepath.Join(dir, "new")), Options{From: "r1"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -277,7 +277,7 @@ func TestIngestFrom(t *testing.T) {
 		if d := cmp.Diff(wantFed, sum.Federation); d != "" {
 			t.Errorf("federation (-want +got):\n%s", d)
 		}
-		if _, err := s.Ingest(ctx, "full", files(t, cat, filepath.Join(dir, "old"), filepath.Join(dir, "new")), IngestOptions{}); err != nil {
+		if _, err := s.Ingest(ctx, "full", files(t, cat, filepath.Join(dir, "old"), filepath.Join(dir, "new")), Options{}); err != nil {
 			t.Fatal(err)
 		}
 		sameRelease(t, s, "full", "r2")
@@ -285,28 +285,28 @@ func TestIngestFrom(t *testing.T) {
 		// A changed catalog maps the old records again.
 		cat2 := filepath.Join(dir, "catalog2.yaml")
 		writeFile(t, cat2, genCatalog(t, 4)) // svc4 .. svc7 unknown: endpoints
-		sum, err = s.Ingest(ctx, "r3", files(t, cat2, filepath.Join(dir, "new")), IngestOptions{From: "r1"})
+		sum, err = s.Ingest(ctx, "r3", files(t, cat2, filepath.Join(dir, "new")), Options{From: "r1"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(strings.Join(sum.Warnings, "\n"), "the catalog differs from release r1's: its 3 records are mapped again") {
 			t.Errorf("warnings %q lack the remapping", sum.Warnings)
 		}
-		if _, err := s.Ingest(ctx, "full3", files(t, cat2, filepath.Join(dir, "old"), filepath.Join(dir, "new")), IngestOptions{}); err != nil {
+		if _, err := s.Ingest(ctx, "full3", files(t, cat2, filepath.Join(dir, "old"), filepath.Join(dir, "new")), Options{}); err != nil {
 			t.Fatal(err)
 		}
 		sameRelease(t, s, "full3", "r3")
 
 		// A release with edge lists cannot be a base.
 		writeFile(t, filepath.Join(dir, "e.tsv"), []byte("x\ty\n"))
-		if _, err := s.Ingest(ctx, "edges", files(t, cat, filepath.Join(dir, "old"), filepath.Join(dir, "e.tsv")), IngestOptions{}); err != nil {
+		if _, err := s.Ingest(ctx, "edges", files(t, cat, filepath.Join(dir, "old"), filepath.Join(dir, "e.tsv")), Options{}); err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.Ingest(ctx, "r4", files(t, filepath.Join(dir, "new")), IngestOptions{From: "edges"})
+		_, err = s.Ingest(ctx, "r4", files(t, filepath.Join(dir, "new")), Options{From: "edges"})
 		if err == nil || !strings.Contains(err.Error(), "edge lists") {
 			t.Errorf("Ingest --from a release with edge lists = %v, want an error about them", err)
 		}
-		if _, err := s.Ingest(ctx, "r5", nil, IngestOptions{From: "nope"}); !errors.Is(err, ErrNotFound) {
+		if _, err := s.Ingest(ctx, "r5", nil, Options{From: "nope"}); !errors.Is(err, ErrNotFound) {
 			t.Errorf("Ingest --from an unknown release = %v, want ErrNotFound", err)
 		}
 	})
@@ -332,7 +332,7 @@ func TestIngestFromOldRelease(t *testing.T) {
 		if _, err := s.Put(ctx, "old", snap, PutOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Ingest(ctx, "new", []Input{{Name: "b1.json", Data: b.json(t)}}, IngestOptions{From: "old"}); err != nil {
+		if _, err := s.Ingest(ctx, "new", []Input{{Name: "b1.json", Data: b.json(t)}}, Options{From: "old"}); err != nil {
 			t.Fatal(err)
 		}
 		g, err := s.Load("new")

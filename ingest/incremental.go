@@ -13,7 +13,7 @@ import (
 	"github.com/rgraph/rgraph/graph"
 )
 
-// base is a release an ingest starts from ([IngestOptions.From]): its
+// base is a release an ingest starts from ([Options.From]): its
 // records as mapped, with their JSON, and its catalog. Nothing of it is
 // decoded as JSON or mapped again unless it has to be.
 type base struct {

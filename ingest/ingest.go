@@ -1,7 +1,9 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -10,8 +12,8 @@ import (
 	"github.com/rgraph/rgraph/collector/sign"
 )
 
-// IngestOptions configure [Store.Ingest].
-type IngestOptions struct {
+// Options configure [Store.Ingest] (and [Option]s configure [Open]).
+type Options struct {
 	// Replace allows overwriting an existing release of the same name.
 	Replace bool
 	// Progress, when set, is called as inputs are read and the release is
@@ -53,7 +55,7 @@ type Summary struct {
 // [ErrInvalidInput] and leaves the store as it was. An existing release
 // name without opts.Replace gives an error wrapping [ErrReleaseExists]
 // before any input is read.
-func (s *Store) Ingest(ctx context.Context, name string, inputs []Input, opts IngestOptions) (Summary, error) {
+func (s *Store) Ingest(ctx context.Context, name string, inputs []Input, opts Options) (Summary, error) {
 	if err := ValidReleaseName(name); err != nil {
 		return Summary{}, err
 	}
@@ -88,6 +90,34 @@ func (s *Store) Ingest(ctx context.Context, name string, inputs []Input, opts In
 		Warnings:     snap.Warnings,
 		Federation:   snap.Federation,
 	}, nil
+}
+
+// AddRecord adds one record to release name, as rgraph run --ingest
+// does: when the release exists, it is rebuilt from itself (see
+// [Options.From]) with rec, which supersedes an older record of the same
+// scenario; otherwise a new release is made of catalog (when not nil) and
+// rec. rec is cited as "run ID" in the release's inputs and evidence. A
+// release holding edges from edge lists cannot take a record this way.
+func (s *Store) AddRecord(ctx context.Context, name string, rec *collector.Record, catalog *collector.Catalog) (Summary, error) {
+	var buf bytes.Buffer
+	if err := collector.Encode(&buf, rec); err != nil {
+		return Summary{}, err
+	}
+	inputs := []Input{{Name: "run " + rec.ID, Data: buf.Bytes(), Format: FormatJSON}}
+	var opts Options
+	switch _, err := s.Get(name); {
+	case err == nil:
+		opts.From, opts.Replace = name, true
+	case !errors.Is(err, ErrNotFound):
+		return Summary{}, err
+	case catalog != nil:
+		b, err := json.Marshal(catalog)
+		if err != nil {
+			return Summary{}, fmt.Errorf("encoding the catalog: %w", err)
+		}
+		inputs = append([]Input{{Name: "catalog", Data: b, Format: FormatCatalog}}, inputs...)
+	}
+	return s.Ingest(ctx, name, inputs, opts)
 }
 
 // releaseMismatches warns about records made for another release than

@@ -72,7 +72,7 @@ func TestIngestMalformed(t *testing.T) {
 					if replace {
 						name = "base"
 					}
-					_, err := s.Ingest(ctx, name, tt.files, IngestOptions{Replace: replace})
+					_, err := s.Ingest(ctx, name, tt.files, Options{Replace: replace})
 					if err == nil || !strings.Contains(err.Error(), tt.want) {
 						t.Fatalf("Ingest error = %v, want it to contain %q", err, tt.want)
 					}
@@ -180,7 +180,7 @@ func TestIngestWarnsAndProgress(t *testing.T) {
 			t.Fatal(err)
 		}
 		var phases []Phase
-		sum, err := s.Ingest(context.Background(), "other", in, IngestOptions{Progress: func(p Progress) {
+		sum, err := s.Ingest(context.Background(), "other", in, Options{Progress: func(p Progress) {
 			if len(phases) == 0 || phases[len(phases)-1] != p.Phase {
 				phases = append(phases, p.Phase)
 			}
@@ -222,4 +222,53 @@ func TestReleaseMismatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAddRecord adds records one at a time, as rgraph run --ingest does:
+// the first makes the release with the catalog, a later one of the same
+// scenario supersedes it, and a release of edge lists refuses them.
+func TestAddRecord(t *testing.T) {
+	runStoreTest(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		cat, err := collector.ParseCatalog([]byte("schemaVersion: 1\nkind: catalog\nservices:\n  - name: api\n    endpoints: [\"10.1.0.1:443/tcp\"]\n"), "catalog.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := rec{id: "r1", svc: "web", at: 1, recovered: true, targets: []int{1}}.record()
+		sum, err := s.AddRecord(ctx, "v1", first, cat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Replaced || sum.Release.Records != 1 {
+			t.Errorf("first AddRecord = %+v, want a new release of one record", sum)
+		}
+		second := rec{id: "r2", svc: "web", at: 2, recovered: true, targets: []int{1}}.record()
+		if sum, err = s.AddRecord(ctx, "v1", second, nil); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := s.Records("v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sum.Replaced || len(recs) != 1 || recs[0].ID != "r2" {
+			t.Errorf("after a second record of the scenario: replaced %v, records %d, want r2 alone", sum.Replaced, len(recs))
+		}
+		if c, err := s.Catalog("v1"); err != nil || c == nil || len(c.Services) != 1 {
+			t.Errorf("catalog = %v, %v; want the one given with the first record", c, err)
+		}
+		g, err := s.Load("v1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := edgeList(g); !slices.Equal(got, []string{"web -> api observed"}) {
+			t.Errorf("edges = %q, want web -> api", got)
+		}
+
+		if _, err := s.Ingest(ctx, "lists", []Input{data("e.tsv", "a\tb\n")}, Options{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.AddRecord(ctx, "lists", second, nil); err == nil {
+			t.Errorf("AddRecord to a release of edge lists succeeded")
+		}
+	})
 }

@@ -26,7 +26,7 @@ import (
 type Snapshot struct {
 	Graph *graph.Graph
 	// Records are the records read from the inputs that the release
-	// keeps, sorted by ID. With a base release ([IngestOptions.From]) the
+	// keeps, sorted by ID. With a base release ([Options.From]) the
 	// records carried over from it are kept too, but not decoded.
 	Records []*collector.Record
 	// Catalog is nil when no catalog was given.

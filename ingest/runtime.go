@@ -172,6 +172,17 @@ func (r *Runtime) Services() int {
 	return len(seen)
 }
 
+// Has reports whether the runtime graph names service, as a caller or a
+// callee.
+func (r *Runtime) Has(service string) bool {
+	for _, e := range r.Edges {
+		if e.From == service || e.To == service {
+			return true
+		}
+	}
+	return false
+}
+
 // RuntimeOptions configure [ParseRuntime].
 type RuntimeOptions struct {
 	// Format is the format of every input. Default: [RuntimeAuto].

@@ -336,3 +336,12 @@ func BenchmarkRuntime(b *testing.B) {
 		})
 	}
 }
+
+func TestRuntimeHas(t *testing.T) {
+	rt := &Runtime{Edges: []graph.Call{{From: "web", To: "config", Calls: 3}}}
+	for name, want := range map[string]bool{"web": true, "config": true, "coord": false, "": false} {
+		if got := rt.Has(name); got != want {
+			t.Errorf("Has(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

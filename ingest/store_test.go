@@ -220,7 +220,7 @@ func TestReplace(t *testing.T) {
 		if d := cmp.Diff(before, storeKeys(t, s)); d != "" {
 			t.Errorf("refused Put changed the store:\n%s", d)
 		}
-		sum, err := s.Ingest(ctx, "r", []Input{data("e.tsv", "x\ty\thard\n")}, IngestOptions{Replace: true})
+		sum, err := s.Ingest(ctx, "r", []Input{data("e.tsv", "x\ty\thard\n")}, Options{Replace: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,7 +260,7 @@ func TestNotFound(t *testing.T) {
 func TestInvalidReleaseName(t *testing.T) {
 	runStoreTest(t, func(t *testing.T, s *Store) {
 		for _, name := range []string{"", "a b", "a\tb", "x\x00", strings.Repeat("x", 201), "\xff"} {
-			_, err := s.Ingest(context.Background(), name, nil, IngestOptions{})
+			_, err := s.Ingest(context.Background(), name, nil, Options{})
 			if !errors.Is(err, ErrInvalidName) {
 				t.Errorf("Ingest(%q) = %v, want ErrInvalidName", name, err)
 			}
@@ -489,7 +489,7 @@ func TestReplaceReclaimsSpace(t *testing.T) {
 	for range 4 {
 		s := quietOpen(t, dir)
 		for range 3 {
-			if _, err := s.Ingest(context.Background(), "r", in, IngestOptions{Replace: true}); err != nil {
+			if _, err := s.Ingest(context.Background(), "r", in, Options{Replace: true}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
 )
 
@@ -81,17 +81,5 @@ func exportRun(ctx context.Context, opts *exportOptions) error {
 		}
 		return render.JSON(opts.Env.Out, "graph", doc)
 	}
-	w := bufio.NewWriterSize(opts.Env.Out, 1<<16)
-	for v := int32(0); v < int32(g.Len()); v++ {
-		targets, kinds := g.Out(v)
-		for i, t := range targets {
-			w.WriteString(g.Name(v))
-			w.WriteByte('\t')
-			w.WriteString(g.Name(t))
-			w.WriteByte('\t')
-			w.WriteString(kinds[i].String())
-			w.WriteByte('\n')
-		}
-	}
-	return w.Flush()
+	return ingest.WriteEdges(opts.Env.Out, g)
 }

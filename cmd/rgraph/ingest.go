@@ -108,7 +108,7 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 	if opts.Catalog != "" {
 		inputs = append([]ingest.Input{{Path: opts.Catalog, Format: ingest.FormatCatalog}}, inputs...)
 	}
-	io := ingest.IngestOptions{Replace: opts.Replace, From: opts.From, Prefer: ingest.Prefer(opts.Prefer), KeepAll: opts.KeepAll}
+	io := ingest.Options{Replace: opts.Replace, From: opts.From, Prefer: ingest.Prefer(opts.Prefer), KeepAll: opts.KeepAll}
 	if opts.TrustedKeys != "" {
 		b, err := os.ReadFile(opts.TrustedKeys)
 		if err != nil {

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -391,31 +388,10 @@ func writeRunSummary(out io.Writer, sc *sandbox.Scenario, rec *collector.Record,
 	fmt.Fprintln(out)
 }
 
-// ingestRecord adds rec to release opts.Release: a new release with the
-// scenario's catalog and rec, or the existing release rebuilt from itself
-// (ingest --from) with rec, which supersedes an older record of the
-// scenario.
+// ingestRecord adds rec to release opts.Release (see ingest.Store.AddRecord).
 func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, rec *collector.Record) error {
-	var buf bytes.Buffer
-	if err := collector.Encode(&buf, rec); err != nil {
-		return err
-	}
-	inputs := []ingest.Input{{Name: "run " + rec.ID, Data: buf.Bytes(), Format: ingest.FormatJSON}}
 	return withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
-		var io ingest.IngestOptions
-		switch _, err := s.Get(opts.Release); {
-		case err == nil:
-			io.From, io.Replace = opts.Release, true
-		case !errors.Is(err, ingest.ErrNotFound):
-			return err
-		case sc.Catalog != nil:
-			var b bytes.Buffer
-			if err := encodeCatalog(&b, sc.Catalog); err != nil {
-				return err
-			}
-			inputs = append([]ingest.Input{{Name: "catalog", Data: b.Bytes(), Format: ingest.FormatCatalog}}, inputs...)
-		}
-		sum, err := s.Ingest(ctx, opts.Release, inputs, io)
+		sum, err := s.AddRecord(ctx, opts.Release, rec, sc.Catalog)
 		if err != nil {
 			return err
 		}
@@ -424,11 +400,6 @@ func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, r
 		}
 		return nil
 	})
-}
-
-// encodeCatalog writes c as a JSON catalog document, which ingest reads.
-func encodeCatalog(w io.Writer, c *collector.Catalog) error {
-	return json.NewEncoder(w).Encode(c)
 }
 
 func oneLine(s string) string {

@@ -332,7 +332,7 @@ func compareRun(ctx context.Context, opts *compareOptions) error {
 	}
 	var unknown []string
 	for _, s := range opts.Services {
-		if _, ok := g.ID(s); !ok && !runtimeHas(rt, s) {
+		if _, ok := g.ID(s); !ok && !rt.Has(s) {
 			unknown = append(unknown, s)
 		}
 	}
@@ -348,13 +348,4 @@ func compareRun(ctx context.Context, opts *compareOptions) error {
 		return render.CompareMarkdown(opts.Env.Out, r)
 	}
 	return render.Compare(opts.Env.Out, terminal(opts.Env), r)
-}
-
-func runtimeHas(rt *ingest.Runtime, name string) bool {
-	for _, e := range rt.Edges {
-		if e.From == name || e.To == name {
-			return true
-		}
-	}
-	return false
 }
