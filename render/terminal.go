@@ -361,7 +361,10 @@ func evidenceShort(ev []graph.Evidence) string {
 	return fmt.Sprintf("%s (+%d more)", evidenceText(ev[0]), len(ev)-1)
 }
 
-// plural returns "1 service" or "3 services".
+// Plural returns "1 service" or "3 services": every count rgraph prints
+// with a noun goes through it.
+func Plural(n int, one, many string) string { return plural(n, one, many) }
+
 func plural(n int, one, many string) string {
 	if n == 1 {
 		return "1 " + one
