@@ -15,6 +15,7 @@ func fleetMinimize() MinimizeReport {
 		Allow:      []string{"service:config", "service:dns  # or service:dns2 (group 1)"},
 		Soft:       []string{"service:dns2  # alternative to service:dns (group 1)", "service:pkgstore"},
 		Never:      []string{"service:ca"},
+		Absent:     []string{"unix:/var/run/nscd/socket"},
 		Candidates: []MinimizeCandidate{
 			{Class: "hard", Capability: "service:config", Origin: "observed", Evidence: "4 trials, first 71696aed"},
 			{Class: "alternative", Group: 1, Capability: "service:dns", Origin: "observed", Evidence: "6 trials, first 4be83b35"},

@@ -27,6 +27,8 @@ type MinimizeReport struct {
 	Allow, Soft []string
 	// Never are capabilities the scenario lists that were never attempted.
 	Never []string
+	// Absent are targets attempted but absent upstream: no dependency.
+	Absent []string
 	// Candidates are every candidate with its class and evidence.
 	Candidates []MinimizeCandidate
 }
@@ -67,6 +69,9 @@ func Minimize(w io.Writer, t Terminal, r MinimizeReport) error {
 	yamlList(p, "soft", r.Soft)
 	if len(r.Never) > 0 {
 		comment("listed in the scenario but never attempted: " + strings.Join(r.Never, ", "))
+	}
+	if len(r.Absent) > 0 {
+		comment("attempted, but absent upstream (no dependency): " + strings.Join(r.Absent, ", "))
 	}
 	comment("candidates:")
 	if !t.TTY {

@@ -21,8 +21,11 @@ type RunReport struct {
 	Steps []RunStep
 	// Validation is the validation command; Tries 0 means it never ran.
 	Validation RunStep
-	// Attempts are the run's attempts, sorted as the record sorts them.
+	// Attempts are the run's attempts, sorted as the record sorts them;
+	// Absent counts those whose target is absent upstream (nothing is
+	// there in production, so they are no dependency).
 	Attempts []RunAttempt
+	Absent   int
 	// Complete is false when the recording missed something: Lost
 	// attempts, and what NotRecorded names.
 	Complete    bool
@@ -60,7 +63,8 @@ type RunStep struct {
 type RunAttempt struct {
 	Verdict, Destination, Service, Process string
 	Count                                  uint64
-	// Failure says how a denied attempt failed: "eperm", "timeout", ...
+	// Failure says how a denied attempt failed ("eperm", "timeout", ...)
+	// and whether its target is absent or refused upstream.
 	Failure string
 }
 
@@ -170,6 +174,9 @@ func runHuman(p *printer, r RunReport) {
 			}
 			return s.r.NewStyle()
 		})
+		if r.Absent > 0 {
+			p.line(s.dim.Render(fmt.Sprintf("  (%d absent upstream: nothing is there in production, so no dependency)", r.Absent)))
+		}
 	}
 
 	if len(r.Diagnoses) > 0 {

@@ -54,12 +54,8 @@ func (f *analysisFlags) kindSet() (graph.KindSet, error) {
 	return ks, nil
 }
 
-// terminal is how text output looks on env's stdout: styled tables on a
-// terminal, plain tab-separated lines when piped or with NO_COLOR.
-func terminal(env *Env) render.Terminal {
-	styled := env.Color()
-	return render.Terminal{TTY: styled, Color: styled, Width: env.Width}
-}
+// terminal is how text output looks on env's stdout (see Env.Terminal).
+func terminal(env *Env) render.Terminal { return env.Terminal() }
 
 // writeDrawing writes a DOT drawing as dot, svg or png to w; scale
 // multiplies the size of a png (1 for the default).

@@ -7,13 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -86,17 +84,7 @@ type batchJob struct {
 
 // batchScenario is one scenario of a batch and what became of it.
 type batchScenario struct {
-	Path     string `json:"path"`
-	Service  string `json:"service,omitempty"`
-	Scenario string `json:"scenario,omitempty"`
-	// Record is the record file, relative to --out.
-	Record string `json:"record,omitempty"`
-	// Status is recovered, not-recovered, creep or error.
-	Status string `json:"status"`
-	// Skipped is true when the record was already there.
-	Skipped bool   `json:"skipped,omitempty"`
-	RunID   string `json:"runId,omitempty"`
-	Error   string `json:"error,omitempty"`
+	render.BatchScenario
 
 	key string
 	sc  *sandbox.Scenario
@@ -112,17 +100,6 @@ const (
 	statusInterrupted  = "interrupted"
 )
 
-// batchSummary is what a batch did: rgraph run|minimize --out ... -o json.
-type batchSummary struct {
-	Verb      string          `json:"verb"`
-	Shard     string          `json:"shard"`
-	Out       string          `json:"out"`
-	Total     int             `json:"total"` // scenarios of every shard
-	Scenarios []batchScenario `json:"scenarios"`
-	Counts    map[string]int  `json:"counts"`
-	Skipped   int             `json:"skipped"`
-}
-
 // runBatch runs job on this shard's part of the scenarios, writing a
 // record per scenario into flags.Out, and prints a summary. The exit
 // status says whether every scenario recovered: 0 if so, 1 if any could
@@ -130,7 +107,7 @@ type batchSummary struct {
 // something outside its committed allowlist. A missing privilege (4) or
 // an interrupt (130) stops the batch at once; records already written
 // stay, and only the scenario in flight is lost.
-func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, output string, quiet bool) error {
+func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, output string, prog *progress) error {
 	sh := shard{0, 1}
 	var err error
 	switch flags.Shard {
@@ -156,11 +133,8 @@ func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, ou
 		return fmt.Errorf("creating the records directory: %w", err)
 	}
 	prov := provenance(env, flags.Job, sh.String())
-	sum := batchSummary{Verb: job.verb, Shard: sh.String(), Out: flags.Out, Total: len(all), Counts: map[string]int{}}
+	sum := render.BatchDoc{Verb: job.verb, Shard: sh.String(), Out: flags.Out, Total: len(all), Assigned: len(mine), Counts: map[string]int{}}
 	progress := func(i int, s *batchScenario, took time.Duration) {
-		if quiet {
-			return
-		}
 		what := s.Status
 		switch {
 		case s.Skipped:
@@ -168,9 +142,9 @@ func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, ou
 		case s.err != nil:
 			what += ": " + s.err.Error()
 		default:
-			what += fmt.Sprintf(" in %v", round(took))
+			what += " in " + render.FormatDuration(took)
 		}
-		fmt.Fprintf(env.ErrOut, "rgraph: [%d/%d] %s: %s\n", i+1, len(mine), s.Path, what)
+		prog.note("[%d/%d] %s: %s", i+1, len(mine), s.Path, what)
 	}
 
 	var stop error
@@ -188,11 +162,11 @@ func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, ou
 		}
 		if stop != nil {
 			s.Status = statusInterrupted
-			sum.Scenarios = append(sum.Scenarios, *s)
+			sum.Scenarios = append(sum.Scenarios, s.BatchScenario)
 			break
 		}
 		progress(i, s, time.Since(start))
-		sum.Scenarios = append(sum.Scenarios, *s)
+		sum.Scenarios = append(sum.Scenarios, s.BatchScenario)
 	}
 	for _, s := range sum.Scenarios {
 		sum.Counts[s.Status]++
@@ -200,12 +174,14 @@ func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, ou
 			sum.Skipped++
 		}
 	}
+	prog.done()
 	if output == "json" {
-		if err := render.JSON(env.Out, "batch", sum); err != nil {
-			return err
-		}
+		err = render.BatchJSON(env.Out, sum)
 	} else {
-		writeBatchSummary(env.Out, &sum, len(mine))
+		err = render.Batch(env.Out, env.Terminal(), sum)
+	}
+	if err != nil {
+		return err
 	}
 	switch {
 	case stop != nil:
@@ -486,7 +462,7 @@ func isScenario(path string) bool {
 func loadScenarios(paths []string) []*batchScenario {
 	out := make([]*batchScenario, len(paths))
 	for i, p := range paths {
-		s := &batchScenario{Path: p, key: "path:" + filepath.ToSlash(filepath.Clean(p))}
+		s := &batchScenario{BatchScenario: render.BatchScenario{Path: p}, key: "path:" + filepath.ToSlash(filepath.Clean(p))}
 		if sc, err := sandbox.LoadScenario(p); err != nil {
 			s.err = err
 		} else {
@@ -526,36 +502,4 @@ func shardOf(key string, n int) int {
 	h := fnv.New64a()
 	h.Write([]byte(key))
 	return int(h.Sum64() % uint64(n))
-}
-
-// writeBatchSummary prints one line per scenario and the totals.
-func writeBatchSummary(out io.Writer, sum *batchSummary, mine int) {
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tSERVICE\tSTATUS\tRECORD")
-	for _, s := range sum.Scenarios {
-		status := s.Status
-		if s.Skipped {
-			status += " (kept)"
-		}
-		name, svc, rec := s.Scenario, s.Service, s.Record
-		if name == "" {
-			name = s.Path
-		}
-		if rec == "" {
-			rec = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", name, dash(svc), status, rec)
-	}
-	tw.Flush()
-	var parts []string
-	for _, st := range []string{statusRecovered, statusNotRecovered, statusCreep, statusError, statusInterrupted} {
-		if n := sum.Counts[st]; n > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(st, "-", " ")))
-		}
-	}
-	if len(parts) == 0 {
-		parts = []string{"nothing to do"}
-	}
-	fmt.Fprintf(out, "\nshard %s: %d of %d scenarios (%d already recorded): %s; records in %s\n",
-		sum.Shard, mine, sum.Total, sum.Skipped, strings.Join(parts, ", "), sum.Out)
 }

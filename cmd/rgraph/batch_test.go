@@ -17,6 +17,7 @@ import (
 
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/collector/sign"
+	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/sandbox"
 )
 
@@ -37,7 +38,7 @@ func fakeRuns(calls *atomic.Int32, fail ...string) func(context.Context, *sandbo
 
 // batchRun runs rgraph run --out with a fake sandbox and returns the exit
 // code and the summary.
-func batchRun(t *testing.T, run func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error), vars map[string]string, args ...string) (int, batchSummary) {
+func batchRun(t *testing.T, run func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error), vars map[string]string, args ...string) (int, render.BatchDoc) {
 	t.Helper()
 	e := newTestEnv(t, vars)
 	e.Hostname = func() (string, error) { return "node7", nil }
@@ -56,7 +57,7 @@ func batchRun(t *testing.T, run func(context.Context, *sandbox.Scenario, sandbox
 	root.SetArgs(append([]string{"run", "-o", "json"}, args...))
 	err := root.ExecuteContext(context.Background())
 	code := exitCode(context.Background(), err)
-	var sum batchSummary
+	var sum render.BatchDoc
 	if e.out.Len() > 0 {
 		if err := json.Unmarshal(e.out.Bytes(), &sum); err != nil {
 			t.Fatalf("summary: %v\n%s", err, e.out)
@@ -376,7 +377,7 @@ func TestMinimizeBatch(t *testing.T) {
 	if err := minimizeRun(context.Background(), opts); err != nil || f.calls != calls {
 		t.Errorf("second pass: %v, %d more trials; want none", err, f.calls-calls)
 	}
-	if !strings.Contains(e.out.String(), "recovered (kept)") {
+	if !strings.Contains(e.out.String(), "\tweb\trecovered\ttrue\t") {
 		t.Errorf("summary lacks the kept record:\n%s", e.out)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/rgraph/rgraph/render"
 )
 
 // Env is everything a command takes from the operating system. Only
@@ -19,8 +21,9 @@ type Env struct {
 
 	// OutTTY and ErrTTY say whether Out and ErrOut are terminals.
 	OutTTY, ErrTTY bool
-	// Width is the terminal width of Out, 0 when not a terminal.
-	Width int
+	// Width and ErrWidth are the terminal widths of Out and ErrOut, 0
+	// when not a terminal.
+	Width, ErrWidth int
 
 	Getenv func(string) string
 	Now    func() time.Time
@@ -57,16 +60,27 @@ func NewEnv() *Env {
 			e.Width = w
 		}
 	}
+	if e.ErrTTY {
+		if w, _, err := term.GetSize(int(os.Stderr.Fd())); err == nil {
+			e.ErrWidth = w
+		}
+	}
 	return e
 }
 
-// Color reports whether styled output may be written to Out: only on a
-// terminal, and never with NO_COLOR set or TERM=dumb.
-func (e *Env) Color() bool {
-	if e.Getenv("CLICOLOR_FORCE") != "" && e.Getenv("CLICOLOR_FORCE") != "0" {
-		return true
-	}
-	return e.OutTTY && e.Getenv("NO_COLOR") == "" && e.Getenv("TERM") != "dumb"
+// Terminal is how text output looks on Out, decided once from the
+// process: the human layout (headings, aligned tables cut to the width)
+// on a terminal, plain tab-separated records otherwise; colour only in
+// the human layout. As colorprofile decides: NO_COLOR (any non-empty
+// value, no-color.org) turns colour off and wins over CLICOLOR_FORCE;
+// CLICOLOR_FORCE (not "0") gives the human layout in colour even when Out
+// is not a terminal; TERM=dumb turns colour off. NO_COLOR and TERM=dumb
+// change the colour only, never the layout.
+func (e *Env) Terminal() render.Terminal {
+	force := e.Getenv("CLICOLOR_FORCE") != "" && e.Getenv("CLICOLOR_FORCE") != "0"
+	noColor := e.Getenv("NO_COLOR") != "" || e.Getenv("TERM") == "dumb"
+	tty := e.OutTTY || force
+	return render.Terminal{TTY: tty, Color: tty && !noColor, Width: e.Width}
 }
 
 // StoreDir returns the store location: the --store flag if given, else

@@ -118,8 +118,8 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 			return err
 		}
 	}
-	prog := newProgress(opts)
-	io.Progress = prog.update
+	prog := opts.Env.progress(opts.Quiet, opts.Verbose)
+	io.Progress = (&ingestProgress{p: prog}).update
 	var sum ingest.Summary
 	err = withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
 		var err error
@@ -189,12 +189,8 @@ func ingestLine(sum ingest.Summary) string {
 		plural(r.Records, "record"), plural(r.Endpoints, "unmapped endpoint"))
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
+// plural is render.Plural for nouns whose plural takes an s.
+func plural(n int, noun string) string { return render.Plural(n, noun, noun+"s") }
 
 // ingestJSON is rgraph ingest -o json.
 type ingestJSON struct {
@@ -255,54 +251,26 @@ func sortedStrings(s []string) []string {
 	return out
 }
 
-// progress renders ingest progress on stderr: one rewritten line on a
-// terminal, a line per input with -v, nothing otherwise or with --quiet.
-type progress struct {
-	env     *Env
-	tty     bool
-	verbose bool
-	last    time.Time
-	shown   bool
-	file    string
-	phase   ingest.Phase
+// ingestProgress reports an ingest's progress: a line per input and
+// phase with -v, counts on the status line on a terminal.
+type ingestProgress struct {
+	p     *progress
+	file  string
+	phase ingest.Phase
 }
 
-func newProgress(opts *ingestOptions) *progress {
-	if opts.Quiet {
-		return &progress{}
-	}
-	return &progress{env: opts.Env, tty: opts.Env.ErrTTY, verbose: opts.Verbose}
-}
-
-func (p *progress) update(pr ingest.Progress) {
+func (ip *ingestProgress) update(pr ingest.Progress) {
 	switch {
-	case p.env == nil:
-	case p.verbose:
-		if pr.Phase == ingest.PhaseRead && pr.File != "" && pr.File != p.file {
-			fmt.Fprintf(p.env.ErrOut, "rgraph: reading %s (%d/%d)\n", pr.File, pr.Files+1, pr.FilesTotal)
-		} else if pr.Phase != p.phase && pr.Phase != ingest.PhaseRead {
-			fmt.Fprintf(p.env.ErrOut, "rgraph: %s: %s edges, %s records\n", phaseVerb(pr.Phase), count(pr.Edges), count(int64(pr.Records)))
-		}
-	case p.tty:
-		now := p.env.Now()
-		if p.shown && now.Sub(p.last) < 100*time.Millisecond && pr.Phase == p.phase {
-			break
-		}
-		p.last, p.shown = now, true
-		line := fmt.Sprintf("%s: %d/%d files, %s edges, %s records", phaseVerb(pr.Phase), pr.Files, pr.FilesTotal, count(pr.Edges), count(int64(pr.Records)))
-		if pr.Phase == ingest.PhaseWrite {
-			line = fmt.Sprintf("%s: %.1f MB", phaseVerb(pr.Phase), float64(pr.Bytes)/(1<<20))
-		}
-		fmt.Fprintf(p.env.ErrOut, "\r\033[K%s", line)
+	case pr.Phase == ingest.PhaseRead && pr.File != "" && pr.File != ip.file:
+		ip.p.event("reading %s (%d/%d)", pr.File, pr.Files+1, pr.FilesTotal)
+	case pr.Phase != ip.phase && pr.Phase != ingest.PhaseRead:
+		ip.p.event("%s: %s edges, %s", phaseVerb(pr.Phase), count(pr.Edges), render.Plural(pr.Records, "record", "records"))
+	case pr.Phase == ingest.PhaseWrite:
+		ip.p.status("%s: %.1f MB", phaseVerb(pr.Phase), float64(pr.Bytes)/(1<<20))
+	default:
+		ip.p.status("%s: %d/%d files, %s edges, %s", phaseVerb(pr.Phase), pr.Files, pr.FilesTotal, count(pr.Edges), render.Plural(pr.Records, "record", "records"))
 	}
-	p.file, p.phase = pr.File, pr.Phase
-}
-
-// done clears the progress line.
-func (p *progress) done() {
-	if p.env != nil && p.tty && !p.verbose && p.shown {
-		fmt.Fprint(p.env.ErrOut, "\r\033[K")
-	}
+	ip.file, ip.phase = pr.File, pr.Phase
 }
 
 func phaseVerb(ph ingest.Phase) string {

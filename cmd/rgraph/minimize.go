@@ -6,14 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/sandbox"
 	"github.com/rgraph/rgraph/sandbox/minimize"
 )
@@ -127,10 +126,12 @@ func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
 	env := opts.Env
 	// Reap what killed runs left once, rather than in every trial, where
 	// parallel trials would race for it.
+	prog := env.progress(opts.Quiet, opts.Verbose)
+	defer prog.done()
 	if _, err := opts.GC(ctx, sandbox.GCOptions{}); err != nil && !errors.Is(err, sandbox.ErrPermission) {
-		fmt.Fprintf(env.ErrOut, "rgraph: warning: reaping dead runs: %v\n", err)
+		prog.warn("reaping dead runs: %v", err)
 	}
-	rep := &minimizeReporter{w: env.ErrOut, tty: env.ErrTTY && !opts.Quiet, lines: opts.Verbose && !opts.Quiet && !env.ErrTTY}
+	rep := &minimizeReporter{p: prog}
 	if opts.Batch.Out != "" {
 		return runBatch(ctx, env, &opts.Batch, batchJob{
 			verb: "minimize",
@@ -145,7 +146,7 @@ func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
 				}
 				return rec, nil
 			},
-		}, opts.Output, opts.Quiet)
+		}, opts.Output, prog)
 	}
 	key, err := readSignKey(opts.Batch.SignKey)
 	if err != nil {
@@ -176,8 +177,8 @@ func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
 		if err := collector.Encode(env.Out, rec); err != nil {
 			return err
 		}
-	} else {
-		writeMinimizeText(env.Out, sc, res.Result, opts, env.Now().Sub(start))
+	} else if err := render.Minimize(env.Out, env.Terminal(), minimizeReport(sc, res.Result, opts.Parallel, env.Now().Sub(start))); err != nil {
+		return err
 	}
 	if res.Interrupted {
 		return &interruptedError{"printed the smallest allowlist known to pass so far"}
@@ -267,64 +268,46 @@ func (o *sandboxOracle) Try(ctx context.Context, t minimize.Trial) (minimize.Out
 	return minimize.Outcome{Recovered: rec.Outcome.Recovered, Record: rec, Duration: rec.Outcome.Duration.Std()}, nil
 }
 
-// minimizeReporter prints progress on stderr: one line rewritten in place
-// on a terminal, one line per trial with -v otherwise.
+// minimizeReporter reports a minimization's trials as progress: the
+// status line on a terminal, a line whenever a trial ends or the plan
+// changes with -v.
 type minimizeReporter struct {
-	w         io.Writer
-	tty       bool
-	lines     bool
-	lastWidth int
-	last      minimize.Progress
+	p    *progress
+	last minimize.Progress
 }
 
 func (r *minimizeReporter) progress(p minimize.Progress) {
-	if !r.tty && !r.lines {
-		return
-	}
 	size := "none yet"
 	if p.Size >= 0 {
 		size = fmt.Sprintf("%d of %d", p.Size, p.Candidates)
 	}
-	line := fmt.Sprintf("rgraph: minimize: %s pass, trial %d of ~%d (%d running), smallest passing set %s candidates, %v",
+	line := fmt.Sprintf("minimize: %s pass, trial %d of ~%d (%d running), smallest passing set %s candidates, %v",
 		p.Phase, p.Done, p.Planned, p.Running, size, p.Elapsed.Round(time.Second))
-	if r.tty {
-		pad := max(0, r.lastWidth-len(line))
-		fmt.Fprintf(r.w, "\r%s%s", line, strings.Repeat(" ", pad))
-		r.lastWidth = len(line)
+	if p.Done != r.last.Done || p.Phase != r.last.Phase || p.Planned != r.last.Planned {
+		r.p.event("%s", line)
+		r.last = p
 		return
 	}
-	if p.Done != r.last.Done || p.Phase != r.last.Phase || p.Planned != r.last.Planned {
-		fmt.Fprintln(r.w, line)
-		r.last = p
-	}
+	r.p.status("%s", line)
 }
 
 // warn prints a sandbox warning on a line of its own.
-func (r *minimizeReporter) warn(err error) {
-	r.done()
-	fmt.Fprintf(r.w, "rgraph: warning: %v\n", err)
-}
+func (r *minimizeReporter) warn(err error) { r.p.warn("%v", err) }
 
 // done ends the progress line on a terminal.
-func (r *minimizeReporter) done() {
-	if r.tty && r.lastWidth > 0 {
-		fmt.Fprintln(r.w)
-		r.lastWidth = 0
-	}
-}
+func (r *minimizeReporter) done() { r.p.done() }
 
-// writeMinimizeText prints the result as YAML to paste into the scenario:
-// the allow and soft lists, and the classification as comments.
-func writeMinimizeText(out io.Writer, sc *sandbox.Scenario, res *minimize.Result, opts *minimizeOptions, took time.Duration) {
-	fmt.Fprintf(out, "# rgraph minimize: scenario %s (service %s)\n", sc.Name, sc.Service)
-	if res.Interrupted {
-		fmt.Fprintf(out, "# INTERRUPTED: the smallest allowlist known to pass so far; not minimal, not confirmed\n")
+// minimizeReport is what render shows of a minimization: the allowlist
+// to paste into the scenario (the minimal set in allow, with the other
+// members of its alternative groups; what was attempted but not needed in
+// soft) and every candidate's class and evidence.
+func minimizeReport(sc *sandbox.Scenario, res *minimize.Result, parallel int, took time.Duration) render.MinimizeReport {
+	r := render.MinimizeReport{
+		Scenario: sc.Name, Service: sc.Service, Interrupted: res.Interrupted,
+		Runs: res.Runs(), Observe: res.RunsIn(minimize.PhaseObserve), Search: res.RunsIn(minimize.PhaseSearch), Confirm: res.RunsIn(minimize.PhaseConfirm),
+		Took: took, Repeat: res.Repeat, Parallel: parallel, Algorithm: res.Algorithm, Confidence: res.ConfidenceNote,
+		Absent: res.Absent,
 	}
-	fmt.Fprintf(out, "# %d runs (%d observe, %d search, %d confirm) in %v; repeat %d, parallel %d, %s\n",
-		res.Runs(), res.RunsIn(minimize.PhaseObserve), res.RunsIn(minimize.PhaseSearch), res.RunsIn(minimize.PhaseConfirm),
-		round(took), res.Repeat, opts.Parallel, res.Algorithm)
-	fmt.Fprintf(out, "# confidence: %s\n", res.ConfidenceNote)
-
 	minimal := map[string]bool{}
 	for _, c := range res.Minimal {
 		minimal[c.String()] = true
@@ -344,55 +327,26 @@ func writeMinimizeText(out io.Writer, sc *sandbox.Scenario, res *minimize.Result
 		}
 		return strings.Join(o, ", ")
 	}
-	var allow, soft, never []string
 	for _, c := range res.Candidates {
 		text := c.Capability.String()
 		switch {
 		case minimal[text] && c.Class == collector.Alternative:
-			allow = append(allow, fmt.Sprintf("%s  # or %s (alternatives, group %d)", text, others(c), c.Group))
+			r.Allow = append(r.Allow, fmt.Sprintf("%s  # or %s (alternatives, group %d)", text, others(c), c.Group))
 		case minimal[text]:
-			allow = append(allow, text)
+			r.Allow = append(r.Allow, text)
 		case c.Class == collector.Alternative:
-			soft = append(soft, fmt.Sprintf("%s  # alternative to %s (group %d)", text, others(c), c.Group))
+			r.Soft = append(r.Soft, fmt.Sprintf("%s  # alternative to %s (group %d)", text, others(c), c.Group))
 		case c.Origin == minimize.Listed:
-			never = append(never, text)
+			r.Never = append(r.Never, text)
 		default:
-			soft = append(soft, text)
+			r.Soft = append(r.Soft, text)
 		}
-	}
-	writeYAMLList(out, "allow", allow)
-	writeYAMLList(out, "soft", soft)
-	if len(never) > 0 {
-		fmt.Fprintf(out, "# listed in the scenario but never attempted: %s\n", strings.Join(never, ", "))
-	}
-	if len(res.Absent) > 0 {
-		fmt.Fprintf(out, "# attempted, but absent upstream (no dependency): %s\n", strings.Join(res.Absent, ", "))
-	}
-
-	fmt.Fprintln(out, "# candidates:")
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "#   CLASS\tGROUP\tCAPABILITY\tORIGIN\tEVIDENCE")
-	for _, c := range res.Candidates {
-		group := "-"
-		if c.Group > 0 {
-			group = fmt.Sprint(c.Group)
-		}
-		ev := "-"
+		ev := ""
 		if n := len(c.Trials); n > 0 {
 			ev = fmt.Sprintf("%d trials, first %s", n, c.Trials[0])
 		}
-		fmt.Fprintf(tw, "#   %s\t%s\t%s\t%s\t%s\n", c.Class, group, c.Capability, c.Origin, ev)
+		r.Candidates = append(r.Candidates, render.MinimizeCandidate{Class: string(c.Class), Group: c.Group,
+			Capability: text, Origin: string(c.Origin), Evidence: ev})
 	}
-	tw.Flush()
-}
-
-func writeYAMLList(out io.Writer, key string, items []string) {
-	if len(items) == 0 {
-		fmt.Fprintf(out, "%s: []\n", key)
-		return
-	}
-	fmt.Fprintf(out, "%s:\n", key)
-	for _, it := range items {
-		fmt.Fprintf(out, "  - %s\n", it)
-	}
+	return r
 }

@@ -140,8 +140,8 @@ func TestMinimizeText(t *testing.T) {
 		"# rgraph minimize: scenario web-cold-start (service web)\n",
 		"\nallow:\n  - service:config\n  - service:discovery\n  - service:dns\nsoft:\n  - service:pkgstore\n",
 		"# confidence: ",
-		"#   hard   -      service:config     observed  ",
-		"#   soft   -      service:pkgstore   observed  ",
+		"#   hard\t-\tservice:config\tobserved\t",
+		"#   soft\t-\tservice:pkgstore\tobserved\t",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

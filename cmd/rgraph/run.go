@@ -3,15 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/sandbox"
 )
 
@@ -169,7 +168,8 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	if err != nil {
 		return usageErrorf("--driver: %v", err)
 	}
-	rep := &runReporter{env: opts.Env, progress: !opts.Quiet && (opts.Verbose || opts.Env.ErrTTY)}
+	rep := &runReporter{p: opts.Env.progress(opts.Quiet, opts.Verbose)}
+	defer rep.p.done()
 	if opts.Batch.Out != "" {
 		return runBatch(ctx, opts.Env, &opts.Batch, batchJob{
 			verb:  "run",
@@ -178,7 +178,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			do: func(ctx context.Context, sc *sandbox.Scenario) (*collector.Record, error) {
 				return opts.Run(ctx, sc, opts.sandboxOptions(driver, rep))
 			},
-		}, opts.Output, opts.Quiet)
+		}, opts.Output, rep.p)
 	}
 	key, err := readSignKey(opts.Batch.SignKey)
 	if err != nil {
@@ -208,17 +208,20 @@ func runRun(ctx context.Context, opts *runOptions) error {
 			return fmt.Errorf("run %s finished, but adding its record to release %q failed: %w", rec.ID, opts.Release, err)
 		}
 	}
-	if opts.Docs != "" && rec.Outcome.Recovered && !(opts.Check && len(creep) > 0) {
-		if err := refreshDocs(ctx, opts.Env, opts.OpenStore, opts.Docs, rec); err != nil {
-			return fmt.Errorf("run %s recovered, but refreshing the docs in %s failed: %w", rec.ID, opts.Docs, err)
-		}
-	}
+	rep.p.done()
 	if opts.Output == "json" {
 		if err := collector.Encode(opts.Env.Out, rec); err != nil {
 			return err
 		}
-	} else {
-		writeRunSummary(opts.Env.Out, sc, rec, committed, creep, opts.Check, rep.kept)
+	} else if err := render.Run(opts.Env.Out, opts.Env.Terminal(), runReport(sc, rec, creep, opts.Check, rep.kept)); err != nil {
+		return err
+	}
+	if opts.Docs != "" && rec.Outcome.Recovered && !(opts.Check && len(creep) > 0) {
+		// The exit status is the run's verdict: a docs refresh that fails,
+		// even by a panic, is reported and changes nothing else.
+		if err := safeRefreshDocs(ctx, opts, rec); err != nil {
+			fmt.Fprintf(opts.Env.ErrOut, "rgraph: run %s recovered, but refreshing the docs in %s failed: %v\n", rec.ID, opts.Docs, err)
+		}
 	}
 	switch {
 	case !rec.Outcome.Recovered:
@@ -229,163 +232,96 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	return nil
 }
 
-// runReporter prints progress on stderr and remembers what the summary
-// needs from the events.
+// safeRefreshDocs is refreshDocs with a panic turned into an error.
+func safeRefreshDocs(ctx context.Context, opts *runOptions, rec *collector.Record) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	return refreshDocs(ctx, opts.Env, opts.OpenStore, opts.Docs, rec)
+}
+
+// runReporter reports a run's events as progress and remembers what the
+// summary needs from them.
 type runReporter struct {
-	env      *Env
-	progress bool
-	kept     *sandbox.Kept
+	p    *progress
+	kept *sandbox.Kept
 }
 
 func (r *runReporter) event(e sandbox.Event) {
-	if e.Kind == sandbox.EventKept {
+	switch e.Kind {
+	case sandbox.EventKept:
 		k := e.Kept
 		r.kept = &k
-	}
-	if e.Kind == sandbox.EventWarning {
-		fmt.Fprintf(r.env.ErrOut, "rgraph: warning: %v\n", e.Err)
-		return
-	}
-	if !r.progress {
-		return
-	}
-	w := r.env.ErrOut
-	switch e.Kind {
+	case sandbox.EventWarning:
+		r.p.warn("%v", e.Err)
 	case sandbox.EventReaped:
 		runs := map[string]bool{}
 		for _, l := range e.Leftovers {
 			runs[l.RunID] = true
 		}
-		fmt.Fprintf(w, "rgraph: reaped the leftovers of %d dead run(s)\n", len(runs))
+		r.p.event("reaped the leftovers of %s", render.Plural(len(runs), "dead run", "dead runs"))
 	case sandbox.EventSetup:
-		fmt.Fprintf(w, "rgraph: sandbox %s ready in %v\n", e.RunID, round(e.Duration))
+		r.p.event("sandbox %s ready in %s", e.RunID, render.FormatDuration(e.Duration))
 	case sandbox.EventStepStart:
-		fmt.Fprintf(w, "rgraph: step %d/%d %s\n", e.Index, e.Total, e.Name)
+		r.p.event("step %d/%d %s", e.Index, e.Total, e.Name)
 	case sandbox.EventStepDone:
-		fmt.Fprintf(w, "rgraph: step %d/%d %s: %s in %v\n", e.Index, e.Total, e.Name, stepStatus(e.Result), round(e.Result.Duration.Std()))
+		r.p.event("step %d/%d %s: %s in %s", e.Index, e.Total, e.Name, sandbox.StepStatus(e.Result), render.FormatDuration(e.Result.Duration.Std()))
 	case sandbox.EventValidating:
 		if e.Try == 1 {
-			fmt.Fprintf(w, "rgraph: validating\n")
+			r.p.event("validating")
+		} else {
+			r.p.status("validating, try %d", e.Try)
 		}
 	case sandbox.EventValidated:
-		fmt.Fprintf(w, "rgraph: validation %s after %d tries\n", stepStatus(e.Result), e.Result.Tries)
+		r.p.event("validation %s after %s", sandbox.StepStatus(e.Result), render.Plural(e.Result.Tries, "try", "tries"))
 	case sandbox.EventTeardown:
-		fmt.Fprintf(w, "rgraph: sandbox %s removed in %v\n", e.RunID, round(e.Duration))
+		r.p.event("sandbox %s removed in %s", e.RunID, render.FormatDuration(e.Duration))
 	}
 }
 
-func stepStatus(s collector.StepResult) string {
-	switch {
-	case s.TimedOut:
-		return "timed out"
-	case s.ExitCode == 0:
-		return "ok"
-	case s.ExitCode < 0:
-		return "killed"
+// runReport is what render shows of a run: its record, with each attempt
+// mapped to the catalog service that owns it, the creep (with check), the
+// kept sandbox and, when it did not recover, what went wrong.
+func runReport(sc *sandbox.Scenario, rec *collector.Record, creep []collector.Attempt, check bool, kept *sandbox.Kept) render.RunReport {
+	rules, _ := sc.Catalog.Expand(rec.Allowlist)
+	attempt := func(a collector.Attempt, service string) render.RunAttempt {
+		dest := a.Endpoint()
+		if a.Protocol == collector.DNS {
+			dest += " " + a.DNSType
+		}
+		return render.RunAttempt{Verdict: string(a.Verdict), Destination: dest, Service: service, Process: a.Process.Comm, Count: a.Count, Failure: attemptFailure(a)}
 	}
-	return fmt.Sprintf("exit %d", s.ExitCode)
-}
-
-func round(d time.Duration) time.Duration {
-	switch {
-	case d > 10*time.Second:
-		return d.Round(100 * time.Millisecond)
-	case d > time.Second:
-		return d.Round(10 * time.Millisecond)
+	step := func(s collector.StepResult) render.RunStep {
+		return render.RunStep{Name: s.Name, Command: s.Command, Status: sandbox.StepStatus(s), Duration: s.Duration.Std(), Tries: s.Tries}
 	}
-	return d.Round(100 * time.Microsecond)
-}
-
-// writeRunSummary prints what a run did: steps, validation, attempts
-// with the service each one reaches, creep, and the verdict last.
-func writeRunSummary(out io.Writer, sc *sandbox.Scenario, rec *collector.Record, committed collector.Rules, creep []collector.Attempt, check bool, kept *sandbox.Kept) {
-	fmt.Fprintf(out, "scenario %s (service %s), run %s, driver %s, fault %s\n", rec.Scenario, rec.Service, rec.ID, rec.Driver, rec.FaultMode)
-	allow := rec.Allowlist.String()
-	if allow == "" {
-		allow = "nothing"
+	r := render.RunReport{
+		Scenario: rec.Scenario, Service: rec.Service, ID: rec.ID, Driver: rec.Driver, Fault: string(rec.FaultMode),
+		Allowed: rec.Allowlist.String(), Validation: step(rec.Outcome.Validation),
+		Complete: rec.Collection.Complete, Lost: rec.Collection.Lost, NotRecorded: rec.Collection.NotRecorded,
+		Check: check, Recovered: rec.Outcome.Recovered, Duration: rec.Outcome.Duration.Std(), Error: rec.Outcome.Error,
 	}
-	fmt.Fprintf(out, "allowed: %s\n\n", allow)
-
-	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tSTATUS\tTIME\tCOMMAND")
 	for _, s := range rec.Outcome.Steps {
-		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", s.Name, stepStatus(s), round(s.Duration.Std()), oneLine(s.Command))
+		r.Steps = append(r.Steps, step(s))
 	}
-	v := rec.Outcome.Validation
-	status := stepStatus(v)
-	if v.Tries == 0 {
-		status = "not run"
-	} else if v.Tries > 1 {
-		status += fmt.Sprintf(" (%d tries)", v.Tries)
-	}
-	fmt.Fprintf(tw, "validation\t%s\t%v\t%s\n", status, round(v.Duration.Std()), oneLine(v.Command))
-	tw.Flush()
-	if !rec.Outcome.Recovered && strings.TrimSpace(v.Output) != "" {
-		fmt.Fprintf(out, "\nvalidation output:\n%s\n", indent(lastLines(v.Output, 8)))
-	}
-
-	fmt.Fprintf(out, "\nattempts (%d):\n", len(rec.Attempts))
-	if len(rec.Attempts) > 0 {
-		tw = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  VERDICT\tDESTINATION\tSERVICE\tPROCESS\tCOUNT\tFAILURE")
-		rules, _ := sc.Catalog.Expand(rec.Allowlist)
-		absent := 0
-		for _, a := range rec.Attempts {
-			dest := a.Endpoint()
-			if a.Protocol == collector.DNS {
-				dest += " " + a.DNSType
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%s\n", a.Verdict, dest, blamed(sc.Catalog, rules, a), a.Process.Comm, a.Count, attemptFailure(a))
-			if a.Absent() {
-				absent++
-			}
-		}
-		tw.Flush()
-		if absent > 0 {
-			fmt.Fprintf(out, "  (%d absent upstream: nothing is there in production, so no dependency)\n", absent)
+	for _, a := range rec.Attempts {
+		r.Attempts = append(r.Attempts, attempt(a, blamed(sc.Catalog, rules, a)))
+		if a.Absent() {
+			r.Absent++
 		}
 	}
-	if c := rec.Collection; !c.Complete || len(c.NotRecorded) > 0 {
-		fmt.Fprintf(out, "\nrecording incomplete: %d lost", c.Lost)
-		for _, n := range c.NotRecorded {
-			fmt.Fprintf(out, "; not recorded: %s", n)
-		}
-		fmt.Fprintln(out)
+	for _, a := range creep {
+		svc, _ := sc.Catalog.Resolve(a)
+		r.Creep = append(r.Creep, attempt(a, svc))
 	}
-	if check {
-		if len(creep) == 0 {
-			fmt.Fprintln(out, "\ncheck: nothing attempted outside the committed allowlist (allow and soft)")
-		} else {
-			fmt.Fprintf(out, "\ncheck: %d attempt(s) outside the committed allowlist (allow and soft):\n", len(creep))
-			for _, a := range creep {
-				svc, ok := sc.Catalog.Resolve(a)
-				hint := "not in the catalog"
-				if ok {
-					hint = "service:" + svc
-				}
-				dest := a.Endpoint()
-				if a.Protocol == collector.DNS {
-					dest += " " + a.DNSType
-				}
-				fmt.Fprintf(out, "  new: %s by %s (%s)\n", dest, a.Process.Comm, hint)
-			}
-		}
+	for _, d := range sandbox.Diagnose(rec) {
+		r.Diagnoses = append(r.Diagnoses, render.RunDiagnosis{Step: d.Step, Status: d.Status, Cause: d.Cause, Tail: d.Tail})
 	}
 	if kept != nil {
-		fmt.Fprintf(out, "\nkept sandbox %s; enter it with:\n  %s\n", kept.ID, kept.Enter)
-		for _, n := range kept.Notes {
-			fmt.Fprintf(out, "  %s\n", n)
-		}
+		r.Kept = &render.KeptSandbox{ID: kept.ID, Enter: kept.Enter, Notes: kept.Notes}
 	}
-	verdict := "RECOVERED"
-	if !rec.Outcome.Recovered {
-		verdict = "NOT RECOVERED"
-	}
-	fmt.Fprintf(out, "\n%s in %v", verdict, round(rec.Outcome.Duration.Std()))
-	if rec.Outcome.Error != "" {
-		fmt.Fprintf(out, ": %s", rec.Outcome.Error)
-	}
-	fmt.Fprintln(out)
+	return r
 }
 
 // ingestRecord adds rec to release opts.Release (see ingest.Store.AddRecord).
@@ -402,25 +338,8 @@ func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, r
 	})
 }
 
-func oneLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i] + " …"
-	}
-	return s
-}
-
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return strings.Join(lines[max(0, len(lines)-n):], "\n")
-}
-
-func indent(s string) string {
-	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
-}
-
 // blamed names what an attempt of a run reaches, for the attempts table:
-// the catalog service of its target, or "-"; for a DNS question denied
+// the catalog service of its target, or ""; for a DNS question denied
 // only because of its resolver, the resolver (its service or address).
 func blamed(cat *collector.Catalog, rules collector.Rules, a collector.Attempt) string {
 	suffix := ""
@@ -433,7 +352,7 @@ func blamed(cat *collector.Catalog, rules collector.Rules, a collector.Attempt) 
 	if suffix != "" {
 		return a.Endpoint() + suffix
 	}
-	return "-"
+	return ""
 }
 
 // attemptFailure is the FAILURE column: how the attempt failed, and
@@ -449,12 +368,5 @@ func attemptFailure(a collector.Attempt) string {
 	case collector.UpstreamRefused:
 		parts = append(parts, "refused upstream")
 	}
-	return dash(strings.Join(parts, ", "))
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+	return strings.Join(parts, ", ")
 }

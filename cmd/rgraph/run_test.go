@@ -119,6 +119,14 @@ var configByDeniedResolver = collector.Attempt{
 	Address: netip.MustParseAddr("10.99.0.53"), Port: 53, Verdict: collector.Denied, Failure: "refused", Count: 1,
 }
 
+// notFoundRecord is a run whose step could not start its server: the
+// shell did not find the command, which the step backgrounded.
+func notFoundRecord() *collector.Record {
+	rec := fakeRecord(false)
+	rec.Outcome.Steps[0].Output = "/bin/sh: 1: fleet: not found\n"
+	return rec
+}
+
 var toCoord = collector.Attempt{
 	Process: collector.Process{PID: 9, Comm: "fleet"}, Protocol: collector.TCP, Address: netip.MustParseAddr("10.99.0.12"), Port: 2379,
 	Verdict: collector.Denied, Failure: "eperm", Count: 1,
@@ -133,17 +141,20 @@ func TestRunExitCodes(t *testing.T) {
 		want     int
 		contains []string
 	}{
-		{"recovered", false, fakeRecord(true), nil, exitOK, []string{"RECOVERED in 420ms", "allowed  10.99.0.20:8080/tcp", "config"}},
-		{"not recovered", false, fakeRecord(false), nil, exitNotRecovered, []string{"NOT RECOVERED in 420ms: the validation did not pass in 31 tries", "validation output:", "operation not permitted"}},
-		{"creep without check", false, fakeRecord(true, toCoord), nil, exitOK, []string{"RECOVERED"}},
-		{"creep with check", true, fakeRecord(true, toCoord), nil, exitCreep, []string{"check: 1 attempt(s) outside the committed allowlist", "new: 10.99.0.12:2379/tcp by fleet (service:coord)"}},
-		{"check clean", true, fakeRecord(true), nil, exitOK, []string{"check: nothing attempted outside"}},
+		{"recovered", false, fakeRecord(true), nil, exitOK, []string{"verdict\trecovered\t420ms\t\n", "attempt\tallowed\t10.99.0.20:8080/tcp\tconfig\t"}},
+		{"not recovered", false, fakeRecord(false), nil, exitNotRecovered, []string{"verdict\tnot-recovered\t420ms\tthe validation did not pass in 31 tries\n",
+			"cause\tvalidation\texit 1\t\n", "output\tvalidation\tGET http://127.0.0.1:8080/healthz: 503: pkgstore: unhealthy: config: connect: operation not permitted\n"}},
+		{"step not found", false, notFoundRecord(), nil, exitNotRecovered, []string{
+			"cause\tstart pkgstore\tok\ta backgrounded command was not found: \"fleet\" (the step itself exited 0); check the command's name and PATH inside the sandbox\n",
+			"output\tstart pkgstore\t/bin/sh: 1: fleet: not found\n"}},
+		{"creep without check", false, fakeRecord(true, toCoord), nil, exitOK, []string{"verdict\trecovered"}},
+		{"creep with check", true, fakeRecord(true, toCoord), nil, exitCreep, []string{"check\t1\n", "creep\t10.99.0.12:2379/tcp\tfleet\tcoord\n"}},
+		{"check clean", true, fakeRecord(true), nil, exitOK, []string{"check\t0\n"}},
 		{"absent upstream is no creep", true, fakeRecord(true, nscd), nil, exitOK, []string{
-			"denied   unix:/var/run/nscd/socket  -        curl     2      eperm, absent upstream",
-			"(1 absent upstream: nothing is there in production, so no dependency)", "check: nothing attempted outside"}},
+			"attempt\tdenied\tunix:/var/run/nscd/socket\t\tcurl\t2\teperm, absent upstream\n", "check\t0\n"}},
 		{"denied question blames the resolver", false, fakeRecord(true, configByDeniedResolver), nil, exitOK, []string{
-			"denied   dns:config.fleet.internal A  dns (resolver)"}},
-		{"not recovered wins over creep", true, fakeRecord(false, toCoord), nil, exitNotRecovered, []string{"new: 10.99.0.12:2379/tcp"}},
+			"attempt\tdenied\tdns:config.fleet.internal A\tdns (resolver)\tfleet\t"}},
+		{"not recovered wins over creep", true, fakeRecord(false, toCoord), nil, exitNotRecovered, []string{"creep\t10.99.0.12:2379/tcp"}},
 		{"no privilege", false, nil, fmt.Errorf("starting netns sandbox: %w", sandbox.ErrPermission), exitPrivilege, nil},
 		{"unsupported kernel", false, nil, fmt.Errorf("x: %w", sandbox.ErrUnsupported), exitPrivilege, nil},
 		{"failure", false, nil, errors.New("boom"), exitError, nil},
@@ -317,5 +328,30 @@ func TestRunDocs(t *testing.T) {
 				t.Errorf("pkgstore.html does not name the run that passed:\n%s", page)
 			}
 		})
+	}
+}
+
+// TestRunDocsFailureKeepsVerdict checks that a docs refresh that fails
+// is reported and leaves the exit status to the run's verdict.
+func TestRunDocsFailureKeepsVerdict(t *testing.T) {
+	e := newTestEnv(t, nil)
+	store := t.TempDir()
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opts := &runOptions{
+		Scenario: fleetScenario, Ingest: true, Release: "r1", Docs: filepath.Join(file, "site"), Output: "text", Env: e.Env,
+		OpenStore: func(context.Context) (*ingest.Store, error) { return ingest.Open(store) },
+		Run: func(context.Context, *sandbox.Scenario, sandbox.Options) (*collector.Record, error) {
+			return fakeRecord(true), nil
+		},
+	}
+	err := runRun(context.Background(), opts)
+	if code := exitCode(context.Background(), err); code != exitOK {
+		t.Errorf("run whose docs refresh failed = exit %d (%v), want %d", code, err, exitOK)
+	}
+	if !strings.Contains(e.errOut.String(), "recovered, but refreshing the docs in") || !strings.Contains(e.out.String(), "verdict\trecovered") {
+		t.Errorf("stderr %q, stdout %q; want the verdict and the failed refresh", e.errOut, e.out)
 	}
 }

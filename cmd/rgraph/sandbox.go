@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/sandbox"
 )
 
@@ -61,31 +60,15 @@ Sandboxes left on purpose with rgraph run --keep stay until --kept is given.
 func sandboxGCRun(ctx context.Context, opts *sandboxGCOptions) error {
 	left, err := opts.GC(ctx, sandbox.GCOptions{Kept: opts.Kept, DryRun: opts.DryRun})
 	if !opts.Quiet || opts.DryRun {
-		// Aligned on a terminal; plain tab-separated lines otherwise.
-		var w io.Writer = opts.Env.Out
-		flush := func() {}
-		if opts.Env.OutTTY {
-			tw := tabwriter.NewWriter(opts.Env.Out, 0, 4, 2, ' ', 0)
-			w, flush = tw, func() { tw.Flush() }
-		}
-		verb := "removed"
-		if opts.DryRun {
-			verb = "would remove"
-		}
-		for _, l := range left {
-			status := verb
+		rows := make([]render.Leftover, len(left))
+		for i, l := range left {
+			rows[i] = render.Leftover{RunID: l.RunID, Kind: l.Kind, Name: l.Name, Kept: l.Kept}
 			if l.Err != nil {
-				status = "failed: " + l.Err.Error()
+				rows[i].Err = l.Err.Error()
 			}
-			kept := ""
-			if l.Kept {
-				kept = " (kept)"
-			}
-			fmt.Fprintf(w, "%s%s\t%s\t%s\t%s\n", l.RunID, kept, l.Kind, l.Name, status)
 		}
-		flush()
-		if len(left) == 0 && opts.Env.OutTTY {
-			fmt.Fprintln(opts.Env.Out, "nothing to remove")
+		if werr := render.Leftovers(opts.Env.Out, opts.Env.Terminal(), rows, opts.DryRun); werr != nil && err == nil {
+			return werr
 		}
 	}
 	if err != nil {
