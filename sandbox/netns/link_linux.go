@@ -28,12 +28,24 @@ func openUpstream(name string) (int, error) {
 	if name != "" && name != "host" {
 		p = netnspin.Path(name)
 	}
-	fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	return openNetNS(name, p)
+}
+
+// openNetNS opens the network namespace pinned at path, named name in
+// errors. A pin whose namespace was deleted (the file left after its
+// bind mount went, say by ip netns del while a run was being set up) is
+// reported as gone, not as the "invalid argument" netlink would give.
+func openNetNS(name, path string) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if errors.Is(err, unix.ENOENT) {
-		return -1, fmt.Errorf("upstream network namespace %q does not exist (no %s; create it or pass --upstream-netns)", name, p)
+		return -1, fmt.Errorf("upstream network namespace %q does not exist (no %s; create it or pass --upstream-netns)", name, path)
 	}
 	if err != nil {
 		return -1, permErr(fmt.Errorf("opening upstream network namespace %q: %w", name, err))
+	}
+	if t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE); err != nil || t != unix.CLONE_NEWNET {
+		unix.Close(fd)
+		return -1, fmt.Errorf("upstream network namespace %q is gone: %s is no longer a network namespace (was it deleted during the run?); bring it back or pass --upstream-netns", name, path)
 	}
 	return fd, nil
 }
