@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/internal/golden"
@@ -22,6 +23,36 @@ func TestJSONGolden(t *testing.T) {
 		{"why", func(b *bytes.Buffer) error { return WhyJSON(b, "api", "ca", fleetPaths()) }},
 		{"diff", func(b *bytes.Buffer) error { return DiffJSON(b, fleetDiff()) }},
 		{"diff-empty", func(b *bytes.Buffer) error { return DiffJSON(b, DiffReport{Old: "a", New: "b"}) }},
+		{"ingest", func(b *bytes.Buffer) error { return IngestJSON(b, fleetIngest()) }},
+		{"ingest-empty", func(b *bytes.Buffer) error { return IngestJSON(b, IngestDoc{Release: "r"}) }},
+		{"releases", func(b *bytes.Buffer) error {
+			return ReleasesJSON(b, []ReleaseDoc{
+				{Name: "2026-11", Created: jsonT0, Services: 9, Endpoints: 1, Edges: 14, EdgesByKind: KindCounts(map[graph.Kind]int{graph.Hard: 9, graph.Soft: 5}), Records: 9, Size: 48213},
+				{Name: "2026-12", Created: jsonT0.Add(24 * time.Hour), Services: 10, Edges: 15, EdgesByKind: KindCounts(map[graph.Kind]int{graph.Hard: 10, graph.Soft: 5}), Records: 10, Size: 51002},
+			})
+		}},
+		{"releases-none", func(b *bytes.Buffer) error { return ReleasesJSON(b, nil) }},
+		{"runtime", func(b *bytes.Buffer) error {
+			return RuntimeJSON(b, "2026-11", jsonT0, []string{"otlp.json (otlp)", "deps.json (jaeger)"},
+				[]graph.Call{{From: "web", To: "config", Calls: 15}, {From: "config", To: "coord", Calls: 4}, {From: "web", To: "api"}})
+		}},
+		{"runtime-ingest", func(b *bytes.Buffer) error {
+			return RuntimeIngestJSON(b, RuntimeIngestDoc{Release: "2026-11", Created: jsonT0, Inputs: []string{"deps.json (jaeger)"}, Edges: 3, Services: 4, Size: 312})
+		}},
+		{"graph", func(b *bytes.Buffer) error { return GraphJSON(b, "2026-11", fleetGraph()) }},
+		{"sandbox-check", func(b *bytes.Buffer) error {
+			return SandboxCheckJSON(b, []DriverCheckDoc{
+				{Name: "netns", Default: true, Ready: true, Requirements: []RequirementDoc{
+					{Name: "privileges", OK: true, Detail: "root"},
+					{Name: "connect_unix hook", OK: false, Optional: true, Detail: "kernel 5.15", Fix: "Linux 6.7 or later records unix sockets"},
+				}},
+				{Name: "microvm", Error: "qemu-system-x86_64 is missing", Requirements: []RequirementDoc{
+					{Name: "qemu", Detail: "not found", Fix: "apt-get install qemu-system-x86"},
+				}},
+			})
+		}},
+		{"batch", func(b *bytes.Buffer) error { return BatchJSON(b, fleetBatch()) }},
+		{"batch-empty", func(b *bytes.Buffer) error { return BatchJSON(b, BatchDoc{Verb: "minimize", Shard: "0/1", Out: "out"}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,6 +68,28 @@ func TestJSONGolden(t *testing.T) {
 			}
 			golden.CheckExt(t, ".json", buf.Bytes())
 		})
+	}
+}
+
+var jsonT0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+
+// fleetIngest is an ingest of records from many producers: one read
+// twice, one superseded, two that disagree.
+func fleetIngest() IngestDoc {
+	ref := func(id string, at int, ok bool, host string) RecordRefDoc {
+		return RecordRefDoc{ID: id, StartedAt: jsonT0.Add(time.Duration(at) * time.Minute), Recovered: ok, Origin: graph.Origin{Host: host, File: "out/" + id + ".run.json"}}
+	}
+	return IngestDoc{
+		Release: "2026-12", Created: jsonT0, Services: 9, Endpoints: 1, Edges: 14,
+		EdgesByKind: KindCounts(map[graph.Kind]int{graph.Hard: 9, graph.Soft: 5}), Records: 9, SelfAttempts: 2,
+		Inputs: []string{"records/", "catalog.yaml"}, Skipped: []string{"records/web.yaml"},
+		Warnings: []string{"record 0badcafe was made for release \"2026-11\", ingested into \"2026-12\""},
+		Federation: &FederationDoc{
+			Duplicates: []DuplicateDoc{{ID: "0badcafe", Files: []string{"out/a.run.json", "ci.tar.gz:a.run.json"}}},
+			Superseded: []SupersededDoc{{Record: ref("1111aaaa", 1, true, "n1"), By: "2222bbbb"}},
+			Conflicts: []ConflictDoc{{Service: "web", Scenario: "web-cold-start", Kind: "run", Release: "2026-12",
+				Preferred: ref("3333cccc", 5, true, "n2"), Others: []RecordRefDoc{ref("4444dddd", 4, false, "n3")}}},
+		},
 	}
 }
 

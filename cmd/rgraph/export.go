@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -47,21 +46,6 @@ evidence. --kinds defaults to every kind here.`,
 	return cmd
 }
 
-// exportDoc is rgraph export -o json.
-type exportDoc struct {
-	Release string       `json:"release"`
-	Nodes   []exportNode `json:"nodes"`
-	Edges   []graph.Edge `json:"edges"`
-}
-
-type exportNode struct {
-	Name                string         `json:"name"`
-	Type                graph.NodeType `json:"type"`
-	Owner               string         `json:"owner,omitempty"`
-	Tier                string         `json:"tier,omitempty"`
-	RecoveryTimeSeconds float64        `json:"recoveryTimeSeconds,omitempty"`
-}
-
 func exportRun(ctx context.Context, opts *exportOptions) error {
 	in, err := loadForAnalysis(ctx, &opts.analysisFlags, opts.OpenStore, 0)
 	if err != nil {
@@ -69,17 +53,7 @@ func exportRun(ctx context.Context, opts *exportOptions) error {
 	}
 	g := graph.Filter(in.Graph, in.Kinds)
 	if opts.Output == "json" {
-		doc := exportDoc{Release: in.Release.Name, Nodes: []exportNode{}, Edges: []graph.Edge{}}
-		for v := int32(0); v < int32(g.Len()); v++ {
-			info := g.Info(v)
-			doc.Nodes = append(doc.Nodes, exportNode{Name: g.Name(v), Type: info.Type, Owner: info.Owner,
-				Tier: info.Tier, RecoveryTimeSeconds: info.RecoveryTime.Round(time.Millisecond).Seconds()})
-			lo, hi := g.OutRange(v)
-			for e := lo; e < hi; e++ {
-				doc.Edges = append(doc.Edges, g.EdgeOf(v, e))
-			}
-		}
-		return render.JSON(opts.Env.Out, "graph", doc)
+		return render.GraphJSON(opts.Env.Out, in.Release.Name, g)
 	}
 	return ingest.WriteEdges(opts.Env.Out, g)
 }

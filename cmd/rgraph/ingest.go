@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -155,7 +153,7 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 		}
 	}
 	if opts.Output == "json" {
-		return render.JSON(opts.Env.Out, "ingest", newIngestJSON(sum))
+		return render.IngestJSON(opts.Env.Out, ingestDoc(sum))
 	}
 	if _, err := fmt.Fprintln(opts.Env.Out, ingestLine(sum)); err != nil {
 		return err
@@ -192,63 +190,37 @@ func ingestLine(sum ingest.Summary) string {
 // plural is render.Plural for nouns whose plural takes an s.
 func plural(n int, noun string) string { return render.Plural(n, noun, noun+"s") }
 
-// ingestJSON is rgraph ingest -o json.
-type ingestJSON struct {
-	Release      string         `json:"release"`
-	Created      time.Time      `json:"created"`
-	Replaced     bool           `json:"replaced"`
-	Services     int            `json:"services"`
-	Endpoints    int            `json:"endpoints"`
-	Edges        int            `json:"edges"`
-	EdgesByKind  map[string]int `json:"edgesByKind"`
-	Records      int            `json:"records"`
-	SelfAttempts int            `json:"selfAttempts"`
-	Inputs       []string       `json:"inputs"`
-	Skipped      []string       `json:"skipped"`
-	Warnings     []string       `json:"warnings"`
-	// Federation is present when records were read twice, superseded or
-	// disagree.
-	Federation *ingest.Federation `json:"federation,omitempty"`
-}
-
-func newIngestJSON(sum ingest.Summary) ingestJSON {
+// ingestDoc is what render shows of an ingest with -o json.
+func ingestDoc(sum ingest.Summary) render.IngestDoc {
 	r := sum.Release
-	j := ingestJSON{
-		Release:      r.Name,
-		Created:      r.Created,
-		Replaced:     sum.Replaced,
-		Services:     r.Services,
-		Endpoints:    r.Endpoints,
-		Edges:        r.Edges,
-		EdgesByKind:  kindCounts(r.EdgesByKind),
-		Records:      r.Records,
-		SelfAttempts: sum.SelfAttempts,
-		Inputs:       sortedStrings(r.Inputs),
-		Skipped:      sortedStrings(sum.Skipped),
-		Warnings:     sortedStrings(sum.Warnings),
+	d := render.IngestDoc{
+		Release: r.Name, Created: r.Created, Replaced: sum.Replaced, Services: r.Services, Endpoints: r.Endpoints,
+		Edges: r.Edges, EdgesByKind: render.KindCounts(r.EdgesByKind), Records: r.Records, SelfAttempts: sum.SelfAttempts,
+		Inputs: r.Inputs, Skipped: sum.Skipped, Warnings: sum.Warnings,
 	}
-	if f := sum.Federation; len(f.Duplicates)+len(f.Superseded)+len(f.Conflicts) > 0 {
-		j.Federation = &f
+	f := sum.Federation
+	if len(f.Duplicates)+len(f.Superseded)+len(f.Conflicts) == 0 {
+		return d
 	}
-	return j
-}
-
-// kindCounts has every kind as a key, so scripts need not test for one.
-func kindCounts(m map[graph.Kind]int) map[string]int {
-	out := map[string]int{}
-	for _, k := range graph.AllKinds {
-		out[k.String()] = m[k]
+	ref := func(r ingest.RecordRef) render.RecordRefDoc {
+		return render.RecordRefDoc{ID: r.ID, StartedAt: r.StartedAt, Recovered: r.Recovered, Origin: r.Origin}
 	}
-	return out
-}
-
-func sortedStrings(s []string) []string {
-	out := slices.Clone(s)
-	if out == nil {
-		out = []string{}
+	fd := &render.FederationDoc{}
+	for _, x := range f.Duplicates {
+		fd.Duplicates = append(fd.Duplicates, render.DuplicateDoc{ID: x.ID, Files: x.Files})
 	}
-	slices.Sort(out)
-	return out
+	for _, x := range f.Superseded {
+		fd.Superseded = append(fd.Superseded, render.SupersededDoc{Record: ref(x.Record), By: x.By})
+	}
+	for _, x := range f.Conflicts {
+		c := render.ConflictDoc{Service: x.Service, Scenario: x.Scenario, Kind: string(x.Kind), Release: x.Release, Preferred: ref(x.Preferred), Others: []render.RecordRefDoc{}}
+		for _, o := range x.Others {
+			c.Others = append(c.Others, ref(o))
+		}
+		fd.Conflicts = append(fd.Conflicts, c)
+	}
+	d.Federation = fd
+	return d
 }
 
 // ingestProgress reports an ingest's progress: a line per input and

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/ingest"
+	"github.com/rgraph/rgraph/render"
 )
 
 // writeFiles writes name -> content under a new temporary directory and
@@ -225,7 +226,7 @@ func TestIngestAndReleases(t *testing.T) {
 	var rl struct {
 		SchemaVersion int    `json:"schemaVersion"`
 		Kind          string `json:"kind"`
-		releasesJSON
+		render.ReleasesDoc
 	}
 	if err := json.Unmarshal(e.out.Bytes(), &rl); err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,7 +51,12 @@ func releasesRun(ctx context.Context, opts *releasesOptions) error {
 	}
 	env := opts.Env
 	if opts.Output == "json" {
-		return render.JSON(env.Out, "releases", newReleasesJSON(rs))
+		docs := make([]render.ReleaseDoc, len(rs))
+		for i, r := range rs {
+			docs[i] = render.ReleaseDoc{Name: r.Name, Created: r.Created, Services: r.Services, Endpoints: r.Endpoints,
+				Edges: r.Edges, EdgesByKind: render.KindCounts(r.EdgesByKind), Records: r.Records, Size: r.Size}
+		}
+		return render.ReleasesJSON(env.Out, docs)
 	}
 	t := terminal(env)
 	if len(rs) == 0 && t.TTY {
@@ -65,32 +69,4 @@ func releasesRun(ctx context.Context, opts *releasesOptions) error {
 			strconv.Itoa(r.Endpoints), strconv.Itoa(r.Edges), strconv.Itoa(r.Records)}
 	}
 	return render.Table(env.Out, t, []string{"NAME", "CREATED", "SERVICES", "ENDPOINTS", "EDGES", "RECORDS"}, rows)
-}
-
-// releasesJSON is rgraph releases -o json. Releases are sorted newest
-// first, then by name.
-type releasesJSON struct {
-	Releases []releaseJSON `json:"releases"`
-}
-
-type releaseJSON struct {
-	Name        string         `json:"name"`
-	Created     time.Time      `json:"created"`
-	Services    int            `json:"services"`
-	Endpoints   int            `json:"endpoints"`
-	Edges       int            `json:"edges"`
-	EdgesByKind map[string]int `json:"edgesByKind"`
-	Records     int            `json:"records"`
-	Size        int64          `json:"size"`
-}
-
-func newReleasesJSON(rs []ingest.Release) releasesJSON {
-	out := releasesJSON{Releases: []releaseJSON{}}
-	for _, r := range rs {
-		out.Releases = append(out.Releases, releaseJSON{
-			Name: r.Name, Created: r.Created, Services: r.Services, Endpoints: r.Endpoints,
-			Edges: r.Edges, EdgesByKind: kindCounts(r.EdgesByKind), Records: r.Records, Size: r.Size,
-		})
-	}
-	return out
 }

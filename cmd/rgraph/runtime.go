@@ -7,7 +7,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -150,7 +149,8 @@ func runtimeIngestRun(ctx context.Context, opts *runtimeIngestOptions) error {
 		return fmt.Errorf("storing the runtime graph of %q: %w", opts.Release, err)
 	}
 	if opts.Output == "json" {
-		return render.JSON(opts.Env.Out, "runtimeIngest", info)
+		return render.RuntimeIngestJSON(opts.Env.Out, render.RuntimeIngestDoc{Release: info.Release, Created: info.Created,
+			Inputs: info.Inputs, Edges: info.Edges, Services: info.Services, Size: info.Size})
 	}
 	_, err = fmt.Fprintf(opts.Env.Out, "stored the runtime graph of release %s: %s between %s, from %s\n",
 		info.Release, plural(info.Edges, "edge"), plural(info.Services, "service"), strings.Join(info.Inputs, ", "))
@@ -189,31 +189,13 @@ each line is "call<TAB>CALLER<TAB>CALLEE<TAB>CALLS".`,
 	return cmd
 }
 
-// runtimeDoc is the payload of "runtime" documents.
-type runtimeDoc struct {
-	Release string        `json:"release"`
-	Created time.Time     `json:"created"`
-	Inputs  []string      `json:"inputs"`
-	Edges   []runtimeEdge `json:"edges"`
-}
-
-type runtimeEdge struct {
-	From  string `json:"from"`
-	To    string `json:"to"`
-	Calls uint64 `json:"calls"`
-}
-
 func runtimeShowRun(ctx context.Context, opts *runtimeShowOptions) error {
 	rt, err := loadRuntime(ctx, opts.OpenStore, opts.Release)
 	if err != nil {
 		return err
 	}
 	if opts.Output == "json" {
-		doc := runtimeDoc{Release: rt.Release, Created: rt.Created, Inputs: sortedStrings(rt.Inputs), Edges: []runtimeEdge{}}
-		for _, e := range rt.Edges {
-			doc.Edges = append(doc.Edges, runtimeEdge{e.From, e.To, e.Calls})
-		}
-		return render.JSON(opts.Env.Out, "runtime", doc)
+		return render.RuntimeJSON(opts.Env.Out, rt.Release, rt.Created, rt.Inputs, rt.Edges)
 	}
 	t := terminal(opts.Env)
 	rows := make([][]string, len(rt.Edges))

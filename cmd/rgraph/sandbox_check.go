@@ -72,7 +72,7 @@ func sandboxCheckRun(ctx context.Context, opts *sandboxCheckOptions) error {
 	}
 	env := opts.Env
 	if opts.Output == "json" {
-		if err := render.JSON(env.Out, "sandboxCheck", newSandboxCheckJSON(reports)); err != nil {
+		if err := render.SandboxCheckJSON(env.Out, driverChecks(reports)); err != nil {
 			return err
 		}
 		return verdict
@@ -104,44 +104,23 @@ func sandboxCheckRun(ctx context.Context, opts *sandboxCheckOptions) error {
 	return err
 }
 
-// sandboxCheckJSON is rgraph sandbox check -o json: each driver, in
-// sandbox.List order, with its requirements in the order it checks them.
-type sandboxCheckJSON struct {
-	Drivers []driverCheckJSON `json:"drivers"`
-}
-
-type driverCheckJSON struct {
-	Name    string `json:"name"`
-	Default bool   `json:"default"`
-	Ready   bool   `json:"ready"`
-	// Error is the first missing requirement's sentence.
-	Error        string            `json:"error,omitempty"`
-	Requirements []requirementJSON `json:"requirements"`
-}
-
-type requirementJSON struct {
-	Name     string `json:"name"`
-	OK       bool   `json:"ok"`
-	Optional bool   `json:"optional"`
-	Detail   string `json:"detail"`
-	Fix      string `json:"fix,omitempty"`
-}
-
-func newSandboxCheckJSON(reports []sandbox.Report) sandboxCheckJSON {
-	out := sandboxCheckJSON{Drivers: []driverCheckJSON{}}
+// driverChecks is what render shows of each driver's check, in the
+// order of sandbox.List.
+func driverChecks(reports []sandbox.Report) []render.DriverCheckDoc {
+	out := make([]render.DriverCheckDoc, 0, len(reports))
 	for _, r := range reports {
-		d := driverCheckJSON{Name: r.Driver, Default: r.Driver == sandbox.DefaultDriver, Ready: r.Err() == nil, Requirements: []requirementJSON{}}
+		d := render.DriverCheckDoc{Name: r.Driver, Default: r.Driver == sandbox.DefaultDriver, Ready: r.Err() == nil}
 		if err := r.Err(); err != nil {
 			d.Error = err.Error()
 		}
 		for _, req := range r.Requirements {
-			j := requirementJSON{Name: req.Name, OK: req.OK, Optional: req.Optional, Detail: req.Detail}
+			j := render.RequirementDoc{Name: req.Name, OK: req.OK, Optional: req.Optional, Detail: req.Detail}
 			if !req.OK {
 				j.Fix = req.Fix
 			}
 			d.Requirements = append(d.Requirements, j)
 		}
-		out.Drivers = append(out.Drivers, d)
+		out = append(out, d)
 	}
 	return out
 }
