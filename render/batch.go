@@ -167,3 +167,68 @@ func Leftovers(w io.Writer, t Terminal, left []Leftover, dryRun bool) error {
 	})
 	return p.err
 }
+
+// SandboxCheck writes what each sandbox driver needs and whether this
+// machine has it, then, when decides (a driver's name) is ready, that
+// sandboxes can run. On a terminal: a table, then how to get each
+// missing requirement (whole, to copy). Otherwise one line per requirement, "DRIVER STATUS NAME
+// DETAIL[ fix: FIX]", STATUS being ok, missing or missing (optional).
+func SandboxCheck(w io.Writer, t Terminal, drivers []DriverCheckDoc, decides string) error {
+	p := newPrinter(w, t)
+	var rows [][]string
+	var fixes []string
+	ready := false
+	for _, d := range drivers {
+		if d.Name == decides {
+			ready = d.Ready
+		}
+		for _, req := range d.Requirements {
+			status, fix := "ok", ""
+			if !req.OK {
+				status, fix = "missing", req.Fix
+				if req.Optional {
+					status = "missing (optional)"
+				}
+			}
+			if !t.TTY {
+				fields := []string{d.Name, status, req.Name, req.Detail}
+				if fix != "" {
+					fields = append(fields, "fix: "+fix)
+				}
+				p.record(fields...)
+				continue
+			}
+			rows = append(rows, []string{d.Name, status, req.Name, req.Detail})
+			if fix != "" {
+				fixes = append(fixes, fmt.Sprintf("%s %s: %s", d.Name, req.Name, fix))
+			}
+		}
+	}
+	if t.TTY {
+		p.table(0, []string{"DRIVER", "STATUS", "REQUIREMENT", "FOUND"}, rows, func(row, col int) lipgloss.Style {
+			switch {
+			case col != 1:
+				return p.s.r.NewStyle()
+			case rows[row][1] == "ok":
+				return p.s.good
+			case rows[row][1] == "missing":
+				return p.s.bad
+			}
+			return p.s.warn
+		})
+		if len(fixes) > 0 {
+			p.line("")
+			p.line("to fix:")
+			for _, f := range fixes {
+				p.write("  " + f + "\n") // commands to copy: never cut
+			}
+		}
+	}
+	if ready {
+		if t.TTY {
+			p.line("")
+		}
+		p.line(fmt.Sprintf("sandboxes can run here (%s driver)", decides))
+	}
+	return p.err
+}

@@ -78,3 +78,17 @@ func TestLeftovers(t *testing.T) {
 		t.Errorf("Leftovers(none, plain) = %q, %v; want nothing", b.String(), err)
 	}
 }
+
+func TestSandboxCheck(t *testing.T) {
+	drivers := []DriverCheckDoc{
+		{Name: "netns", Default: true, Ready: true, Requirements: []RequirementDoc{
+			{Name: "cgroup v2", OK: true, Detail: "mounted at /sys/fs/cgroup"},
+			{Name: "tracepoints", Optional: true, Detail: "no tracefs", Fix: "mount -t tracefs nodev /sys/kernel/tracing"},
+		}},
+		{Name: "microvm", Error: "qemu is missing", Requirements: []RequirementDoc{
+			{Name: "qemu", Detail: "not found", Fix: "apt-get install qemu-system-x86"},
+		}},
+	}
+	fix := func(l string) bool { return strings.HasPrefix(l, "  netns ") || strings.HasPrefix(l, "  microvm ") }
+	checkTextWide(t, func(b *bytes.Buffer, term Terminal) error { return SandboxCheck(b, term, drivers, "netns") }, fix)
+}

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -77,31 +74,10 @@ func sandboxCheckRun(ctx context.Context, opts *sandboxCheckOptions) error {
 		}
 		return verdict
 	}
-	// Aligned on a terminal; plain tab-separated lines otherwise.
-	var w io.Writer = env.Out
-	flush := func() {}
-	if env.OutTTY {
-		tw := tabwriter.NewWriter(env.Out, 0, 4, 2, ' ', 0)
-		w, flush = tw, func() { tw.Flush() }
+	if err := render.SandboxCheck(env.Out, env.Terminal(), driverChecks(reports), decides); err != nil {
+		return err
 	}
-	for _, r := range reports {
-		for _, req := range r.Requirements {
-			status, fix := "ok", ""
-			if !req.OK {
-				status, fix = "missing", "\tfix: "+req.Fix
-				if req.Optional {
-					status = "missing (optional)"
-				}
-			}
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s%s\n", r.Driver, status, req.Name, req.Detail, fix)
-		}
-	}
-	flush()
-	if verdict != nil {
-		return verdict
-	}
-	_, err = fmt.Fprintf(env.Out, "sandboxes can run here (%s driver)\n", decides)
-	return err
+	return verdict
 }
 
 // driverChecks is what render shows of each driver's check, in the
