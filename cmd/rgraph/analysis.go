@@ -23,9 +23,17 @@ func addAnalysisFlags(cmd *cobra.Command, f *analysisFlags) {
 	cmd.Flags().StringVar(&f.Release, "release", "", "release to analyse (default: the newest)")
 	cmd.Flags().StringVar(&f.Kinds, "kinds", graph.DefaultKinds.String(),
 		"edge kinds to follow, comma-separated: hard, soft, declared, alternative, observed, or all")
-	_ = cmd.RegisterFlagCompletionFunc("kinds", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"hard", "soft", "declared", "alternative", "observed", "all"}, cobra.ShellCompDirectiveNoFileComp
-	})
+	_ = cmd.RegisterFlagCompletionFunc("kinds", completeKinds)
+}
+
+// completeKinds completes --kinds: every edge kind (graph.AllKinds) and
+// "all".
+func completeKinds(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+	kinds := make([]string, 0, len(graph.AllKinds)+1)
+	for _, k := range graph.AllKinds {
+		kinds = append(kinds, k.String())
+	}
+	return append(kinds, "all"), cobra.ShellCompDirectiveNoFileComp
 }
 
 // addScaleFlag defines --scale, the size of a PNG drawing.

@@ -77,11 +77,7 @@ func storeDirIsEmpty(t *testing.T, e *testEnv) bool {
 }
 
 func TestIngestFlags(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want *ingestOptions // nil: a usage error
-	}{
+	tests := []flagCase[ingestOptions]{
 		{"all flags", []string{"ingest", "--release", "r1", "--replace", "--catalog", "c.yaml", "-o", "json", "-v", "a", "b"},
 			&ingestOptions{Release: "r1", Replace: true, Catalog: "c.yaml", Paths: []string{"a", "b"}, Prefer: "newest", Output: "json", Verbose: true}},
 		{"federation flags", []string{"ingest", "--release", "r2", "--from", "r1", "--prefer", "recovered", "--keep-all", "--trusted-keys", "k.pem", "a"},
@@ -96,34 +92,7 @@ func TestIngestFlags(t *testing.T) {
 		{"bad output", []string{"ingest", "--release", "r1", "-o", "yaml", "dir"}, nil},
 		{"unknown flag", []string{"ingest", "--release", "r1", "--nope", "dir"}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newTestEnv(t, nil)
-			var got *ingestOptions
-			root := flagRoot(func(g *globalOptions) *cobra.Command {
-				return newIngestCmd(e.Env, g, func(_ context.Context, o *ingestOptions) error { got = o; return nil })
-			})
-			root.SetArgs(tt.args)
-			err := root.ExecuteContext(context.Background())
-			code := exitCode(context.Background(), err)
-			if tt.want == nil {
-				if code != exitUsage {
-					t.Fatalf("rgraph %v = exit %d (%v), want usage error %d", tt.args, code, err, exitUsage)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("rgraph %v: %v", tt.args, err)
-			}
-			got.Env, got.OpenStore = nil, nil
-			if d := cmp.Diff(tt.want, got); d != "" {
-				t.Errorf("options (-want +got):\n%s", d)
-			}
-			if !storeDirIsEmpty(t, e) {
-				t.Error("parsing flags opened the store")
-			}
-		})
-	}
+	testFlags(t, tests, newIngestCmd, func(o *ingestOptions) { o.Env, o.OpenStore = nil, nil })
 }
 
 // flagRoot is a root command with rgraph's global flags and one verb,

@@ -10,9 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/spf13/cobra"
-
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/sandbox"
 	"github.com/rgraph/rgraph/sandbox/minimize"
@@ -22,11 +19,7 @@ import (
 const webScenario = "../../testdata/fleet/scenarios/web.yaml"
 
 func TestMinimizeFlags(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want *minimizeOptions // nil: a usage error
-	}{
+	tests := []flagCase[minimizeOptions]{
 		{"defaults", []string{"minimize", "s.yaml"}, &minimizeOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Repeat: 3, Parallel: 1, MaxAlternatives: 4, Driver: "netns", Output: "text"}},
 		{"all flags", []string{"minimize", "--repeat", "5", "--parallel", "4", "--max-alternatives", "0", "--fault", "blackhole", "--timeout", "9s",
 			"--driver", "netns", "--upstream-netns", "prod", "--release", "r1", "--record", "m.json", "-o", "json", "-v", "s.yaml"},
@@ -45,31 +38,7 @@ func TestMinimizeFlags(t *testing.T) {
 		{"bad output", []string{"minimize", "-o", "dot", "s.yaml"}, nil},
 		{"negative timeout", []string{"minimize", "--timeout", "-1s", "s.yaml"}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newTestEnv(t, nil)
-			var got *minimizeOptions
-			root := flagRoot(func(g *globalOptions) *cobra.Command {
-				return newMinimizeCmd(e.Env, g, func(_ context.Context, o *minimizeOptions) error { got = o; return nil })
-			})
-			root.SetArgs(tt.args)
-			err := root.ExecuteContext(context.Background())
-			code := exitCode(context.Background(), err)
-			if tt.want == nil {
-				if code != exitUsage {
-					t.Fatalf("rgraph %v = exit %d (%v), want usage error %d", tt.args, code, err, exitUsage)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("rgraph %v: %v", tt.args, err)
-			}
-			got.Env, got.Run, got.GC = nil, nil, nil
-			if d := cmp.Diff(tt.want, got); d != "" {
-				t.Errorf("options (-want +got):\n%s", d)
-			}
-		})
-	}
+	testFlags(t, tests, newMinimizeCmd, func(o *minimizeOptions) { o.Env, o.Run, o.GC = nil, nil, nil })
 }
 
 // fakeMinimize simulates the web scenario of the example fleet: it needs

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/spf13/cobra"
-
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/sandbox"
@@ -23,11 +20,7 @@ import (
 const fleetScenario = "../../testdata/fleet/scenarios/pkgstore.yaml"
 
 func TestRunFlags(t *testing.T) {
-	tests := []struct {
-		name string
-		args []string
-		want *runOptions // nil: a usage error
-	}{
+	tests := []flagCase[runOptions]{
 		{"defaults", []string{"run", "s.yaml"}, &runOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Driver: "netns", Output: "text"}},
 		{"all flags", []string{"run", "--record", "r.json", "--fault", "blackhole", "--timeout", "30s", "--keep", "--driver", "netns",
 			"--upstream-netns", "prod", "--allow", "service:coord", "--allow", "10.0.0.0/8:443/tcp", "--check", "--ingest", "--release", "r1", "-o", "json", "-v", "s.yaml"},
@@ -52,31 +45,7 @@ func TestRunFlags(t *testing.T) {
 		{"keep with --out", []string{"run", "--out", "recs", "--keep", "a.yaml"}, nil},
 		{"ingest with --out", []string{"run", "--out", "recs", "--ingest", "--release", "r", "a.yaml"}, nil},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			e := newTestEnv(t, nil)
-			var got *runOptions
-			root := flagRoot(func(g *globalOptions) *cobra.Command {
-				return newRunCmd(e.Env, g, func(_ context.Context, o *runOptions) error { got = o; return nil })
-			})
-			root.SetArgs(tt.args)
-			err := root.ExecuteContext(context.Background())
-			code := exitCode(context.Background(), err)
-			if tt.want == nil {
-				if code != exitUsage {
-					t.Fatalf("rgraph %v = exit %d (%v), want usage error %d", tt.args, code, err, exitUsage)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("rgraph %v: %v", tt.args, err)
-			}
-			got.Env, got.OpenStore, got.Run = nil, nil, nil
-			if d := cmp.Diff(tt.want, got); d != "" {
-				t.Errorf("options (-want +got):\n%s", d)
-			}
-		})
-	}
+	testFlags(t, tests, newRunCmd, func(o *runOptions) { o.Env, o.OpenStore, o.Run = nil, nil, nil })
 }
 
 // fakeRecord is what a run of the pkgstore scenario returns: config

@@ -294,6 +294,7 @@ unmapped endpoints are counted but not compared.`,
 	}
 	cmd.Flags().StringVar(&opts.Release, "release", "", "release to compare (default: the newest)")
 	cmd.Flags().StringVar(&opts.Kinds, "kinds", graph.RecoveryKinds.String(), "recovery edge kinds that count as dependencies")
+	_ = cmd.RegisterFlagCompletionFunc("kinds", completeKinds)
 	cmd.Flags().StringSliceVar(&opts.Services, "service", nil, "compare only these services (repeatable)")
 	addOutputFlag(cmd, &opts.Output, "text", "json", "md")
 	return cmd
