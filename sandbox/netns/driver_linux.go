@@ -23,11 +23,9 @@ import (
 )
 
 // recorder records and enforces one sandbox: the eBPF probe on its
-// runbook cgroup and the DNS stub in its network namespace.
-type recorder interface {
-	Recording() (collector.Recording, error)
-	Close() error
-}
+// runbook cgroup and the DNS stub in its network namespace, seen as one
+// source of attempts.
+type recorder = collector.Source
 
 // recorderSetup is what a recorder needs to start.
 type recorderSetup struct {
@@ -322,7 +320,7 @@ func (s *box) Recording() (collector.Recording, error) {
 	if s.rec == nil {
 		return collector.Recording{}, errors.New("no recorder")
 	}
-	return s.rec.Recording()
+	return s.rec.Snapshot()
 }
 
 // Keep implements [sandbox.Sandbox]: the recorder is detached (it lives in this

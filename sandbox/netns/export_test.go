@@ -12,7 +12,7 @@ func NewWithoutRecorder() *Driver {
 
 type nopRecorder struct{}
 
-func (nopRecorder) Recording() (collector.Recording, error) {
+func (nopRecorder) Snapshot() (collector.Recording, error) {
 	return collector.Recording{Collection: collector.Collection{Complete: true}}, nil
 }
 func (nopRecorder) Close() error { return nil }

@@ -148,8 +148,8 @@ func probeErr(err error) error {
 	return err
 }
 
-// Recording merges what the probe and the DNS stub recorded.
-func (r *probeRecorder) Recording() (collector.Recording, error) {
+// Snapshot merges what the probe and the DNS stub recorded.
+func (r *probeRecorder) Snapshot() (collector.Recording, error) {
 	pr, err := r.p.Snapshot()
 	if err != nil {
 		return pr, fmt.Errorf("reading the probe: %w", err)
