@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -163,7 +162,7 @@ func writeDocs(ctx context.Context, env *Env, open openStoreFunc, req docsReques
 		Order:     order,
 		Cycles:    graph.Cycles(g, graph.CycleOptions{Kinds: kinds}),
 		Kinds:     kinds | graph.Kinds(graph.Soft, graph.Alternative),
-		Services:  docServices(recs, cat),
+		Services:  siteServices(recs, cat),
 		Drawing:   render.DOTOptions{GroupBy: req.GroupBy},
 	}
 	sum := docsSummary{Dir: req.Dir, Release: rel.Name, WithRecords: len(s.Services), Hidden: -1}
@@ -184,76 +183,40 @@ func writeDocs(ctx context.Context, env *Env, open openStoreFunc, req docsReques
 	return sum, nil
 }
 
-// docServices turns a release's records into what the service pages
-// show, one entry per service with records, sorted by name:
-//
-//   - the scenario, and when it last passed (the end of the newest run
-//     that recovered) with that run's ID;
-//   - the runbook steps and validation, exactly as typed, from the newest
-//     run that recovered and recorded them;
-//   - the allowlist from the newest minimization record, with each
-//     candidate's class, group and evidence; before any minimization, the
-//     allowlist of the newest run that recovered, marked declared.
-func docServices(recs []*collector.Record, cat *collector.Catalog) []site.Service {
-	by := map[string][]*collector.Record{}
-	for _, r := range recs {
-		by[r.Service] = append(by[r.Service], r)
-	}
-	names := make([]string, 0, len(by))
-	for n := range by {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	out := make([]site.Service, 0, len(names))
-	for _, name := range names {
-		rs := by[name]
-		slices.SortFunc(rs, func(a, b *collector.Record) int {
-			return cmp.Or(a.Outcome.StartedAt.Compare(b.Outcome.StartedAt), cmp.Compare(a.ID, b.ID))
-		})
-		sv := site.Service{Name: name, Scenario: rs[len(rs)-1].Scenario}
-		var passed, runbook, allow *collector.Record
-		for i := len(rs) - 1; i >= 0; i-- {
-			r := rs[i]
-			ok := r.Outcome.Recovered
-			if ok && passed == nil {
-				passed = r
-			}
-			if ok && runbook == nil && (len(r.Outcome.Steps) > 0 || r.Outcome.Validation.Command != "") {
-				runbook = r
-			}
-			if allow == nil && r.Kind == collector.KindMinimization && r.Minimization != nil {
-				allow = r
-			}
+// siteServices is what the service pages show of the services with
+// records (see [ingest.ByService]): the scenario, when it last passed (the
+// end of that run) with the run's ID, the runbook's steps and validation
+// as typed, and the requirements as the allowlist, declared unless a
+// minimization classified them.
+func siteServices(recs []*collector.Record, cat *collector.Catalog) []site.Service {
+	var out []site.Service
+	for _, s := range ingest.ByService(recs, cat) {
+		sv := site.Service{Name: s.Service, Scenario: s.Scenario}
+		if p := s.LastPassed; p != nil {
+			sv.LastRun, sv.LastPassed = p.ID, p.Outcome.StartedAt.Add(p.Outcome.Duration.Std())
 		}
-		if passed != nil {
-			sv.Scenario, sv.LastRun = passed.Scenario, passed.ID
-			sv.LastPassed = passed.Outcome.StartedAt.Add(passed.Outcome.Duration.Std())
-		}
-		if runbook != nil {
-			for _, st := range runbook.Outcome.Steps {
+		if rb := s.Runbook; rb != nil {
+			for _, st := range rb.Outcome.Steps {
 				sv.Steps = append(sv.Steps, site.Step{Name: st.Name, Command: st.Command})
 			}
-			v := runbook.Outcome.Validation
+			v := rb.Outcome.Validation
 			sv.Validation = site.Step{Name: v.Name, Command: v.Command}
 		}
-		if allow == nil {
-			allow = passed
+		if s.AllowlistFrom != nil {
+			sv.AllowlistFrom = s.AllowlistFrom.ID
 		}
-		if allow != nil {
-			sv.AllowlistFrom = allow.ID
-			for _, req := range ingest.Requirements(allow, cat) {
-				r := site.Requirement{Capability: req.Capability.String(), Class: site.Declared, Evidence: req.Evidence}
-				if !req.Endpoint {
-					r.Service = req.Target
-				}
-				if req.Class != "" {
-					r.Class = site.Class(req.Class)
-				}
-				if req.Group != 0 {
-					r.Group = "any one of group " + strconv.Itoa(req.Group)
-				}
-				sv.Allowlist = append(sv.Allowlist, r)
+		for _, req := range s.Requirements {
+			r := site.Requirement{Capability: req.Capability.String(), Class: site.Declared, Evidence: req.Evidence}
+			if !req.Endpoint {
+				r.Service = req.Target
 			}
+			if req.Class != "" {
+				r.Class = site.Class(req.Class)
+			}
+			if req.Group != 0 {
+				r.Group = "any one of group " + strconv.Itoa(req.Group)
+			}
+			sv.Allowlist = append(sv.Allowlist, r)
 		}
 		out = append(out, sv)
 	}

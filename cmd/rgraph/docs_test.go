@@ -256,7 +256,7 @@ func TestRefreshDocs(t *testing.T) {
 	}
 }
 
-func TestDocServices(t *testing.T) {
+func TestSiteServices(t *testing.T) {
 	at := func(h int) time.Time { return time.Date(2026, 11, 20, h, 0, 0, 0, time.UTC) }
 	run := func(id string, h int, ok bool, steps ...string) *collector.Record {
 		r := &collector.Record{Kind: collector.KindRun, ID: id, Scenario: "s/" + id, Service: "svc",
@@ -288,9 +288,9 @@ func TestDocServices(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := docServices(tt.recs, nil)
+			got := siteServices(tt.recs, nil)
 			if d := cmp.Diff([]site.Service{tt.want}, got); d != "" {
-				t.Errorf("docServices mismatch (-want +got):\n%s", d)
+				t.Errorf("siteServices mismatch (-want +got):\n%s", d)
 			}
 		})
 	}

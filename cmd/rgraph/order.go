@@ -122,9 +122,9 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 	return render.Order(env.Out, terminal(env), o, runbooks...)
 }
 
-// orderRunbooks returns, for each service in the plan that has a recovered
-// run among recs, the runbook steps of its newest such run, exactly as
-// typed (the same choice the docs site makes).
+// orderRunbooks returns, for each service in the plan that has a runbook
+// among recs (see [ingest.ServiceRecords]), its steps exactly as typed and
+// the run they come from: the same choice the docs site makes.
 func orderRunbooks(recs []*collector.Record, cat *collector.Catalog, o graph.Order) []render.Runbook {
 	planned := map[string]bool{}
 	for _, wv := range o.Waves {
@@ -133,12 +133,12 @@ func orderRunbooks(recs []*collector.Record, cat *collector.Catalog, o graph.Ord
 		}
 	}
 	var out []render.Runbook
-	for _, sv := range docServices(recs, cat) {
-		if !planned[sv.Name] || len(sv.Steps) == 0 {
+	for _, sv := range ingest.ByService(recs, cat) {
+		if !planned[sv.Service] || sv.Runbook == nil || len(sv.Runbook.Outcome.Steps) == 0 {
 			continue
 		}
-		rb := render.Runbook{Service: sv.Name, Source: "run " + sv.LastRun + " (" + sv.Scenario + ")"}
-		for _, st := range sv.Steps {
+		rb := render.Runbook{Service: sv.Service, Source: "run " + sv.Runbook.ID + " (" + sv.Runbook.Scenario + ")"}
+		for _, st := range sv.Runbook.Outcome.Steps {
 			rb.Steps = append(rb.Steps, st.Command)
 		}
 		out = append(out, rb)
