@@ -87,7 +87,9 @@ check-deps:
 	@$(call forbid,./sandbox/...,$(MOD)/(cmd|graph|ingest|render)|badger|go-graphviz|lipgloss|spf13/cobra)
 	@$(call forbid,$(MOD)/sandbox $(MOD)/sandbox/minimize,k8s\.io)
 	@! $(IMPORTS) | grep -v '^$(MOD)/sandbox/k8sjob: ' | grep -E ' (sigs\.)?k8s\.io/' || { echo "^ only sandbox/k8sjob may import the Kubernetes API"; exit 1; }
-	@$(call forbid,$(MOD)/sandbox,$(MOD)/(sandbox/|collector/probe|internal)|$(HEAVY)|vishvananda|^golang.org/x/sys)
+	@# The driver-neutral sandbox: no driver, probe or kernel helper (of
+	@# internal, collector's atomicfile only, through collector).
+	@! $(GO) list -deps $(MOD)/sandbox | grep -vx '$(MOD)/internal/atomicfile' | grep -E '$(MOD)/(sandbox/|collector/probe|internal)|$(HEAVY)|vishvananda|^golang.org/x/sys' || { echo "^ $(MOD)/sandbox must not depend on these"; exit 1; }
 	@echo "dependency arrows ok"
 
 ## cross: everything, tests included, must compile for a non-Linux target

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 
 	"github.com/rgraph/rgraph/collector/decode"
@@ -17,15 +16,6 @@ import (
 // catalog or capability: each is a [*decode.Error] naming the file, line
 // and field.
 var ErrMalformed = errors.New("collector: malformed document")
-
-// ReadFile decodes the record in the named file.
-func ReadFile(path string) (*Record, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading record: %w", err)
-	}
-	return Decode(b, path)
-}
 
 // Decode parses and validates one record document. name is used in errors.
 // Unknown fields, unknown schema versions, invalid values and names that
@@ -199,23 +189,6 @@ func Encode(w io.Writer, r *Record) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(&out)
-}
-
-// WriteFile encodes r into the named file, replacing it atomically.
-func WriteFile(path string, r *Record) error {
-	var buf bytes.Buffer
-	if err := Encode(&buf, r); err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-		return fmt.Errorf("writing record: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("writing record: %w", err)
-	}
-	return nil
 }
 
 // SortAttempts returns attempts merged by destination, verdict and

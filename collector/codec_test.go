@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -159,19 +158,6 @@ func TestAttemptsJSONLines(t *testing.T) {
 		if err == nil || err.Error() != tt.want || !errors.Is(err, ErrMalformed) {
 			t.Errorf("ReadAttempts(%q) error = %v, want %s", tt.in, err, tt.want)
 		}
-	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "r.json")
-	if err := WriteFile(p, sampleRecord()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ReadFile(p); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(p + ".tmp"); !os.IsNotExist(err) {
-		t.Errorf("temporary file left behind: %v", err)
 	}
 }
 

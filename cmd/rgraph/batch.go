@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"errors"
@@ -208,7 +207,9 @@ func pastTense(verb string) string {
 // stop: an interrupt, or a missing privilege, which no later scenario
 // would have either; other failures are the scenario's (s.err).
 func runOne(ctx context.Context, flags *batchFlags, job batchJob, s *batchScenario, prov *collector.Provenance, key ed25519.PrivateKey) error {
-	s.Record = recordName(s.sc.Service, s.sc.Name, job.kind)
+	// Shards own disjoint scenarios, so no two shards or machines ever
+	// write one file.
+	s.Record = collector.FileName(s.sc.Service, s.sc.Name, job.kind)
 	path := filepath.Join(flags.Out, s.Record)
 	if !flags.Force {
 		if rec, ok := existingRecord(path, key); ok {
@@ -236,7 +237,7 @@ func runOne(ctx context.Context, flags *batchFlags, job batchJob, s *batchScenar
 	}
 	p := *prov
 	rec.Provenance = &p
-	if err := writeRecord(path, rec, key); err != nil {
+	if err := collector.WriteFile(path, rec, key); err != nil {
 		s.err = err
 		return nil
 	}
@@ -272,103 +273,16 @@ func judge(sc *sandbox.Scenario, rec *collector.Record, check bool) string {
 // (when signing) carries a valid signature by key; a record that fails
 // any of these is made again.
 func existingRecord(path string, key ed25519.PrivateKey) (*collector.Record, bool) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, false
+	var (
+		rec *collector.Record
+		err error
+	)
+	if key == nil {
+		rec, err = collector.ReadFile(path)
+	} else {
+		rec, err = collector.ReadSignedFile(path, sign.NewKeyring(key.Public().(ed25519.PublicKey)))
 	}
-	rec, err := collector.Decode(b, path)
-	if err != nil {
-		return nil, false
-	}
-	if key != nil {
-		sig, err := os.ReadFile(path + sign.Ext)
-		if err != nil {
-			return nil, false
-		}
-		if _, err := sign.NewKeyring(key.Public().(ed25519.PublicKey)).Verify(b, sig); err != nil {
-			return nil, false
-		}
-	}
-	return rec, true
-}
-
-// recordName is the file a scenario's record is written to in --out:
-// SERVICE+SCENARIO.run.json or .min.json. Scenario names are letters,
-// digits, '.', '_' and '-' only, so the last '+' splits the two; bytes of
-// the service name outside those (and a leading '.') are %-escaped. Two
-// scenarios get the same name only if they have the same service and
-// name, which is one scenario; shards own disjoint scenarios, so no two
-// shards or machines ever write one file.
-func recordName(service, scenario string, kind collector.RecordKind) string {
-	var b strings.Builder
-	for i := 0; i < len(service); i++ {
-		c := service[i]
-		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || (c == '.' && i > 0) {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	suffix := ".run.json"
-	if kind == collector.KindMinimization {
-		suffix = ".min.json"
-	}
-	return b.String() + "+" + scenario + suffix
-}
-
-// writeRecord writes rec to path, and its signature by key (if any) to
-// path.sig, each atomically: a temporary file in the same directory
-// (hidden, so ingest never reads one), flushed to disk, renamed into
-// place. The signature goes first, so a record is never there without
-// the signature that goes with it.
-func writeRecord(path string, rec *collector.Record, key ed25519.PrivateKey) error {
-	var buf bytes.Buffer
-	if err := collector.Encode(&buf, rec); err != nil {
-		return err
-	}
-	if key != nil {
-		if err := writeAtomic(path+sign.Ext, sign.Sign(key, buf.Bytes())); err != nil {
-			return fmt.Errorf("writing signature: %w", err)
-		}
-	}
-	if err := writeAtomic(path, buf.Bytes()); err != nil {
-		return fmt.Errorf("writing record: %w", err)
-	}
-	return nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Chmod(0o644)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // the rename, on file systems that need it
-		d.Close()
-	}
-	return nil
+	return rec, err == nil
 }
 
 // expandScenarios turns arguments into scenario files: a file as it is,

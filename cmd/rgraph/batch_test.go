@@ -327,33 +327,6 @@ func TestJobFromEnv(t *testing.T) {
 	}
 }
 
-func TestRecordName(t *testing.T) {
-	tests := []struct {
-		service, scenario string
-		kind              collector.RecordKind
-		want              string
-	}{
-		{"web", "web-cold-start", collector.KindRun, "web+web-cold-start.run.json"},
-		{"web", "web-cold-start", collector.KindMinimization, "web+web-cold-start.min.json"},
-		{"a.b", "c", collector.KindRun, "a.b+c.run.json"},
-		{"a", "b.c", collector.KindRun, "a+b.c.run.json"},
-		{".hidden", "x", collector.KindRun, "%2Ehidden+x.run.json"},
-		{"a+b", "x", collector.KindRun, "a%2Bb+x.run.json"},
-		{"ünï", "x", collector.KindRun, "%C3%BCn%C3%AF+x.run.json"},
-	}
-	seen := map[string]bool{}
-	for _, tt := range tests {
-		got := recordName(tt.service, tt.scenario, tt.kind)
-		if got != tt.want {
-			t.Errorf("recordName(%q, %q, %s) = %q, want %q", tt.service, tt.scenario, tt.kind, got, tt.want)
-		}
-		if seen[got] {
-			t.Errorf("recordName gives %q twice", got)
-		}
-		seen[got] = true
-	}
-}
-
 // TestMinimizeBatch minimizes a scenario with --out: one minimization
 // record, found again on a second pass.
 func TestMinimizeBatch(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/collector/sign"
 )
 
@@ -126,8 +127,8 @@ func keySignRun(opts *keyOptions) error {
 		if err != nil {
 			return fmt.Errorf("reading record: %w", err)
 		}
-		if err := writeAtomic(f+sign.Ext, sign.Sign(k, b)); err != nil {
-			return fmt.Errorf("writing signature: %w", err)
+		if err := collector.WriteSignature(f, b, k); err != nil {
+			return err
 		}
 		if !opts.Quiet {
 			fmt.Fprintf(opts.Env.ErrOut, "rgraph: signed %s\n", f)

@@ -166,7 +166,7 @@ func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
 		if recErr != nil {
 			return recErr
 		}
-		if err := writeRecord(opts.Record, rec, key); err != nil {
+		if err := collector.WriteFile(opts.Record, rec, key); err != nil {
 			return err
 		}
 	}

@@ -199,7 +199,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	rec.Provenance = provenance(opts.Env, opts.Batch.Job, "")
 	creep := sandbox.Outside(rec.Attempts, committed)
 	if opts.Record != "" {
-		if err := writeRecord(opts.Record, rec, key); err != nil {
+		if err := collector.WriteFile(opts.Record, rec, key); err != nil {
 			return err
 		}
 	}

@@ -85,7 +85,7 @@ func TestSlurmFleet(t *testing.T) {
 	all := loadScenarios(paths)
 	for i := range shards {
 		for _, s := range assign(all, shard{i, shards}) {
-			rec, err := collector.ReadFile(filepath.Join(out, recordName(s.Service, s.Scenario, collector.KindRun)))
+			rec, err := collector.ReadFile(filepath.Join(out, collector.FileName(s.Service, s.Scenario, collector.KindRun)))
 			if err != nil {
 				t.Errorf("shard %d: %v", i, err)
 				continue
