@@ -6,15 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/collector/sign"
@@ -122,7 +118,10 @@ func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, ou
 	if err != nil {
 		return err
 	}
-	paths, err := expandScenarios(flags.Scenarios)
+	paths, err := sandbox.FindScenarios(flags.Scenarios...)
+	if errors.Is(err, filepath.ErrBadPattern) {
+		return &usageError{err}
+	}
 	if err != nil {
 		return err
 	}
@@ -283,92 +282,6 @@ func existingRecord(path string, key ed25519.PrivateKey) (*collector.Record, boo
 		rec, err = collector.ReadSignedFile(path, sign.NewKeyring(key.Public().(ed25519.PublicKey)))
 	}
 	return rec, err == nil
-}
-
-// expandScenarios turns arguments into scenario files: a file as it is,
-// a directory walked for .yaml and .yml files (skipping names that start
-// with '.'), and a pattern that names no file expanded as a glob (for
-// shells that do not, or quoted ones). Files are listed once.
-func expandScenarios(args []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	add := func(p string) {
-		key := p
-		if abs, err := filepath.Abs(p); err == nil {
-			key = abs
-		}
-		if !seen[key] {
-			seen[key] = true
-			out = append(out, p)
-		}
-	}
-	for _, a := range args {
-		st, err := os.Stat(a)
-		if errors.Is(err, fs.ErrNotExist) && strings.ContainsAny(a, "*?[") {
-			matches, gerr := filepath.Glob(a)
-			if gerr != nil {
-				return nil, usageErrorf("scenario pattern %q: %v", a, gerr)
-			}
-			if len(matches) == 0 {
-				return nil, fmt.Errorf("scenario pattern %q matches no file", a)
-			}
-			for _, m := range matches {
-				add(m)
-			}
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("reading scenario: %w", err)
-		}
-		if !st.IsDir() {
-			add(a)
-			continue
-		}
-		var found []string
-		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if p != a && strings.HasPrefix(d.Name(), ".") {
-				if d.IsDir() {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			if ext := strings.ToLower(filepath.Ext(p)); !d.IsDir() && (ext == ".yaml" || ext == ".yml") && isScenario(p) {
-				found = append(found, p)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("walking %s: %w", a, err)
-		}
-		slices.Sort(found)
-		for _, p := range found {
-			add(p)
-		}
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no scenarios in %s", strings.Join(args, ", "))
-	}
-	return out, nil
-}
-
-// isScenario reports whether a YAML file found in a directory is a
-// scenario (kind: scenario) rather than a catalog or anything else. One
-// that does not parse is taken, so that loading it says what is wrong.
-func isScenario(path string) bool {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return true
-	}
-	var head struct {
-		Kind string `yaml:"kind"`
-	}
-	if yaml.Unmarshal(b, &head) != nil {
-		return true
-	}
-	return head.Kind == sandbox.ScenarioKind
 }
 
 // loadScenarios loads every scenario; one that does not load keeps its

@@ -132,7 +132,7 @@ func TestBatchShards(t *testing.T) {
 // TestBatchStableAssignment checks that a scenario's shard depends on the
 // scenario, not on where it is listed.
 func TestBatchStableAssignment(t *testing.T) {
-	paths, err := expandScenarios([]string{fleetDir + "/scenarios"})
+	paths, err := sandbox.FindScenarios(fleetDir + "/scenarios")
 	if err != nil {
 		t.Fatal(err)
 	}

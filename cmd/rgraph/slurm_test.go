@@ -15,6 +15,7 @@ import (
 	"github.com/rgraph/rgraph/collector"
 	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/internal/slurmtest"
+	"github.com/rgraph/rgraph/sandbox"
 	"github.com/rgraph/rgraph/sandbox/sandboxtest"
 )
 
@@ -78,7 +79,7 @@ func TestSlurmFleet(t *testing.T) {
 	}
 
 	// One record per scenario, made by the array task that owns it.
-	paths, err := expandScenarios([]string{scenarios})
+	paths, err := sandbox.FindScenarios(scenarios)
 	if err != nil {
 		t.Fatal(err)
 	}
