@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rgraph/rgraph/collector/dnsstub/dnsstubtest"
+	"github.com/rgraph/rgraph/internal/dnsstub/dnsstubtest"
 )
 
 func TestParseProbe(t *testing.T) {

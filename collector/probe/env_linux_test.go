@@ -24,8 +24,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/collector"
-	"github.com/rgraph/rgraph/collector/dnsstub"
-	"github.com/rgraph/rgraph/collector/dnsstub/dnsstubtest"
+	"github.com/rgraph/rgraph/internal/dnsstub"
+	"github.com/rgraph/rgraph/internal/dnsstub/dnsstubtest"
 	"github.com/rgraph/rgraph/internal/privtest"
 )
 

@@ -12,7 +12,7 @@
 // with a runbook leaf, recorded and enforced by collector/probe, and a
 // validate leaf, in the same namespace but outside the recorder, so that a
 // health check of the service under test is neither denied nor counted as
-// one of its dependencies. rgraph's DNS stub (collector/dnsstub) listens
+// one of its dependencies. rgraph's DNS stub (internal/dnsstub) listens
 // on [StubAddr] inside the namespace. Commands run as root without
 // CAP_NET_RAW. Every object carries the run ID, and the driver's
 // [Driver.Reap] removes what a killed run left behind.

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/net/dns/dnsmessage"
 
 	"github.com/rgraph/rgraph/collector"
-	"github.com/rgraph/rgraph/collector/dnsstub/dnsstubtest"
+	"github.com/rgraph/rgraph/internal/dnsstub/dnsstubtest"
 )
 
 // upstream is a fake resolver on loopback: it answers NAME/A with
