@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"io"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/sandbox/k8sjob"
+	"github.com/rgraph/rgraph/sandbox/slurmjob"
 )
 
 // clusterJobOptions are the parsed flags of rgraph cluster job.
@@ -118,7 +116,15 @@ The records are then one rgraph ingest away. See docs/scale.md.`,
 
 func clusterJobRun(opts *clusterJobOptions) error {
 	if opts.Engine == "slurm" {
-		return writeSlurmJob(opts.Env.Out, opts)
+		err := slurmjob.Write(opts.Env.Out, slurmjob.Spec{
+			Name: opts.Name, Shards: opts.Shards, Parallelism: opts.Parallelism, Verb: opts.Verb, Out: opts.Out,
+			Rgraph: opts.Rgraph, Partition: opts.Partition, Time: opts.Time, Logs: opts.Logs,
+			Scenarios: opts.Scenarios, Args: opts.Args,
+		})
+		if err != nil {
+			return usageErrorf("%v", err)
+		}
+		return nil
 	}
 	spec := k8sjob.Spec{
 		Name: opts.Name, Namespace: opts.Namespace, Image: opts.Image, Shards: opts.Shards, Parallelism: opts.Parallelism,
@@ -135,45 +141,4 @@ func clusterJobRun(opts *clusterJobOptions) error {
 		return usageErrorf("%v", err)
 	}
 	return nil
-}
-
-// writeSlurmJob writes an sbatch script: a job array of opts.Shards
-// tasks, each running rgraph on its shard.
-func writeSlurmJob(w io.Writer, opts *clusterJobOptions) error {
-	array := fmt.Sprintf("0-%d", opts.Shards-1)
-	if opts.Parallelism > 0 {
-		array += fmt.Sprintf("%%%d", opts.Parallelism)
-	}
-	logs := "%x-%A_%a.log"
-	if opts.Logs != "" {
-		logs = strings.TrimSuffix(opts.Logs, "/") + "/" + logs
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "#!/bin/sh\n# rgraph %s of %s in %d shards, records to %s.\n", opts.Verb, strings.Join(opts.Scenarios, " "), opts.Shards, opts.Out)
-	fmt.Fprintf(&b, "# Written by rgraph cluster job --engine slurm; submit with sbatch FILE (docs/scale.md).\n")
-	fmt.Fprintf(&b, "#SBATCH --job-name=%s\n#SBATCH --array=%s\n#SBATCH --ntasks=1\n#SBATCH --output=%s\n", opts.Name, array, logs)
-	if opts.Partition != "" {
-		fmt.Fprintf(&b, "#SBATCH --partition=%s\n", opts.Partition)
-	}
-	if opts.Time != "" {
-		fmt.Fprintf(&b, "#SBATCH --time=%s\n", opts.Time)
-	}
-	cmd := []string{opts.Rgraph, opts.Verb, "--out", opts.Out, "--shard", "auto"}
-	cmd = append(cmd, opts.Args...)
-	cmd = append(cmd, "--")
-	cmd = append(cmd, opts.Scenarios...)
-	for i, a := range cmd {
-		cmd[i] = shellQuote(a)
-	}
-	fmt.Fprintf(&b, "exec %s\n", strings.Join(cmd, " "))
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-// shellQuote quotes s for sh when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,+@%") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
