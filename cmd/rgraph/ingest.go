@@ -11,7 +11,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rgraph/rgraph/collector/sign"
-	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
 	"github.com/rgraph/rgraph/render"
 )
@@ -155,36 +154,7 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 	if opts.Output == "json" {
 		return render.IngestJSON(opts.Env.Out, ingestDoc(sum))
 	}
-	if _, err := fmt.Fprintln(opts.Env.Out, ingestLine(sum)); err != nil {
-		return err
-	}
-	if f := sum.Federation; len(f.Duplicates)+len(f.Superseded)+len(f.Conflicts) > 0 {
-		_, err = fmt.Fprintf(opts.Env.Out, "records: %s read twice, %s superseded by newer ones, %s\n",
-			plural(len(f.Duplicates), "record"), plural(len(f.Superseded), "record"), plural(len(f.Conflicts), "conflict"))
-	}
-	return err
-}
-
-// ingestLine is the one-line text summary of an ingest.
-func ingestLine(sum ingest.Summary) string {
-	r := sum.Release
-	verb := "stored"
-	if sum.Replaced {
-		verb = "replaced"
-	}
-	var kinds []string
-	for _, k := range graph.AllKinds {
-		if n := r.EdgesByKind[k]; n > 0 {
-			kinds = append(kinds, fmt.Sprintf("%s %d", k, n))
-		}
-	}
-	byKind := ""
-	if len(kinds) > 0 {
-		byKind = " (" + strings.Join(kinds, ", ") + ")"
-	}
-	return fmt.Sprintf("%s release %s: %s, %s%s, %s, %s",
-		verb, r.Name, plural(r.Services, "service"), plural(r.Edges, "edge"), byKind,
-		plural(r.Records, "record"), plural(r.Endpoints, "unmapped endpoint"))
+	return render.Ingest(opts.Env.Out, ingestDoc(sum))
 }
 
 // plural is render.Plural for nouns whose plural takes an s.

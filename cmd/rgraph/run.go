@@ -332,7 +332,7 @@ func ingestRecord(ctx context.Context, opts *runOptions, sc *sandbox.Scenario, r
 			return err
 		}
 		if !opts.Quiet {
-			fmt.Fprintf(opts.Env.ErrOut, "rgraph: %s\n", ingestLine(sum))
+			fmt.Fprintf(opts.Env.ErrOut, "rgraph: %s\n", render.IngestLine(ingestDoc(sum)))
 		}
 		return nil
 	})
