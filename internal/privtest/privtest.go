@@ -1,9 +1,12 @@
-// Package privtest gates tests that need root, eBPF or network namespaces.
+// Package privtest gates tests that need what CI provides and a developer's
+// machine may lack: root, eBPF and network namespaces, but also the tools
+// .ci/run installs (apt-cache's package lists, Chromium, Slurm, real
+// daemons from Debian packages).
 //
-// Such tests are compiled always and skip with a reason on an
-// unprivileged machine; with RGRAPH_REQUIRE_PRIVILEGED=1 (set by .ci/run
-// and make test-privileged) a skip becomes a failure, so CI cannot pass
-// without running them.
+// Such tests are compiled always and skip with a reason where they cannot
+// run; with RGRAPH_REQUIRE_PRIVILEGED=1 (set by .ci/run and make
+// test-privileged) a skip becomes a failure, so CI cannot pass without
+// running them.
 package privtest
 
 import (
