@@ -80,7 +80,9 @@ func CheckFile(t testing.TB, path string, got []byte) {
 	}
 }
 
-// lineDiff shows the first lines where want and got differ.
+// lineDiff shows the first lines where want and got differ, with escape
+// bytes (colour) written out as \x1b so that the terminal showing the
+// failure does not interpret them.
 func lineDiff(want, got string) string {
 	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
 	var b strings.Builder
@@ -96,7 +98,7 @@ func lineDiff(want, got string) string {
 		if wl == gl {
 			continue
 		}
-		b.WriteString("line " + strconv.Itoa(i+1) + ":\n  want: " + wl + "\n  got:  " + gl + "\n")
+		b.WriteString("line " + strconv.Itoa(i+1) + ":\n  want: " + showEscapes(wl) + "\n  got:  " + showEscapes(gl) + "\n")
 		if shown++; shown == 5 {
 			b.WriteString("...\n")
 			break
@@ -104,3 +106,5 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
+
+func showEscapes(line string) string { return strings.ReplaceAll(line, "\x1b", `\x1b`) }
