@@ -46,5 +46,12 @@ func Ingest(w io.Writer, d IngestDoc) error {
 	return err
 }
 
+// RuntimeIngest writes the one-line text summary of a runtime ingest to w.
+func RuntimeIngest(w io.Writer, d RuntimeIngestDoc) error {
+	_, err := fmt.Fprintf(w, "stored the runtime graph of release %s: %s between %s, from %s\n",
+		d.Release, plurals(d.Edges, "edge"), plurals(d.Services, "service"), strings.Join(d.Inputs, ", "))
+	return err
+}
+
 // plurals is [Plural] for nouns whose plural takes an s.
 func plurals(n int, noun string) string { return plural(n, noun, noun+"s") }

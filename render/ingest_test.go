@@ -27,3 +27,11 @@ func TestIngest(t *testing.T) {
 		})
 	}
 }
+
+func TestRuntimeIngest(t *testing.T) {
+	var buf bytes.Buffer
+	if err := RuntimeIngest(&buf, RuntimeIngestDoc{Release: "2026-11", Inputs: []string{"deps.json (jaeger)", "stdin (otlp)"}, Edges: 1, Services: 2}); err != nil {
+		t.Fatal(err)
+	}
+	golden.Check(t, buf.Bytes())
+}

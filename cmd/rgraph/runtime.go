@@ -148,13 +148,11 @@ func runtimeIngestRun(ctx context.Context, opts *runtimeIngestOptions) error {
 	case err != nil:
 		return fmt.Errorf("storing the runtime graph of %q: %w", opts.Release, err)
 	}
+	d := render.RuntimeIngestDoc{Release: info.Release, Created: info.Created, Inputs: info.Inputs, Edges: info.Edges, Services: info.Services, Size: info.Size}
 	if opts.Output == "json" {
-		return render.RuntimeIngestJSON(opts.Env.Out, render.RuntimeIngestDoc{Release: info.Release, Created: info.Created,
-			Inputs: info.Inputs, Edges: info.Edges, Services: info.Services, Size: info.Size})
+		return render.RuntimeIngestJSON(opts.Env.Out, d)
 	}
-	_, err = fmt.Fprintf(opts.Env.Out, "stored the runtime graph of release %s: %s between %s, from %s\n",
-		info.Release, plural(info.Edges, "edge"), plural(info.Services, "service"), strings.Join(info.Inputs, ", "))
-	return err
+	return render.RuntimeIngest(opts.Env.Out, d)
 }
 
 // runtimeShowOptions are the parsed flags of rgraph runtime show.
