@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +15,7 @@ import (
 	"github.com/rgraph/rgraph/collector/sign"
 	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/sandbox"
+	"github.com/rgraph/rgraph/sandbox/shard"
 )
 
 // batchFlags are what rgraph run and rgraph minimize share for many
@@ -51,7 +51,7 @@ func (b *batchFlags) check(single ...string) error {
 	case b.ShardCount < 0:
 		return usageErrorf("--shard-count must be positive")
 	case b.Shard != "" && b.Shard != "auto":
-		if _, err := parseShard(b.Shard); err != nil {
+		if _, err := shard.Parse(b.Shard); err != nil {
 			return usageErrorf("--shard: %v", err)
 		}
 	}
@@ -103,16 +103,20 @@ const (
 // an interrupt (130) stops the batch at once; records already written
 // stay, and only the scenario in flight is lost.
 func runBatch(ctx context.Context, env *Env, flags *batchFlags, job batchJob, output string, prog *progress) error {
-	sh := shard{0, 1}
+	sh := shard.All
 	var err error
 	switch flags.Shard {
 	case "":
 	case "auto":
-		if sh, err = shardFromEnv(env.Getenv, flags.ShardCount); err != nil {
-			return usageErrorf("%v", err)
+		sh, err = shard.FromEnv(env.Getenv, flags.ShardCount)
+		if errors.Is(err, shard.ErrNoCount) {
+			return usageErrorf("--shard auto: %v: give --shard-count N or RGRAPH_SHARD_COUNT", err)
+		}
+		if err != nil {
+			return usageErrorf("--shard auto: %v", err)
 		}
 	default:
-		sh, _ = parseShard(flags.Shard) // checked with the flags
+		sh, _ = shard.Parse(flags.Shard) // checked with the flags
 	}
 	key, err := readSignKey(flags.SignKey)
 	if err != nil {
@@ -307,11 +311,11 @@ func loadScenarios(paths []string) []*batchScenario {
 // listing, so running a shard again redoes the same scenarios wherever
 // the files are. A second scenario with the key of an earlier one gets an
 // error (both would write one record).
-func assign(all []*batchScenario, sh shard) []*batchScenario {
+func assign(all []*batchScenario, sh shard.Shard) []*batchScenario {
 	var mine []*batchScenario
 	first := map[string]string{}
 	for _, s := range all {
-		if shardOf(s.key, sh.count) != sh.index {
+		if !sh.Owns(s.key) {
 			continue
 		}
 		if prev, dup := first[s.key]; dup && s.err == nil {
@@ -322,11 +326,4 @@ func assign(all []*batchScenario, sh shard) []*batchScenario {
 		mine = append(mine, s)
 	}
 	return mine
-}
-
-// shardOf is the shard of n that owns key: FNV-1a, modulo n.
-func shardOf(key string, n int) int {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	return int(h.Sum64() % uint64(n))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/rgraph/rgraph/collector/sign"
 	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/sandbox"
+	"github.com/rgraph/rgraph/sandbox/shard"
 )
 
 const fleetDir = "../../testdata/fleet"
@@ -139,7 +140,7 @@ func TestBatchStableAssignment(t *testing.T) {
 	shardsOf := func(paths []string) map[string]int {
 		out := map[string]int{}
 		for i := range 4 {
-			for _, s := range assign(loadScenarios(paths), shard{i, 4}) {
+			for _, s := range assign(loadScenarios(paths), shard.Shard{Index: i, Count: 4}) {
 				out[s.key] = i
 			}
 		}
@@ -274,56 +275,18 @@ func TestBatchSigned(t *testing.T) {
 	}
 }
 
-func TestShardFromEnv(t *testing.T) {
-	tests := []struct {
-		name  string
-		vars  map[string]string
-		count int
-		want  shard
-		err   string
-	}{
-		{"slurm", map[string]string{"SLURM_ARRAY_TASK_ID": "2", "SLURM_ARRAY_TASK_COUNT": "3"}, 0, shard{2, 3}, ""},
-		{"slurm from 1", map[string]string{"SLURM_ARRAY_TASK_ID": "3", "SLURM_ARRAY_TASK_COUNT": "3", "SLURM_ARRAY_TASK_MIN": "1"}, 0, shard{2, 3}, ""},
-		{"slurm with gaps", map[string]string{"SLURM_ARRAY_TASK_ID": "4", "SLURM_ARRAY_TASK_COUNT": "3"}, 0, shard{}, "numbered 0-(N-1)"},
-		{"kubernetes", map[string]string{"JOB_COMPLETION_INDEX": "5"}, 8, shard{5, 8}, ""},
-		{"kubernetes count from env", map[string]string{"JOB_COMPLETION_INDEX": "0", "RGRAPH_SHARD_COUNT": "2"}, 0, shard{0, 2}, ""},
-		{"kubernetes without count", map[string]string{"JOB_COMPLETION_INDEX": "0"}, 0, shard{}, "--shard-count"},
-		{"gitlab", map[string]string{"CI_NODE_INDEX": "1", "CI_NODE_TOTAL": "4"}, 0, shard{0, 4}, ""},
-		{"nothing", map[string]string{}, 0, shard{}, "no shard in the environment"},
-		{"not a number", map[string]string{"SLURM_ARRAY_TASK_ID": "x", "SLURM_ARRAY_TASK_COUNT": "3"}, 0, shard{}, "not a number"},
+// TestBatchShardAuto checks --shard auto in a Kubernetes Indexed Job,
+// which names the part but not the count: a usage error without
+// --shard-count, the environment's part with it.
+func TestBatchShardAuto(t *testing.T) {
+	var calls atomic.Int32
+	k8s := map[string]string{"JOB_COMPLETION_INDEX": "1", "HOSTNAME": "rgraph-fleet-1-x7"}
+	if code, _ := batchRun(t, fakeRuns(&calls), k8s, "--out", t.TempDir(), "--shard", "auto", fleetDir+"/scenarios"); code != exitUsage || calls.Load() != 0 {
+		t.Errorf("without a count: exit %d after %d runs, want %d and none", code, calls.Load(), exitUsage)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := shardFromEnv(func(k string) string { return tt.vars[k] }, tt.count)
-			if tt.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.err) {
-					t.Errorf("shardFromEnv = %v, %v; want an error containing %q", got, err, tt.err)
-				}
-				return
-			}
-			if err != nil || got != tt.want {
-				t.Errorf("shardFromEnv = %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestJobFromEnv(t *testing.T) {
-	tests := []struct {
-		vars map[string]string
-		want string
-	}{
-		{map[string]string{"SLURM_ARRAY_JOB_ID": "42", "SLURM_ARRAY_TASK_ID": "3", "SLURM_JOB_ID": "45"}, "slurm:42_3"},
-		{map[string]string{"SLURM_JOB_ID": "45"}, "slurm:45"},
-		{map[string]string{"JOB_COMPLETION_INDEX": "1", "HOSTNAME": "rgraph-fleet-1-x7"}, "k8s:rgraph-fleet-1-x7"},
-		{map[string]string{"GITHUB_RUN_ID": "9", "GITHUB_RUN_ATTEMPT": "1", "GITHUB_REPOSITORY": "o/r", "GITHUB_JOB": "scenarios"}, "github:o/r/9/1/scenarios"},
-		{map[string]string{"CI_JOB_ID": "77", "CI_PROJECT_PATH": "g/p"}, "gitlab:g/p/77"},
-		{map[string]string{}, ""},
-	}
-	for _, tt := range tests {
-		if got := jobFromEnv(func(k string) string { return tt.vars[k] }); got != tt.want {
-			t.Errorf("jobFromEnv(%v) = %q, want %q", tt.vars, got, tt.want)
-		}
+	code, sum := batchRun(t, fakeRuns(&calls), k8s, "--out", t.TempDir(), "--shard", "auto", "--shard-count", "3", fleetDir+"/scenarios")
+	if code != exitOK || sum.Shard != "1/3" || int(calls.Load()) != sum.Assigned {
+		t.Errorf("with --shard-count 3: exit %d, shard %q, %d runs for %d assigned", code, sum.Shard, calls.Load(), sum.Assigned)
 	}
 }
 

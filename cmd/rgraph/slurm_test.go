@@ -17,6 +17,7 @@ import (
 	"github.com/rgraph/rgraph/internal/slurmtest"
 	"github.com/rgraph/rgraph/sandbox"
 	"github.com/rgraph/rgraph/sandbox/sandboxtest"
+	"github.com/rgraph/rgraph/sandbox/shard"
 )
 
 // TestSlurmFleet is the Slurm recipe of docs/scale.md, for real: a
@@ -85,7 +86,7 @@ func TestSlurmFleet(t *testing.T) {
 	}
 	all := loadScenarios(paths)
 	for i := range shards {
-		for _, s := range assign(all, shard{i, shards}) {
+		for _, s := range assign(all, shard.Shard{Index: i, Count: shards}) {
 			rec, err := collector.ReadFile(filepath.Join(out, collector.FileName(s.Service, s.Scenario, collector.KindRun)))
 			if err != nil {
 				t.Errorf("shard %d: %v", i, err)
