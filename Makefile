@@ -78,7 +78,7 @@ check-deps:
 	@$(call only,./graph ./graph/graphtest,graph|graph/graphtest)
 	@$(call forbid,./graph ./graph/graphtest,gopkg.in/yaml|$(HEAVY))
 	@$(call forbid-direct,./graph,$(FORMATS))
-	@$(call only,./graph/gate,graph|graph/gate|collector/decode)
+	@$(call only,./graph/gate,graph|graph/gate|collector/decode|internal/atomicfile)
 	@$(call forbid,./graph/gate,$(HEAVY))
 	@$(call forbid,./render/...,$(MOD)/(cmd|collector|ingest|sandbox|graph/gate)|badger|cilium/ebpf|spf13/cobra|k8s\.io)
 	@$(call forbid,./ingest/...,$(MOD)/(cmd|render|sandbox|collector/probe)|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra|k8s\.io)

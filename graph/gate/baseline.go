@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/rgraph/rgraph/collector/decode"
 	"github.com/rgraph/rgraph/graph"
+	"github.com/rgraph/rgraph/internal/atomicfile"
 )
 
 // ErrInvalidBaseline is matched by every error about the content of a
@@ -245,19 +245,7 @@ func WriteBaselineFile(path string, findings []graph.Finding, release string) er
 	if err := WriteBaseline(&buf, entries); err != nil {
 		return fmt.Errorf("writing baseline %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("writing baseline: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing baseline: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing baseline: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := atomicfile.Write(path, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("writing baseline: %w", err)
 	}
 	return nil

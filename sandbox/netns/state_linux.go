@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rgraph/rgraph/internal/atomicfile"
 	"github.com/rgraph/rgraph/internal/netnspin"
 	"github.com/rgraph/rgraph/sandbox"
 )
@@ -120,11 +121,10 @@ func (rs *runState) save() error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(rs.dir, "meta.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := atomicfile.Write(filepath.Join(rs.dir, "meta.json"), b, 0o644); err != nil {
 		return fmt.Errorf("writing run metadata: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(rs.dir, "meta.json"))
+	return nil
 }
 
 // release drops the run's lock; the directory stays (for a kept run).
