@@ -20,7 +20,7 @@ type probeAttemptVal struct {
 	Cgroup  uint64
 	Pid     uint32
 	Run     uint32
-	Outcome [7]uint64
+	Outcome [8]uint64
 }
 
 type probeClientKey struct {
@@ -153,6 +153,13 @@ type probeSockArgs struct {
 	Slot     uint32
 }
 
+type probeUnixConn struct {
+	_    structs.HostLayout
+	Run  uint32
+	Slot uint32
+	Key  probeUnixKey
+}
+
 type probeUnixEvent struct {
 	_   structs.HostLayout
 	Hdr struct {
@@ -184,6 +191,7 @@ type probeUnixScratch struct {
 	_    structs.HostLayout
 	Key  probeUnixKey
 	Lpm  probeLpmUnixKey
+	Conn probeUnixConn
 	Path [116]int8
 }
 
@@ -205,6 +213,7 @@ const (
 	probeMapSlotRuns         = "slot_runs"
 	probeMapSocketCalls      = "socket_calls"
 	probeMapUnixAttempts     = "unix_attempts"
+	probeMapUnixPending      = "unix_pending"
 	probeMapUnixRules        = "unix_rules"
 	probeProgConnect4        = "connect4"
 	probeProgConnect6        = "connect6"
@@ -308,6 +317,7 @@ type probeMapSpecs struct {
 	SlotRuns     *ebpf.MapSpec `ebpf:"slot_runs"`
 	SocketCalls  *ebpf.MapSpec `ebpf:"socket_calls"`
 	UnixAttempts *ebpf.MapSpec `ebpf:"unix_attempts"`
+	UnixPending  *ebpf.MapSpec `ebpf:"unix_pending"`
 	UnixRules    *ebpf.MapSpec `ebpf:"unix_rules"`
 }
 
@@ -357,6 +367,7 @@ type probeMaps struct {
 	SlotRuns     *ebpf.Map `ebpf:"slot_runs"`
 	SocketCalls  *ebpf.Map `ebpf:"socket_calls"`
 	UnixAttempts *ebpf.Map `ebpf:"unix_attempts"`
+	UnixPending  *ebpf.Map `ebpf:"unix_pending"`
 	UnixRules    *ebpf.Map `ebpf:"unix_rules"`
 }
 
@@ -376,6 +387,7 @@ func (m *probeMaps) Close() error {
 		m.SlotRuns,
 		m.SocketCalls,
 		m.UnixAttempts,
+		m.UnixPending,
 		m.UnixRules,
 	)
 }
