@@ -27,7 +27,7 @@ var built struct {
 }
 
 // rgraphBinary builds cmd/rgraph once per test process.
-func rgraphBinary(t *testing.T) string {
+func rgraphBinary(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the rgraph binary")
