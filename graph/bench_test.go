@@ -26,7 +26,9 @@ var benchSizes = []struct {
 
 // BenchmarkFleet runs, on each synthetic fleet, rgraph's Cycles and
 // RecoveryOrder (alone and together, as `rgraph cycles` then `rgraph
-// order` would), Diff against an evolved release, and side by side the
+// order` would), Diff against an evolved release (from scratch, and with
+// the summaries a store keeps, whose Summarize is timed too), and side by
+// side the
 // tight compact-array reference (graphtest.TightSCCWaves), gonum's
 // topo.TarjanSCC on the compact Directed view, and gonum's map-based
 // simple.DirectedGraph built from the same edges plus topo.TarjanSCC
@@ -121,12 +123,32 @@ func BenchmarkFleet(b *testing.B) {
 				sg := simpleGraph(g0, graph.DefaultKinds)
 				measure(b, nil, func() { topo.TarjanSCC(sg) })
 			})
+			next0 := graphtest.Evolve(g0, sz.edges/1000, 7)
+			var next *graph.Graph
 			b.Run("Diff", func(b *testing.B) {
-				next0 := graphtest.Evolve(g0, sz.edges/1000, 7)
-				var next *graph.Graph
 				measure(b, func() {
 					fresh()
 					next, _ = graph.FromCSR(next0.CSR())
+				}, func() { graph.Diff(g, next, graph.DiffOptions{}) })
+			})
+			b.Run("Summarize", func(b *testing.B) {
+				measure(b, fresh, func() { graph.Summarize(g, 0) })
+			})
+			// Diff of releases loaded with their summaries, as from a store.
+			b.Run("DiffSummarized", func(b *testing.B) {
+				sums := map[*graph.Graph]*graph.Summary{g0: graph.Summarize(g0, 0), next0: graph.Summarize(next0, 0)}
+				remembered := func(g0 *graph.Graph) *graph.Graph {
+					g, err := graph.FromCSR(g0.CSR())
+					if err == nil {
+						err = g.Remember(sums[g0])
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					return g
+				}
+				measure(b, func() {
+					g, next = remembered(g0), remembered(next0)
 				}, func() { graph.Diff(g, next, graph.DiffOptions{}) })
 			})
 		})

@@ -2,7 +2,6 @@ package graph
 
 import (
 	"cmp"
-	"math"
 	"slices"
 )
 
@@ -65,21 +64,24 @@ func Diff(old, new *Graph, opts DiffOptions) Delta {
 	}
 	ks := opts.Kinds.OrDefault()
 
-	// Services: both name lists are sorted.
-	o2n := make([]int32, old.Len())
+	// Services: both name lists are sorted. A name's rank in their union
+	// orders the names of both graphs, so edges compare by integers.
+	orank := make([]int32, old.Len())
+	nrank := make([]int32, new.Len())
 	n2o := make([]int32, new.Len())
-	for i, j := 0, 0; i < len(old.names) || j < len(new.names); {
+	rank := int32(0)
+	for i, j := 0, 0; i < len(old.names) || j < len(new.names); rank++ {
 		switch {
 		case j == len(new.names) || i < len(old.names) && old.names[i] < new.names[j]:
-			o2n[i] = -1
+			orank[i] = rank
 			d.RemovedServices = append(d.RemovedServices, old.names[i])
 			i++
 		case i == len(old.names) || new.names[j] < old.names[i]:
-			n2o[j] = -1
+			nrank[j], n2o[j] = rank, -1
 			d.AddedServices = append(d.AddedServices, new.names[j])
 			j++
 		default:
-			o2n[i], n2o[j] = int32(j), int32(i)
+			orank[i], nrank[j], n2o[j] = rank, rank, int32(i)
 			i++
 			j++
 		}
@@ -88,7 +90,7 @@ func Diff(old, new *Graph, opts DiffOptions) Delta {
 	// Edges, by source then target name. gained and lost are the edges that
 	// entered or left the analysed kinds: (source, graph edge index).
 	var gained, lost [][2]int32
-	edgeRows(old, new, n2o, func(u int32, e int32, isNew bool) {
+	edgeRows(old, new, n2o, orank, nrank, func(u int32, e int32, isNew bool) {
 		if isNew {
 			d.AddedEdges = append(d.AddedEdges, new.EdgeOf(u, e))
 			if ks.Has(new.kinds[e]) {
@@ -120,7 +122,7 @@ func Diff(old, new *Graph, opts DiffOptions) Delta {
 	d.ResolvedCycles = cyclesThrough(oa, os, lost)
 
 	// Waves.
-	ol, nl := levels(oa, os), levels(na, ns)
+	ol, nl := oa.waves(), na.waves()
 	for j := range new.names {
 		if i := n2o[j]; i >= 0 {
 			if lo, ln := ol[os.comp[i]], nl[ns.comp[j]]; ln > lo {
@@ -135,8 +137,9 @@ func Diff(old, new *Graph, opts DiffOptions) Delta {
 
 // edgeRows walks the edges of old and new by source name, then target
 // name, calling only for an edge in one graph only and both for an edge in
-// both.
-func edgeRows(old, new *Graph, n2o []int32, only func(u, e int32, isNew bool), both func(uo, eo, un, en int32)) {
+// both. orank and nrank are the ranks of old's and new's names in their
+// union.
+func edgeRows(old, new *Graph, n2o, orank, nrank []int32, only func(u, e int32, isNew bool), both func(uo, eo, un, en int32)) {
 	oldOnly := func(u int32) {
 		for e := old.outOff[u]; e < old.outOff[u+1]; e++ {
 			only(u, e, false)
@@ -164,7 +167,7 @@ func edgeRows(old, new *Graph, n2o []int32, only func(u, e int32, isNew bool), b
 			case en == enEnd:
 				c = -1
 			default:
-				c = cmp.Compare(old.names[old.outDst[eo]], new.names[new.outDst[en]])
+				c = cmp.Compare(orank[old.outDst[eo]], nrank[new.outDst[en]])
 			}
 			switch c {
 			case -1:
@@ -184,6 +187,18 @@ func edgeRows(old, new *Graph, n2o []int32, only func(u, e int32, isNew bool), b
 	for ; i < int32(len(old.names)); i++ {
 		oldOnly(i)
 	}
+}
+
+// waves returns the wave of each component of the view (see
+// [RecoveryOrder]), computed once per graph and kind set.
+func (a *adj) waves() []int32 {
+	s := a.components()
+	if m := a.g.memo(a.key); m != nil && m.waves != nil {
+		return m.waves
+	}
+	w := levels(a, s)
+	a.g.remember(a.key, func(m *memo) { m.waves = w })
+	return w
 }
 
 // levels returns the wave of each component (see [RecoveryOrder]).
@@ -282,237 +297,4 @@ func cyclesThrough(a *adj, s *sccs, edges [][2]int32) []Cycle {
 	}
 	slices.SortFunc(out, func(x, y Cycle) int { return cmp.Compare(x.ID, y.ID) })
 	return out
-}
-
-// closureGrowth counts closures of the services that can have grown (see
-// [Diff]).
-func closureGrowth(oa, na *adj, os, ns *sccs, n2o []int32, gained [][2]int32, budget int) []Growth {
-	out := []Growth{}
-	if len(gained) == 0 {
-		return out
-	}
-	// Candidates: services of both graphs that reach the tail of a gained
-	// edge in new.
-	r := na.reverse()
-	cand := make([]bool, na.n)
-	var q []int32
-	for _, ue := range gained {
-		if !cand[ue[0]] {
-			cand[ue[0]] = true
-			q = append(q, ue[0])
-		}
-	}
-	for qi := 0; qi < len(q); qi++ {
-		for _, x := range r.src[r.off[q[qi]]:r.off[q[qi]+1]] {
-			if !cand[x] {
-				cand[x] = true
-				q = append(q, x)
-			}
-		}
-	}
-	var list []int32 // new IDs, in name order
-	for v, c := range cand {
-		if c && n2o[v] >= 0 {
-			list = append(list, int32(v))
-		}
-	}
-	oc, nc := newCounter(oa), newCounter(na)
-	oldSize := make([]int, len(list))
-	newSize := make([]int, len(list))
-	exact := len(list)
-	for i, v := range list {
-		if oc.work+nc.work > budget {
-			exact = i
-			break
-		}
-		oldSize[i], newSize[i] = oc.count(n2o[v]), nc.count(v)
-	}
-	estimated := make([]bool, len(list))
-	if exact < len(list) {
-		rest := list[exact:]
-		oldRest := make([]int32, len(rest))
-		for i, v := range rest {
-			oldRest[i] = n2o[v]
-		}
-		oEst := sketchSizes(oa, os, oldRest)
-		nEst := sketchSizes(na, ns, rest)
-		for i := range rest {
-			oldSize[exact+i], newSize[exact+i] = oEst[i].size, nEst[i].size
-			estimated[exact+i] = oEst[i].estimated || nEst[i].estimated
-		}
-	}
-	for i, v := range list {
-		if newSize[i] > oldSize[i] {
-			out = append(out, Growth{Service: na.g.names[v], Old: oldSize[i], New: newSize[i], Estimated: estimated[i]})
-		}
-	}
-	return out
-}
-
-// counter counts closure sizes by BFS with generation stamps.
-type counter struct {
-	a     *adj
-	stamp []int32
-	gen   int32
-	queue []int32
-	work  int
-}
-
-func newCounter(a *adj) *counter { return &counter{a: a, stamp: make([]int32, a.n)} }
-
-// count returns how many nodes v reaches, itself excluded.
-func (c *counter) count(v int32) int {
-	a := c.a
-	c.gen++
-	c.queue = append(c.queue[:0], v)
-	c.stamp[v] = c.gen
-	n := 0
-	for qi := 0; qi < len(c.queue); qi++ {
-		u := c.queue[qi]
-		for p := a.off[u]; p < a.off[u+1]; p++ {
-			c.work++
-			if w := a.dst[p]; c.stamp[w] != c.gen && a.ok(p) {
-				c.stamp[w] = c.gen
-				c.queue = append(c.queue, w)
-				n++
-			}
-		}
-	}
-	return n
-}
-
-type sketchSize struct {
-	size      int
-	estimated bool
-}
-
-// sketchSizes estimates the closure sizes of vs with bottom-k sketches
-// propagated over the condensation from what is needed to what needs it.
-// Only components below vs are sketched, and a sketch is dropped once
-// every component that needs it has been sketched, so memory follows the
-// frontier rather than the graph. A sketch holding fewer than k hashes
-// holds the whole closure, so its size is exact.
-func sketchSizes(a *adj, s *sccs, vs []int32) []sketchSize {
-	const k = ClosureSketchSize
-	// Components below vs, and how many edges from them point at each.
-	below := make([]bool, s.count)
-	keep := make([]bool, s.count) // a component of vs: its sketch is read at the end
-	var q []int32
-	for _, v := range vs {
-		c := s.comp[v]
-		keep[c] = true
-		if !below[c] {
-			below[c] = true
-			q = append(q, c)
-		}
-	}
-	users := make([]int32, s.count)
-	for qi := 0; qi < len(q); qi++ {
-		for _, v := range s.members(q[qi]) {
-			for p := a.off[v]; p < a.off[v+1]; p++ {
-				d := s.comp[a.dst[p]]
-				if d == q[qi] || !a.ok(p) {
-					continue
-				}
-				users[d]++
-				if !below[d] {
-					below[d] = true
-					q = append(q, d)
-				}
-			}
-		}
-	}
-	sk := make([][]uint64, s.count)
-	var buf, merged []uint64
-	var free [][]uint64 // sketches no longer needed, for reuse
-	for c := int32(0); c < s.count; c++ {
-		if !below[c] {
-			continue
-		}
-		buf = buf[:0]
-		for _, v := range s.members(c) {
-			buf = append(buf, hashName(a.g.names[v]))
-		}
-		slices.Sort(buf)
-		buf = slices.Compact(buf)
-		if len(buf) > k {
-			buf = buf[:k]
-		}
-		for _, v := range s.members(c) {
-			for p := a.off[v]; p < a.off[v+1]; p++ {
-				d := s.comp[a.dst[p]]
-				if d == c || !a.ok(p) {
-					continue
-				}
-				// A full sketch whose largest hash is below everything the
-				// need has cannot change.
-				if h := sk[d]; !(len(buf) == k && h[0] >= buf[k-1]) {
-					merged = mergeBottomK(merged[:0], buf, h, k)
-					buf, merged = merged, buf
-				}
-				if users[d]--; users[d] == 0 && !keep[d] {
-					free = append(free, sk[d][:0])
-					sk[d] = nil
-				}
-			}
-		}
-		var dst []uint64
-		if n := len(free); n > 0 {
-			dst, free = free[n-1], free[:n-1]
-		} else {
-			dst = make([]uint64, 0, k)
-		}
-		sk[c] = append(dst, buf...)
-	}
-	out := make([]sketchSize, len(vs))
-	for i, v := range vs {
-		h := sk[s.comp[v]]
-		if len(h) < k {
-			// Exact: the sketch holds the component and all below it.
-			out[i] = sketchSize{size: len(h) - 1}
-			continue
-		}
-		est := float64(k-1) / (float64(h[k-1]) / math.Exp2(64))
-		out[i] = sketchSize{size: int(math.Round(est)) - 1, estimated: true}
-	}
-	return out
-}
-
-// mergeBottomK merges two sorted hash lists into dst, without duplicates,
-// keeping the k smallest.
-func mergeBottomK(dst, x, y []uint64, k int) []uint64 {
-	i, j := 0, 0
-	for len(dst) < k && (i < len(x) || j < len(y)) {
-		var h uint64
-		switch {
-		case j == len(y) || i < len(x) && x[i] < y[j]:
-			h = x[i]
-			i++
-		case i == len(x) || y[j] < x[i]:
-			h = y[j]
-			j++
-		default:
-			h = x[i]
-			i++
-			j++
-		}
-		dst = append(dst, h)
-	}
-	return dst
-}
-
-// hashName is a fixed 64-bit hash of a name (FNV-1a, then the SplitMix64
-// finalizer to spread the bits), the same in every graph and every run.
-func hashName(s string) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	h ^= h >> 30
-	h *= 0xbf58476d1ce4e5b9
-	h ^= h >> 27
-	h *= 0x94d049bb133111eb
-	h ^= h >> 31
-	return h
 }

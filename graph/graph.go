@@ -88,10 +88,10 @@ type Graph struct {
 	inSrc  []int32
 	inEdge []int32 // edge index of each in-edge
 
-	// Strongly connected components by kind set, computed once: every
-	// analysis over the same kinds starts from them.
-	sccMu   sync.Mutex
-	sccMemo map[viewKey]*sccs
+	// Strongly connected components, waves and closure sizes by kind set,
+	// computed once: every analysis over the same kinds starts from them.
+	memoMu sync.Mutex
+	memos  map[viewKey]*memo
 
 	planState // alternatives resolved, per kind set
 }

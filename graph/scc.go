@@ -34,20 +34,52 @@ func (a *adj) components() *sccs {
 
 // memo returns the remembered components of the view, or nil.
 func (a *adj) memo() *sccs {
-	a.g.sccMu.Lock()
-	defer a.g.sccMu.Unlock()
-	return a.g.sccMemo[a.key]
+	if m := a.g.memo(a.key); m != nil {
+		return m.sccs
+	}
+	return nil
 }
 
 // remember stores the components of the whole view and returns them.
 func (a *adj) remember(s *sccs) *sccs {
-	a.g.sccMu.Lock()
-	defer a.g.sccMu.Unlock()
-	if a.g.sccMemo == nil {
-		a.g.sccMemo = map[viewKey]*sccs{}
-	}
-	a.g.sccMemo[a.key] = s
+	a.g.remember(a.key, func(m *memo) { m.sccs = s })
 	return s
+}
+
+// memo is what a graph remembers of its analyses over one view: its
+// components and, once computed or handed over by [Graph.Remember], the
+// wave and the closure size of each component.
+type memo struct {
+	sccs    *sccs
+	waves   []int32      // of each component; nil until computed
+	closure []sketchSize // of each component's members; nil until computed
+}
+
+// memo returns what g remembers of the view named k, or nil. The result
+// must not be modified.
+func (g *Graph) memo(k viewKey) *memo {
+	g.memoMu.Lock()
+	defer g.memoMu.Unlock()
+	if m := g.memos[k]; m != nil {
+		c := *m
+		return &c
+	}
+	return nil
+}
+
+// remember updates what g remembers of the view named k with set.
+func (g *Graph) remember(k viewKey, set func(*memo)) {
+	g.memoMu.Lock()
+	defer g.memoMu.Unlock()
+	if g.memos == nil {
+		g.memos = map[viewKey]*memo{}
+	}
+	m := g.memos[k]
+	if m == nil {
+		m = &memo{}
+		g.memos[k] = m
+	}
+	set(m)
 }
 
 // scc finds the strongly connected components of the nodes reachable from

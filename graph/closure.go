@@ -1,0 +1,336 @@
+package graph
+
+import (
+	"math"
+	"slices"
+)
+
+// closureGrowth counts closures of the services that can have grown (see
+// [Diff]).
+func closureGrowth(oa, na *adj, os, ns *sccs, n2o []int32, gained [][2]int32, budget int) []Growth {
+	out := []Growth{}
+	if len(gained) == 0 {
+		return out
+	}
+	// Candidates: services of both graphs that reach the tail of a gained
+	// edge in new. What a component needs comes before it, so one pass in
+	// component order marks every component that reaches one.
+	reach := make([]bool, ns.count)
+	for _, ue := range gained {
+		reach[ns.comp[ue[0]]] = true
+	}
+	for c := int32(0); c < ns.count; c++ {
+		for _, v := range ns.members(c) {
+			for p := na.off[v]; p < na.off[v+1] && !reach[c]; p++ {
+				reach[c] = reach[ns.comp[na.dst[p]]] && na.ok(p)
+			}
+		}
+	}
+	var list []int32 // new IDs, in name order
+	for v, c := range ns.comp {
+		if reach[c] && n2o[v] >= 0 {
+			list = append(list, int32(v))
+		}
+	}
+	oc, nc := newCounter(oa), newCounter(na)
+	oldSize := make([]int, len(list))
+	newSize := make([]int, len(list))
+	exact := len(list)
+	for i, v := range list {
+		if oc.work+nc.work > budget {
+			exact = i
+			break
+		}
+		oldSize[i], newSize[i] = oc.count(n2o[v]), nc.count(v)
+	}
+	estimated := make([]bool, len(list))
+	if exact < len(list) {
+		rest := list[exact:]
+		oldRest := make([]int32, len(rest))
+		for i, v := range rest {
+			oldRest[i] = n2o[v]
+		}
+		oEst := oa.closureSizes(os, oldRest)
+		nEst := na.closureSizes(ns, rest)
+		for i := range rest {
+			oldSize[exact+i], newSize[exact+i] = int(oEst[i].size), int(nEst[i].size)
+			estimated[exact+i] = oEst[i].estimated || nEst[i].estimated
+		}
+	}
+	for i, v := range list {
+		if newSize[i] > oldSize[i] {
+			out = append(out, Growth{Service: na.g.names[v], Old: oldSize[i], New: newSize[i], Estimated: estimated[i]})
+		}
+	}
+	return out
+}
+
+// counter counts closure sizes by BFS with generation stamps.
+type counter struct {
+	a     *adj
+	stamp []int32
+	gen   int32
+	queue []int32
+	work  int
+}
+
+func newCounter(a *adj) *counter { return &counter{a: a, stamp: make([]int32, a.n)} }
+
+// count returns how many nodes v reaches, itself excluded.
+func (c *counter) count(v int32) int {
+	a := c.a
+	c.gen++
+	c.queue = append(c.queue[:0], v)
+	c.stamp[v] = c.gen
+	n := 0
+	for qi := 0; qi < len(c.queue); qi++ {
+		u := c.queue[qi]
+		for p := a.off[u]; p < a.off[u+1]; p++ {
+			c.work++
+			if w := a.dst[p]; c.stamp[w] != c.gen && a.ok(p) {
+				c.stamp[w] = c.gen
+				c.queue = append(c.queue, w)
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// sketchSize is a closure size as a sketch gives it.
+type sketchSize struct {
+	size      int32
+	estimated bool
+}
+
+// closureSizes returns the closure sizes of vs by bottom-k sketches (see
+// [sketchClosures]): remembered ones when the graph has them, otherwise
+// sketching only what vs need.
+func (a *adj) closureSizes(s *sccs, vs []int32) []sketchSize {
+	out := make([]sketchSize, len(vs))
+	if m := a.g.memo(a.key); m != nil && m.closure != nil {
+		for i, v := range vs {
+			out[i] = m.closure[s.comp[v]]
+		}
+		return out
+	}
+	want := make([]bool, s.count)
+	for _, v := range vs {
+		want[s.comp[v]] = true
+	}
+	sizes := sketchClosures(a, s, want)
+	for i, v := range vs {
+		out[i] = sizes[s.comp[v]]
+	}
+	return out
+}
+
+// closures returns the closure size of the members of every component of
+// the view by bottom-k sketches, computed once per graph and kind set.
+func (a *adj) closures() []sketchSize {
+	s := a.components()
+	if m := a.g.memo(a.key); m != nil && m.closure != nil {
+		return m.closure
+	}
+	cl := sketchClosures(a, s, nil)
+	a.g.remember(a.key, func(m *memo) { m.closure = cl })
+	return cl
+}
+
+// sketchClosures estimates the closure size of the members of each
+// component in want (every component when want is nil) with bottom-k
+// sketches ([ClosureSketchSize] hashes of names, the same in every graph)
+// propagated over the condensation from what is needed to what needs it.
+// Only components below wanted ones are sketched, and a sketch is kept
+// only until every component that needs it has been sketched, so memory
+// follows the frontier rather than the graph. A sketch holding fewer than
+// k hashes holds the whole closure, so its size is exact. The result is
+// indexed by component; unwanted entries are zero.
+func sketchClosures(a *adj, s *sccs, want []bool) []sketchSize {
+	const k = ClosureSketchSize
+	// Components below wanted ones, and how many edges from them point at
+	// each.
+	below := want
+	users := make([]int32, s.count)
+	count := func(c int32, mark func(d int32)) {
+		for _, v := range s.members(c) {
+			for p := a.off[v]; p < a.off[v+1]; p++ {
+				if d := s.comp[a.dst[p]]; d != c && a.ok(p) {
+					users[d]++
+					mark(d)
+				}
+			}
+		}
+	}
+	if want == nil {
+		for c := int32(0); c < s.count; c++ {
+			count(c, func(int32) {})
+		}
+	} else {
+		below = make([]bool, s.count)
+		var q []int32
+		for c, w := range want {
+			if w {
+				below[c] = true
+				q = append(q, int32(c))
+			}
+		}
+		for qi := 0; qi < len(q); qi++ {
+			count(q[qi], func(d int32) {
+				if !below[d] {
+					below[d] = true
+					q = append(q, d)
+				}
+			})
+		}
+	}
+
+	out := make([]sketchSize, s.count)
+	var store sketchStore
+	slot := make([]int32, s.count) // of each live sketch in store
+	buf := make([]uint64, 0, k)
+	merged := make([]uint64, 0, k)
+	for c := int32(0); c < s.count; c++ {
+		if below != nil && !below[c] {
+			continue
+		}
+		buf = buf[:0]
+		for _, v := range s.members(c) {
+			buf = append(buf, hashName(a.g.names[v]))
+		}
+		if len(buf) > 1 {
+			slices.Sort(buf)
+			buf = slices.Compact(buf)
+			buf = buf[:min(len(buf), k)]
+		}
+		for _, v := range s.members(c) {
+			for p := a.off[v]; p < a.off[v+1]; p++ {
+				d := s.comp[a.dst[p]]
+				if d == c || !a.ok(p) {
+					continue
+				}
+				h := store.get(slot[d])
+				// Only hashes below a full sketch's largest can enter it.
+				if len(buf) == k {
+					m := 0
+					for m < len(h) && h[m] < buf[k-1] {
+						m++
+					}
+					h = h[:m]
+				}
+				if len(h) > 0 {
+					merged = mergeBottomK(merged[:0], buf, h, k)
+					buf, merged = merged, buf
+				}
+				if users[d]--; users[d] == 0 {
+					store.free(slot[d])
+				}
+			}
+		}
+		if want == nil || want[c] {
+			out[c] = sizeOf(buf)
+		}
+		if users[c] > 0 {
+			slot[c] = store.put(buf)
+		}
+	}
+	return out
+}
+
+// sizeOf returns the closure size a sketch of a component and everything
+// it needs gives for its members (themselves excluded).
+func sizeOf(h []uint64) sketchSize {
+	const k = ClosureSketchSize
+	if len(h) < k {
+		// Exact: the sketch holds the component and all below it.
+		return sketchSize{size: int32(len(h) - 1)}
+	}
+	est := float64(k-1) / (float64(h[k-1]) / math.Exp2(64))
+	return sketchSize{size: int32(min(math.Round(est)-1, math.MaxInt32)), estimated: true}
+}
+
+// sketchStore holds the live sketches in blocks of fixed slots, reused as
+// sketches are freed, so that a million sketches are a few large
+// allocations. The first word of a slot is its length.
+type sketchStore struct {
+	blocks [][]uint64
+	spare  []int32
+	next   int32
+}
+
+const (
+	sketchSlot  = ClosureSketchSize + 1
+	sketchBlock = 4096 // slots per block
+)
+
+// put copies h into a free slot and returns the slot.
+func (st *sketchStore) put(h []uint64) int32 {
+	var i int32
+	if n := len(st.spare); n > 0 {
+		i, st.spare = st.spare[n-1], st.spare[:n-1]
+	} else {
+		i = st.next
+		st.next++
+		if int(i/sketchBlock) == len(st.blocks) {
+			st.blocks = append(st.blocks, make([]uint64, sketchBlock*sketchSlot))
+		}
+	}
+	sl := st.slot(i)
+	sl[0] = uint64(len(h))
+	copy(sl[1:], h)
+	return i
+}
+
+// get returns the sketch in slot i.
+func (st *sketchStore) get(i int32) []uint64 {
+	sl := st.slot(i)
+	return sl[1 : 1+sl[0]]
+}
+
+// free makes slot i available again.
+func (st *sketchStore) free(i int32) { st.spare = append(st.spare, i) }
+
+func (st *sketchStore) slot(i int32) []uint64 {
+	b := st.blocks[i/sketchBlock]
+	o := (i % sketchBlock) * sketchSlot
+	return b[o : o+sketchSlot : o+sketchSlot]
+}
+
+// mergeBottomK merges two sorted hash lists into dst, without duplicates,
+// keeping the k smallest.
+func mergeBottomK(dst, x, y []uint64, k int) []uint64 {
+	i, j := 0, 0
+	for len(dst) < k && (i < len(x) || j < len(y)) {
+		var h uint64
+		switch {
+		case j == len(y) || i < len(x) && x[i] < y[j]:
+			h = x[i]
+			i++
+		case i == len(x) || y[j] < x[i]:
+			h = y[j]
+			j++
+		default:
+			h = x[i]
+			i++
+			j++
+		}
+		dst = append(dst, h)
+	}
+	return dst
+}
+
+// hashName is a fixed 64-bit hash of a name (FNV-1a, then the SplitMix64
+// finalizer to spread the bits), the same in every graph and every run.
+func hashName(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	h ^= h >> 30
+	h *= 0xbf58476d1ce4e5b9
+	h ^= h >> 27
+	h *= 0x94d049bb133111eb
+	h ^= h >> 31
+	return h
+}
