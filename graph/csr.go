@@ -9,9 +9,10 @@ import (
 // CSR is the raw compact form of a [Graph], for serialization. Node v's
 // out-edges are Dst[Off[v]:Off[v+1]] with kinds Kinds[...]; Names are
 // sorted and unique; each row is sorted by target without duplicates.
-// Evidence is keyed by edge index. Groups are the explicit alternative
-// groups (see [Graph.Groups]): each a non-empty list of indices of edges
-// leaving one node; [FromCSR] sorts them and drops duplicates.
+// Info is nil when no node has any. Evidence is keyed by edge index.
+// Groups are the explicit alternative groups (see [Graph.Groups]): each a
+// non-empty list of indices of edges leaving one node; [FromCSR] sorts
+// them and drops duplicates.
 type CSR struct {
 	Names    []string
 	Info     []NodeInfo
@@ -85,11 +86,7 @@ func FromCSR(c CSR) (*Graph, error) {
 			return nil, bad("evidence for edge %d of %d", e, len(c.Dst))
 		}
 	}
-	info := c.Info
-	if info == nil {
-		info = make([]NodeInfo, n)
-	}
-	g := &Graph{names: c.Names, info: info, outOff: c.Off, outDst: c.Dst, kinds: c.Kinds, evidence: c.Evidence}
+	g := &Graph{names: c.Names, info: c.Info, outOff: c.Off, outDst: c.Dst, kinds: c.Kinds, evidence: c.Evidence}
 	for i, grp := range c.Groups {
 		if len(grp) == 0 {
 			return nil, bad("alternative group %d is empty", i)

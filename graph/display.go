@@ -30,7 +30,9 @@ func fromAdj(a *adj, keepNode []bool, keepEdge func(v, p int32) bool) *Graph {
 			if keepNode[v] {
 				newID[v] = int32(len(nn))
 				nn = append(nn, g.names[v])
-				ni = append(ni, g.info[v])
+				if g.info != nil {
+					ni = append(ni, g.info[v])
+				}
 			}
 		}
 	}

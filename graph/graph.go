@@ -70,7 +70,7 @@ type Origin struct {
 // Graph is safe for concurrent use.
 type Graph struct {
 	names []string
-	info  []NodeInfo
+	info  []NodeInfo // nil when no node has any: edge lists carry none
 
 	outOff []int32 // len n+1; out-edges of v are outDst[outOff[v]:outOff[v+1]]
 	outDst []int32
@@ -110,7 +110,12 @@ func (g *Graph) Name(v int32) string { return g.names[v] }
 func (g *Graph) Names() []string { return g.names }
 
 // Info returns what is known about node v.
-func (g *Graph) Info(v int32) NodeInfo { return g.info[v] }
+func (g *Graph) Info(v int32) NodeInfo {
+	if g.info == nil {
+		return NodeInfo{}
+	}
+	return g.info[v]
+}
 
 // ID returns the node ID of name.
 func (g *Graph) ID(name string) (int32, bool) {
@@ -195,7 +200,7 @@ func (g *Graph) EdgeOf(u int32, e int32) Edge {
 type Builder struct {
 	ids   map[string]int32
 	names []string
-	info  []NodeInfo
+	info  []NodeInfo // nil until a node has some
 	src   []int32
 	dst   []int32
 	kind  []Kind
@@ -208,7 +213,6 @@ func NewBuilder(nodes, edges int) *Builder {
 	return &Builder{
 		ids:   make(map[string]int32, nodes),
 		names: make([]string, 0, nodes),
-		info:  make([]NodeInfo, 0, nodes),
 		src:   make([]int32, 0, edges),
 		dst:   make([]int32, 0, edges),
 		kind:  make([]Kind, 0, edges),
@@ -225,7 +229,9 @@ func (b *Builder) node(name string) int32 {
 	id := int32(len(b.names))
 	b.ids[name] = id
 	b.names = append(b.names, name)
-	b.info = append(b.info, NodeInfo{})
+	if b.info != nil {
+		b.info = append(b.info, NodeInfo{})
+	}
 	return id
 }
 
@@ -233,6 +239,12 @@ func (b *Builder) node(name string) int32 {
 // info do not overwrite known values.
 func (b *Builder) AddNode(name string, info NodeInfo) {
 	id := b.node(name)
+	if b.info == nil {
+		if info == (NodeInfo{}) {
+			return
+		}
+		b.info = make([]NodeInfo, len(b.names), cap(b.names))
+	}
 	cur := &b.info[id]
 	cur.Type = info.Type
 	if info.Owner != "" {
@@ -293,11 +305,16 @@ func (b *Builder) Build() *Graph {
 	sort.Slice(order, func(i, j int) bool { return b.names[order[i]] < b.names[order[j]] })
 	newID := make([]int32, n)
 	names := make([]string, n)
-	info := make([]NodeInfo, n)
+	var info []NodeInfo
+	if b.info != nil {
+		info = make([]NodeInfo, n)
+	}
 	for nid, old := range order {
 		newID[old] = int32(nid)
 		names[nid] = b.names[old]
-		info[nid] = b.info[old]
+		if info != nil {
+			info[nid] = b.info[old]
+		}
 	}
 
 	// Counting sort of edges by source.

@@ -367,13 +367,16 @@ type cpmPass struct {
 // useful order), or nil when every duration is 0.
 func durations(g *Graph, def time.Duration) []time.Duration {
 	var out []time.Duration
-	for v, info := range g.info {
-		d := info.RecoveryTime
+	for v := range g.names {
+		var d time.Duration
+		if g.info != nil {
+			d = g.info[v].RecoveryTime
+		}
 		if d <= 0 {
 			d = def
 		}
 		if d > 0 && out == nil {
-			out = make([]time.Duration, len(g.info))
+			out = make([]time.Duration, len(g.names))
 		}
 		if out != nil {
 			out[v] = d
@@ -440,7 +443,7 @@ func (p *cpmPass) path(s *sccs) CriticalPath {
 		slices.Sort(ms)
 		for _, v := range ms {
 			cp.Services = append(cp.Services, g.names[v])
-			if g.info[v].RecoveryTime <= 0 {
+			if g.Info(v).RecoveryTime <= 0 {
 				cp.Defaulted = append(cp.Defaulted, g.names[v])
 			}
 		}

@@ -119,12 +119,18 @@ func (b *builder) build() (*graph.Graph, error) {
 		}
 		return newID[v]
 	}
-	info := make([]graph.NodeInfo, n)
-	for v, in := range b.info {
-		info[id(v)] = in
-	}
-	for v, s := range b.seen {
-		info[id(int32(v))].Type = nodeType(s)
+	// Nodes without any info (every node of a plain edge list) take no
+	// room: the graph's info is nil.
+	var info []graph.NodeInfo
+	endpoints := slices.ContainsFunc(b.seen, func(s uint8) bool { return nodeType(s) != graph.Service })
+	if len(b.info) > 0 || endpoints {
+		info = make([]graph.NodeInfo, n)
+		for v, in := range b.info {
+			info[id(v)] = in
+		}
+		for v, s := range b.seen {
+			info[id(int32(v))].Type = nodeType(s)
+		}
 	}
 	b.names, b.seen, b.info, b.ids = nil, nil, nil, nil
 

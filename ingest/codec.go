@@ -359,8 +359,10 @@ func decodeGraph(sec map[byte][]byte, nodes, edges int) (*graph.Graph, error) {
 	for i := 1; i < len(table); i++ {
 		table[i] = d.string()
 	}
-	c.Info = make([]graph.NodeInfo, n)
 	entries := d.count(5)
+	if entries > 0 {
+		c.Info = make([]graph.NodeInfo, n)
+	}
 	v := 0
 	str := func(i uint64) string {
 		if i >= uint64(len(table)) {
