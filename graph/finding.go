@@ -80,45 +80,69 @@ type Finding struct {
 // Findings turns a delta into findings, sorted by category (in the order
 // of [Categories]) and key. Removed edges and services and resolved cycles
 // are improvements, not findings.
-func Findings(d Delta) []Finding {
+func Findings(d Delta) []Finding { return FindingsIn(d, Categories) }
+
+// FindingsIn is [Findings] restricted to the categories in cats: at fleet
+// scale a delta can hold a million later waves and closure growths, whose
+// findings a gate on other categories never needs.
+func FindingsIn(d Delta, cats []Category) []Finding {
 	out := []Finding{}
-	add := func(c Category, key, format string, args ...any) {
-		out = append(out, Finding{Key: key, Category: c, Message: fmt.Sprintf(format, args...)})
-	}
-	for _, c := range d.NewCycles {
-		add(CategoryNewCycle, "cycle:"+c.ID, "new bootstrap cycle %s", strings.Join(append(slices.Clone(c.Services), c.Services[0]), " -> "))
-	}
-	for _, e := range d.AddedEdges {
-		if e.Kind == Hard {
-			add(CategoryNewHardEdge, hardEdgeKey(e.From, e.To), "new hard dependency %s -> %s", e.From, e.To)
-		} else {
-			add(CategoryNewEdge, "edge:"+e.From+"->"+e.To, "new %s dependency %s -> %s", e.Kind, e.From, e.To)
+	for _, c := range Categories {
+		if !slices.Contains(cats, c) {
+			continue
+		}
+		start := len(out)
+		add := func(key, format string, args ...any) {
+			out = append(out, Finding{Key: key, Category: c, Message: fmt.Sprintf(format, args...)})
+		}
+		switch c {
+		case CategoryNewCycle:
+			for _, c := range d.NewCycles {
+				add("cycle:"+c.ID, "new bootstrap cycle %s", strings.Join(append(slices.Clone(c.Services), c.Services[0]), " -> "))
+			}
+		case CategoryNewHardEdge:
+			for _, e := range d.AddedEdges {
+				if e.Kind == Hard {
+					add(hardEdgeKey(e.From, e.To), "new hard dependency %s -> %s", e.From, e.To)
+				}
+			}
+			for _, k := range d.KindChanges {
+				if k.New == Hard {
+					add(hardEdgeKey(k.From, k.To), "%s -> %s is now hard (was %s)", k.From, k.To, k.Old)
+				}
+			}
+		case CategoryNewEdge:
+			for _, e := range d.AddedEdges {
+				if e.Kind != Hard {
+					add("edge:"+e.From+"->"+e.To, "new %s dependency %s -> %s", e.Kind, e.From, e.To)
+				}
+			}
+		case CategoryKindChange:
+			for _, k := range d.KindChanges {
+				if k.New != Hard {
+					add("kind:"+k.From+"->"+k.To, "%s -> %s is now %s (was %s)", k.From, k.To, k.New, k.Old)
+				}
+			}
+		case CategoryLaterWave:
+			out = slices.Grow(out, len(d.LaterWave))
+			for _, w := range d.LaterWave {
+				add("wave:"+w.Service, "%s recovers in wave %d (was %d)", w.Service, w.New, w.Old)
+			}
+		case CategoryClosureGrowth:
+			out = slices.Grow(out, len(d.ClosureGrowth))
+			for _, g := range d.ClosureGrowth {
+				est := ""
+				if g.Estimated {
+					est = " (estimated)"
+				}
+				add("growth:"+g.Service, "%s needs %d services transitively (was %d, +%d)%s", g.Service, g.New, g.Old, g.New-g.Old, est)
+			}
+		}
+		byKey := func(x, y Finding) int { return cmp.Compare(x.Key, y.Key) }
+		if cat := out[start:]; !slices.IsSortedFunc(cat, byKey) {
+			slices.SortStableFunc(cat, byKey)
 		}
 	}
-	for _, k := range d.KindChanges {
-		if k.New == Hard {
-			add(CategoryNewHardEdge, hardEdgeKey(k.From, k.To), "%s -> %s is now hard (was %s)", k.From, k.To, k.Old)
-		} else {
-			add(CategoryKindChange, "kind:"+k.From+"->"+k.To, "%s -> %s is now %s (was %s)", k.From, k.To, k.New, k.Old)
-		}
-	}
-	for _, w := range d.LaterWave {
-		add(CategoryLaterWave, "wave:"+w.Service, "%s recovers in wave %d (was %d)", w.Service, w.New, w.Old)
-	}
-	for _, g := range d.ClosureGrowth {
-		est := ""
-		if g.Estimated {
-			est = " (estimated)"
-		}
-		add(CategoryClosureGrowth, "growth:"+g.Service, "%s needs %d services transitively (was %d, +%d)%s", g.Service, g.New, g.Old, g.New-g.Old, est)
-	}
-	rank := func(c Category) int { return slices.Index(Categories, c) }
-	slices.SortStableFunc(out, func(x, y Finding) int {
-		if c := cmp.Compare(rank(x.Category), rank(y.Category)); c != 0 {
-			return c
-		}
-		return cmp.Compare(x.Key, y.Key)
-	})
 	return out
 }
 
@@ -139,6 +163,9 @@ func Select(findings []Finding, cats []Category) []Finding {
 // those a baseline accepted), so that reports show only what is open.
 // Improvements (removed edges and services, resolved cycles) are kept.
 func FilterDelta(d Delta, drop []Finding) Delta {
+	if len(drop) == 0 {
+		return d
+	}
 	gone := make(map[string]bool, len(drop))
 	for _, f := range drop {
 		gone[f.Key] = true

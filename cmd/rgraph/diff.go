@@ -103,7 +103,7 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 
 	result := gate.Evaluate(oldG, newG, gate.Options{Kinds: kinds, Baseline: baseline, FailOn: failOn, Now: opts.Env.Now()})
 	if opts.WriteBaseline != "" {
-		if err := gate.WriteBaselineFile(opts.WriteBaseline, result.Open, opts.New); err != nil {
+		if err := gate.WriteBaselineFile(opts.WriteBaseline, result.Open(), opts.New); err != nil {
 			return err
 		}
 	}

@@ -46,8 +46,19 @@ func (e Entry) Expired(now time.Time) bool {
 	return !e.Expires.IsZero() && now.After(e.Expires)
 }
 
-// keyPrefixes are the finding key forms a baseline may accept.
-var keyPrefixes = []string{"cycle:", "hard-edge:", "edge:", "kind:", "wave:", "growth:"}
+// keyPrefixes are the finding key forms a baseline may accept, with the
+// category of the findings that have them.
+var keyPrefixes = []struct {
+	prefix   string
+	category graph.Category
+}{
+	{"cycle:", graph.CategoryNewCycle},
+	{"hard-edge:", graph.CategoryNewHardEdge},
+	{"edge:", graph.CategoryNewEdge},
+	{"kind:", graph.CategoryKindChange},
+	{"wave:", graph.CategoryLaterWave},
+	{"growth:", graph.CategoryClosureGrowth},
+}
 
 // LoadBaseline reads and parses the baseline file at path (see
 // [ParseBaseline]).
@@ -121,7 +132,7 @@ func ParseBaseline(file string, data []byte) (*Baseline, error) {
 		case e.Key == "":
 			return nil, d.NodeErrorf(item, at+".key", "missing")
 		case !validKey(e.Key):
-			return nil, d.NodeErrorf(keyAt, at+".key", "%q is not a finding key (want %s...)", e.Key, strings.Join(keyPrefixes, "..., "))
+			return nil, d.NodeErrorf(keyAt, at+".key", "%q is not a finding key (want %s...)", e.Key, keyForms())
 		case e.Reason == "":
 			return nil, d.NodeErrorf(item, at+".reason", "missing: say why %s is accepted", e.Key)
 		}
@@ -142,13 +153,28 @@ func ParseBaseline(file string, data []byte) (*Baseline, error) {
 	return b, nil
 }
 
+// keyForms lists the key prefixes for messages.
+func keyForms() string {
+	forms := make([]string, len(keyPrefixes))
+	for i, p := range keyPrefixes {
+		forms[i] = p.prefix
+	}
+	return strings.Join(forms, "..., ")
+}
+
 func validKey(k string) bool {
+	_, ok := keyCategory(k)
+	return ok
+}
+
+// keyCategory returns the category of the findings with key k.
+func keyCategory(k string) (graph.Category, bool) {
 	for _, p := range keyPrefixes {
-		if rest, ok := strings.CutPrefix(k, p); ok && rest != "" {
-			return true
+		if rest, ok := strings.CutPrefix(k, p.prefix); ok && rest != "" {
+			return p.category, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // parseExpiry parses a date (through the end of that day, UTC) or an RFC

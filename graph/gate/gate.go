@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"slices"
 	"time"
 
 	"github.com/rgraph/rgraph/graph"
@@ -26,9 +27,6 @@ type Report struct {
 	// Delta is the diff without the items of accepted findings;
 	// improvements are kept.
 	Delta graph.Delta
-	// Open are the findings the baseline does not accept, followed by one
-	// finding per expired baseline entry.
-	Open []graph.Finding
 	// Accepted are the findings the baseline accepts.
 	Accepted []graph.Finding
 	// Expired are the baseline entries past their expiry, sorted by key.
@@ -43,18 +41,37 @@ type Report struct {
 // finding is in a failing category.
 func (r Report) Failed() bool { return r.Gated && len(r.Failing) > 0 }
 
+// Open returns the findings the baseline does not accept, followed by one
+// finding per expired baseline entry: what --write-baseline writes. It
+// makes them on each call, one per item of the delta.
+func (r Report) Open() []graph.Finding {
+	return append(graph.Findings(r.Delta), ExpiredFindings(r.Expired)...)
+}
+
 // Evaluate diffs old against new, turns the delta into findings, applies
-// the baseline and selects the findings that fail the gate.
+// the baseline and selects the findings that fail the gate. It makes only
+// the findings it needs: those of the categories the baseline names and
+// those of FailOn.
 func Evaluate(old, new *graph.Graph, opts Options) Report {
 	delta := graph.Diff(old, new, graph.DiffOptions{Kinds: opts.Kinds})
-	open, accepted, expired := Apply(graph.Findings(delta), opts.Baseline, opts.Now)
-	open = append(open, ExpiredFindings(expired)...)
-	return Report{
+	var named []graph.Category
+	if opts.Baseline != nil {
+		for _, e := range opts.Baseline.Entries {
+			if c, ok := keyCategory(e.Key); ok && !slices.Contains(named, c) {
+				named = append(named, c)
+			}
+		}
+	}
+	_, accepted, expired := Apply(graph.FindingsIn(delta, named), opts.Baseline, opts.Now)
+	r := Report{
 		Delta:    graph.FilterDelta(delta, accepted),
-		Open:     open,
 		Accepted: accepted,
 		Expired:  expired,
 		Gated:    opts.FailOn != nil,
-		Failing:  graph.Select(open, opts.FailOn),
+		Failing:  graph.FindingsIn(graph.FilterDelta(delta, accepted), opts.FailOn),
 	}
+	if slices.Contains(opts.FailOn, graph.CategoryExpiredBaseline) {
+		r.Failing = append(r.Failing, ExpiredFindings(expired)...)
+	}
+	return r
 }

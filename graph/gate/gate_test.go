@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/rgraph/rgraph/collector/decode"
 	"github.com/rgraph/rgraph/graph"
@@ -214,20 +215,59 @@ func TestEvaluate(t *testing.T) {
 func TestWriteBaselineFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "baseline.yaml")
 	r := gate.Evaluate(oldGraph(), newGraph(), gate.Options{})
-	if err := gate.WriteBaselineFile(path, r.Open, "r2"); err != nil {
+	if err := gate.WriteBaselineFile(path, r.Open(), "r2"); err != nil {
 		t.Fatal(err)
 	}
 	b, err := gate.LoadBaseline(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b.Entries) != len(r.Open) || !strings.Contains(b.Entries[0].Reason, "accepted as of release r2: ") {
-		t.Errorf("wrote %+v for %d findings", b.Entries, len(r.Open))
+	if len(b.Entries) != len(r.Open()) || !strings.Contains(b.Entries[0].Reason, "accepted as of release r2: ") {
+		t.Errorf("wrote %+v for %d findings", b.Entries, len(r.Open()))
 	}
-	if got := gate.Evaluate(oldGraph(), newGraph(), gate.Options{Baseline: b}); len(got.Open) != 0 {
-		t.Errorf("with the written baseline %d findings are open, want 0", len(got.Open))
+	if got := gate.Evaluate(oldGraph(), newGraph(), gate.Options{Baseline: b}); len(got.Open()) != 0 {
+		t.Errorf("with the written baseline %d findings are open, want 0", len(got.Open()))
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
 		t.Errorf("directory holds %d files, want the baseline only", len(entries))
+	}
+}
+
+// TestEvaluateOnlyNeeded checks that Evaluate, which makes only the
+// findings it needs, reports what making them all and applying the
+// baseline to them gives, on random releases and baselines.
+func TestEvaluateOnlyNeeded(t *testing.T) {
+	now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	kinds := []graph.Kind{graph.Hard, graph.Soft, graph.Declared}
+	for seed := uint64(0); seed < 60; seed++ {
+		r := rand.New(rand.NewPCG(seed, 1))
+		old := graphtest.Random(seed, graphtest.RandomOptions{Nodes: 12, Density: 0.15, SelfLoops: 0.05, Kinds: kinds})
+		new := graphtest.Evolve(old, 6, seed)
+		all := graph.Findings(graph.Diff(old, new, graph.DiffOptions{}))
+		b := &gate.Baseline{}
+		for _, f := range all {
+			switch r.IntN(4) {
+			case 0:
+				b.Entries = append(b.Entries, gate.Entry{Key: f.Key, Reason: "ok"})
+			case 1:
+				b.Entries = append(b.Entries, gate.Entry{Key: f.Key, Reason: "old", Expires: now.AddDate(0, 0, -1)})
+			}
+		}
+		var failOn []graph.Category
+		for _, c := range graph.Categories {
+			if r.IntN(2) == 0 {
+				failOn = append(failOn, c)
+			}
+		}
+		got := gate.Evaluate(old, new, gate.Options{Baseline: b, FailOn: failOn, Now: now})
+		open, accepted, expired := gate.Apply(all, b, now)
+		open = append(open, gate.ExpiredFindings(expired)...)
+		want := gate.Report{Accepted: accepted, Expired: expired, Gated: true, Failing: graph.Select(open, failOn)}
+		if d := cmp.Diff(want, got, cmpopts.IgnoreFields(gate.Report{}, "Delta"), cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("seed %d: Evaluate (-want +got):\n%s", seed, d)
+		}
+		if d := cmp.Diff(open, got.Open(), cmpopts.EquateEmpty()); d != "" {
+			t.Fatalf("seed %d: Open (-want +got):\n%s", seed, d)
+		}
 	}
 }
