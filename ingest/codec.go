@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +33,12 @@ import (
 //	catalog   catalog JSON (absent without a catalog)
 //	mapped    the records as mapped, for ingest --from (incremental.go);
 //	          absent in releases stored before store format 3
+//	summary   uv graph.SummaryVersion, uv kinds, uv components,
+//	          nodes × int32 (Order), components × uv size,
+//	          uv loops, loops × uv node, components × uv (closure<<1 | estimated):
+//	          the graph's summary over graph.DefaultKinds (graph.Summarize);
+//	          absent in releases stored before it, which are analysed
+//	          without it
 const (
 	secNames    byte = 'N'
 	secInfo     byte = 'I'
@@ -42,10 +49,11 @@ const (
 	secRecords  byte = 'R'
 	secCatalog  byte = 'C'
 	secMapped   byte = 'M'
+	secSummary  byte = 'S'
 )
 
 // sections lists the sections in the order they are written.
-var sections = []byte{secNames, secInfo, secOffsets, secTargets, secKinds, secEvidence, secRecords, secCatalog, secMapped}
+var sections = []byte{secNames, secInfo, secOffsets, secTargets, secKinds, secEvidence, secRecords, secCatalog, secMapped, secSummary}
 
 // graphSections are the sections [Store.Load] reads.
 var graphSections = []byte{secNames, secInfo, secOffsets, secTargets, secKinds, secEvidence}
@@ -106,8 +114,71 @@ func encodeSection(w io.Writer, sec byte, snap *Snapshot) error {
 		if snap.contribs != nil {
 			encodeMapped(e, snap)
 		}
+	case secSummary:
+		encodeSummary(e, graph.Summarize(snap.Graph, graph.DefaultKinds))
 	}
 	return e.flush()
+}
+
+func encodeSummary(e *encoder, sum *graph.Summary) {
+	nc := len(sum.Off) - 1
+	e.uvarint(graph.SummaryVersion)
+	e.uvarint(uint64(sum.Kinds))
+	e.uvarint(uint64(nc))
+	e.int32s(sum.Order)
+	for c := range nc {
+		e.uvarint(uint64(sum.Off[c+1] - sum.Off[c]))
+	}
+	e.uvarint(uint64(len(sum.Loops)))
+	for _, v := range sum.Loops {
+		e.uvarint(uint64(v))
+	}
+	for c, n := range sum.Closure {
+		x := uint64(n) << 1
+		if sum.Estimated[c] {
+			x |= 1
+		}
+		e.uvarint(x)
+	}
+}
+
+// decodeSummary decodes a summary section for a graph of nodes nodes; a
+// summary of another graph.SummaryVersion gives nil.
+func decodeSummary(b []byte, nodes int) (*graph.Summary, error) {
+	d := &decoder{b: b}
+	if v := d.uvarint(); v != graph.SummaryVersion || d.err != nil {
+		return nil, d.err
+	}
+	kinds := d.uvarint()
+	if kinds == 0 || kinds&^uint64(graph.AllKindsSet) != 0 {
+		d.fail("kind set %#x", kinds)
+	}
+	nc := d.count(1)
+	sum := &graph.Summary{Kinds: graph.KindSet(kinds)}
+	sum.Order = d.int32s(nodes)
+	sum.Off = make([]int32, nc+1)
+	for c := range nc {
+		size := d.uvarint()
+		if size > uint64(nodes)-uint64(sum.Off[c]) {
+			d.fail("component %d of %d nodes", c, size)
+			break
+		}
+		sum.Off[c+1] = sum.Off[c] + int32(size)
+	}
+	sum.Loops = make([]int32, d.count(1))
+	for i := range sum.Loops {
+		sum.Loops[i] = int32(min(d.uvarint(), uint64(nodes)))
+	}
+	sum.Closure = make([]int32, nc)
+	sum.Estimated = make([]bool, nc)
+	for c := range nc {
+		x := d.uvarint()
+		sum.Closure[c], sum.Estimated[c] = int32(min(x>>1, uint64(math.MaxInt32))), x&1 == 1
+	}
+	if err := d.done("summary"); err != nil {
+		return nil, err
+	}
+	return sum, nil
 }
 
 func encodeInfo(e *encoder, info []graph.NodeInfo) {

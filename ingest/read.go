@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -140,7 +141,7 @@ func (s *Store) View(name string, parts Part) (*View, error) {
 			return err
 		}
 		v.Release = m.Release
-		return v.read(txn, m, parts)
+		return v.read(txn, m, parts, s.log)
 	})
 	if errors.Is(err, ErrNoReleases) {
 		return nil, err
@@ -151,7 +152,7 @@ func (s *Store) View(name string, parts Part) (*View, error) {
 }
 
 // read reads the parts of the release of manifest m.
-func (v *View) read(txn *badger.Txn, m manifest, parts Part) error {
+func (v *View) read(txn *badger.Txn, m manifest, parts Part, log *slog.Logger) error {
 	if parts&PartGraph != 0 {
 		secs := map[byte][]byte{}
 		for _, sec := range graphSections {
@@ -163,6 +164,11 @@ func (v *View) read(txn *badger.Txn, m manifest, parts Part) error {
 		g, err := decodeGraph(secs, m.Release.Services+m.Release.Endpoints, m.Release.Edges)
 		if err != nil {
 			return err
+		}
+		if err := rememberSummary(txn, m, g); err != nil {
+			// The summary only spares work: without it the analyses
+			// compute what it holds.
+			log.Warn("ignoring the stored summary of the graph", "release", m.Release.Name, "err", err)
 		}
 		v.Graph = g
 	}
@@ -192,6 +198,23 @@ func (v *View) read(txn *badger.Txn, m manifest, parts Part) error {
 		v.Runtime = rt
 	}
 	return nil
+}
+
+// rememberSummary hands g the summary stored with it, if there is one of
+// this rgraph's [graph.SummaryVersion].
+func rememberSummary(txn *badger.Txn, m manifest, g *graph.Graph) error {
+	if _, ok := m.Sections[string(secSummary)]; !ok {
+		return nil
+	}
+	b, err := m.section(txn, secSummary)
+	if err != nil {
+		return err
+	}
+	sum, err := decodeSummary(b, g.Len())
+	if err != nil || sum == nil {
+		return err
+	}
+	return g.Remember(sum)
 }
 
 // Get returns release name, or an error wrapping [ErrNotFound].
