@@ -26,75 +26,85 @@ func closureGrowth(oa, na *adj, os, ns *sccs, n2o []int32, gained [][2]int32, bu
 			}
 		}
 	}
-	var list []int32 // new IDs, in name order
-	for v, c := range ns.comp {
-		if reach[c] && n2o[v] >= 0 {
+	cand := func(v int) bool { return reach[ns.comp[v]] && n2o[v] >= 0 }
+	count := 0
+	for v := range ns.comp {
+		if cand(v) {
+			count++
+		}
+	}
+	list := make([]int32, 0, count) // new IDs, in name order
+	for v := range ns.comp {
+		if cand(v) {
 			list = append(list, int32(v))
 		}
 	}
+	oldSize := make([]sketchSize, len(list))
+	newSize := make([]sketchSize, len(list))
 	oc, nc := newCounter(oa), newCounter(na)
-	oldSize := make([]int, len(list))
-	newSize := make([]int, len(list))
 	exact := len(list)
 	for i, v := range list {
 		if oc.work+nc.work > budget {
 			exact = i
 			break
 		}
-		oldSize[i], newSize[i] = oc.count(n2o[v]), nc.count(v)
+		oldSize[i].size, newSize[i].size = oc.count(n2o[v]), nc.count(v)
 	}
-	estimated := make([]bool, len(list))
-	if exact < len(list) {
-		rest := list[exact:]
+	if rest := list[exact:]; len(rest) > 0 {
 		oldRest := make([]int32, len(rest))
 		for i, v := range rest {
 			oldRest[i] = n2o[v]
 		}
-		oEst := oa.closureSizes(os, oldRest)
-		nEst := na.closureSizes(ns, rest)
-		for i := range rest {
-			oldSize[exact+i], newSize[exact+i] = int(oEst[i].size), int(nEst[i].size)
-			estimated[exact+i] = oEst[i].estimated || nEst[i].estimated
+		oa.closureSizes(os, oldRest, oldSize[exact:])
+		na.closureSizes(ns, rest, newSize[exact:])
+	}
+	grew := 0
+	for i := range list {
+		if newSize[i].size > oldSize[i].size {
+			grew++
 		}
 	}
+	out = make([]Growth, 0, grew)
 	for i, v := range list {
-		if newSize[i] > oldSize[i] {
-			out = append(out, Growth{Service: na.g.names[v], Old: oldSize[i], New: newSize[i], Estimated: estimated[i]})
+		if o, n := oldSize[i], newSize[i]; n.size > o.size {
+			out = append(out, Growth{Service: na.g.names[v], Old: int(o.size), New: int(n.size), Estimated: o.estimated || n.estimated})
 		}
 	}
 	return out
 }
 
-// counter counts closure sizes by BFS with generation stamps.
+// counter counts closure sizes by BFS, marking visited nodes in a bitset
+// (an eighth of a byte a node, so it stays in cache) cleared after each
+// count.
 type counter struct {
 	a     *adj
-	stamp []int32
-	gen   int32
+	seen  []uint64
 	queue []int32
 	work  int
 }
 
-func newCounter(a *adj) *counter { return &counter{a: a, stamp: make([]int32, a.n)} }
+func newCounter(a *adj) *counter { return &counter{a: a, seen: make([]uint64, (a.n+63)/64)} }
 
 // count returns how many nodes v reaches, itself excluded.
-func (c *counter) count(v int32) int {
-	a := c.a
-	c.gen++
+func (c *counter) count(v int32) int32 {
+	a, seen := c.a, c.seen
 	c.queue = append(c.queue[:0], v)
-	c.stamp[v] = c.gen
-	n := 0
+	seen[v/64] |= 1 << (v % 64)
 	for qi := 0; qi < len(c.queue); qi++ {
 		u := c.queue[qi]
+		c.work += int(a.off[u+1] - a.off[u])
 		for p := a.off[u]; p < a.off[u+1]; p++ {
-			c.work++
-			if w := a.dst[p]; c.stamp[w] != c.gen && a.ok(p) {
-				c.stamp[w] = c.gen
+			w := a.dst[p]
+			if seen[w/64]&(1<<(w%64)) == 0 && a.ok(p) {
+				seen[w/64] |= 1 << (w % 64)
 				c.queue = append(c.queue, w)
-				n++
 			}
 		}
 	}
-	return n
+	for _, w := range c.queue {
+		seen[w/64] = 0
+	}
+	return int32(len(c.queue) - 1)
 }
 
 // sketchSize is a closure size as a sketch gives it.
@@ -103,26 +113,23 @@ type sketchSize struct {
 	estimated bool
 }
 
-// closureSizes returns the closure sizes of vs by bottom-k sketches (see
-// [sketchClosures]): remembered ones when the graph has them, otherwise
-// sketching only what vs need.
-func (a *adj) closureSizes(s *sccs, vs []int32) []sketchSize {
-	out := make([]sketchSize, len(vs))
+// closureSizes writes the closure sizes of vs by bottom-k sketches (see
+// [sketchClosures]) to out: remembered ones when the graph has them,
+// otherwise sketching only what vs need.
+func (a *adj) closureSizes(s *sccs, vs []int32, out []sketchSize) {
+	var sizes []sketchSize
 	if m := a.g.memo(a.key); m != nil && m.closure != nil {
-		for i, v := range vs {
-			out[i] = m.closure[s.comp[v]]
+		sizes = m.closure
+	} else {
+		want := make([]bool, s.count)
+		for _, v := range vs {
+			want[s.comp[v]] = true
 		}
-		return out
+		sizes = sketchClosures(a, s, want)
 	}
-	want := make([]bool, s.count)
-	for _, v := range vs {
-		want[s.comp[v]] = true
-	}
-	sizes := sketchClosures(a, s, want)
 	for i, v := range vs {
 		out[i] = sizes[s.comp[v]]
 	}
-	return out
 }
 
 // closures returns the closure size of the members of every component of

@@ -123,11 +123,17 @@ func Diff(old, new *Graph, opts DiffOptions) Delta {
 
 	// Waves.
 	ol, nl := oa.waves(), na.waves()
+	later := func(j int) bool { i := n2o[j]; return i >= 0 && nl[ns.comp[j]] > ol[os.comp[i]] }
+	count := 0
 	for j := range new.names {
-		if i := n2o[j]; i >= 0 {
-			if lo, ln := ol[os.comp[i]], nl[ns.comp[j]]; ln > lo {
-				d.LaterWave = append(d.LaterWave, WaveShift{Service: new.names[j], Old: int(lo), New: int(ln)})
-			}
+		if later(j) {
+			count++
+		}
+	}
+	d.LaterWave = make([]WaveShift, 0, count)
+	for j := range new.names {
+		if later(j) {
+			d.LaterWave = append(d.LaterWave, WaveShift{Service: new.names[j], Old: int(ol[os.comp[n2o[j]]]), New: int(nl[ns.comp[j]])})
 		}
 	}
 

@@ -16,9 +16,10 @@ const SummaryVersion = 1
 var ErrInvalidSummary = errors.New("graph: summary does not fit the graph")
 
 // Summary is what analyses of a graph over one kind set compute first and
-// what every [Diff] of it repeats: its strongly connected components and
-// the closure size of each. [Summarize] computes it; stored beside the
-// graph (it takes about 9 bytes a service) and handed back with
+// what every [Diff] of it repeats: its strongly connected components, and
+// the recovery wave and closure size of each. [Summarize] computes it;
+// stored beside the graph (it takes about 9 bytes a service) and handed
+// back with
 // [Graph.Remember], it spares later analyses those passes. Its arrays are
 // raw, for serialization, like [CSR]'s.
 type Summary struct {
@@ -32,6 +33,8 @@ type Summary struct {
 	Off []int32
 	// Loops lists the nodes that need themselves.
 	Loops []int32
+	// Wave is the recovery wave of each component (see [RecoveryOrder]).
+	Wave []int32
 	// Closure is, for each component, how many nodes each of its members
 	// needs transitively, itself excluded, as [Diff] estimates it:
 	// exactly below [ClosureSketchSize], else by a bottom-k sketch, and
@@ -48,7 +51,7 @@ func Summarize(g *Graph, kinds KindSet) *Summary {
 	a := planView(g, kinds, nil)
 	s := a.components()
 	cl := a.closures()
-	sum := &Summary{Kinds: a.ks, Order: s.order, Off: s.off, Loops: s.loops,
+	sum := &Summary{Kinds: a.ks, Order: s.order, Off: s.off, Loops: s.loops, Wave: a.waves(),
 		Closure: make([]int32, s.count), Estimated: make([]bool, s.count)}
 	for c, z := range cl {
 		sum.Closure[c], sum.Estimated[c] = z.size, z.estimated
@@ -58,9 +61,10 @@ func Summarize(g *Graph, kinds KindSet) *Summary {
 
 // Remember hands g a summary computed by [Summarize] on a graph equal to
 // g, so that analyses over sum.Kinds skip the passes it holds. It checks
-// that the components fit g's edges (what a component needs comes before
-// it) in O(V+E), and returns an error wrapping [ErrInvalidSummary] when
-// they do not. The summary's arrays then belong to g.
+// in O(V+E), in one pass over g's edges in order, that the components fit
+// them (what a component needs comes before it) and so do the waves, and
+// returns an error wrapping [ErrInvalidSummary] when they do not; the
+// closure sizes it cannot check. The summary's arrays then belong to g.
 func (g *Graph) Remember(sum *Summary) error {
 	n := int32(len(g.names))
 	nc := int32(len(sum.Off)) - 1
@@ -74,8 +78,8 @@ func (g *Graph) Remember(sum *Summary) error {
 		return bad("%d nodes for %d", len(sum.Order), n)
 	case nc < 0 || sum.Off[0] != 0 || sum.Off[nc] != n:
 		return bad("components do not span the %d nodes", n)
-	case len(sum.Closure) != int(nc) || len(sum.Estimated) != int(nc):
-		return bad("%d closures for %d components", len(sum.Closure), nc)
+	case len(sum.Wave) != int(nc) || len(sum.Closure) != int(nc) || len(sum.Estimated) != int(nc):
+		return bad("%d waves and %d closures for %d components", len(sum.Wave), len(sum.Closure), nc)
 	}
 	comp := make([]int32, n)
 	for i := range comp {
@@ -93,27 +97,32 @@ func (g *Graph) Remember(sum *Summary) error {
 		}
 	}
 	a := planView(g, sum.Kinds, nil)
-	// What a component needs comes before it; the waves follow in the
-	// same pass.
-	waves := make([]int32, nc)
+	// What a component needs comes before it, and its wave is one more
+	// than the latest wave among its needs.
+	need := make([]int32, nc)
 	loops := 0
-	for c := int32(0); c < nc; c++ {
-		for _, v := range sum.Order[sum.Off[c]:sum.Off[c+1]] {
-			for p := a.off[v]; p < a.off[v+1]; p++ {
-				if !a.ok(p) {
-					continue
-				}
-				w := a.dst[p]
-				if w == v {
-					loops++
-				}
-				switch d := comp[w]; {
-				case d > c:
-					return bad("component %d needs the later component %d", c, d)
-				case d < c:
-					waves[c] = max(waves[c], waves[d]+1)
-				}
+	for u := int32(0); u < n; u++ {
+		cu, w := comp[u], int32(0)
+		for p := a.off[u]; p < a.off[u+1]; p++ {
+			if !a.ok(p) {
+				continue
 			}
+			v := a.dst[p]
+			if v == u {
+				loops++
+			}
+			switch d := comp[v]; {
+			case d > cu:
+				return bad("component %d needs the later component %d", cu, d)
+			case d < cu:
+				w = max(w, sum.Wave[d]+1)
+			}
+		}
+		need[cu] = max(need[cu], w)
+	}
+	for c, w := range need {
+		if sum.Wave[c] != w {
+			return bad("component %d in wave %d, its needs say %d", c, sum.Wave[c], w)
 		}
 	}
 	if loops != len(sum.Loops) {
@@ -134,6 +143,6 @@ func (g *Graph) Remember(sum *Summary) error {
 		closure[c] = sketchSize{size: sum.Closure[c], estimated: sum.Estimated[c]}
 	}
 	s := &sccs{comp: comp, count: nc, off: sum.Off, order: sum.Order, loops: sum.Loops}
-	g.remember(a.key, func(m *memo) { m.sccs, m.waves, m.closure = s, waves, closure })
+	g.remember(a.key, func(m *memo) { m.sccs, m.waves, m.closure = s, sum.Wave, closure })
 	return nil
 }

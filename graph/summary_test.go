@@ -91,7 +91,7 @@ func TestRememberRejects(t *testing.T) {
 	clone := func() *graph.Summary {
 		s := *good
 		s.Order, s.Off, s.Loops = slices.Clone(s.Order), slices.Clone(s.Off), slices.Clone(s.Loops)
-		s.Closure, s.Estimated = slices.Clone(s.Closure), slices.Clone(s.Estimated)
+		s.Wave, s.Closure, s.Estimated = slices.Clone(s.Wave), slices.Clone(s.Closure), slices.Clone(s.Estimated)
 		return &s
 	}
 	tests := []struct {
@@ -105,6 +105,9 @@ func TestRememberRejects(t *testing.T) {
 		{"empty component", func(s *graph.Summary) { s.Off = append([]int32{0}, s.Off...) }},
 		{"bad bounds", func(s *graph.Summary) { s.Off[len(s.Off)-1]-- }},
 		{"closures missing", func(s *graph.Summary) { s.Closure = s.Closure[1:] }},
+		{"waves missing", func(s *graph.Summary) { s.Wave = s.Wave[1:] }},
+		{"wave too early", func(s *graph.Summary) { s.Wave[len(s.Wave)-1]-- }},
+		{"wave too late", func(s *graph.Summary) { s.Wave[len(s.Wave)-1]++ }},
 		{"needs later", func(s *graph.Summary) { slices.Reverse(s.Order) }},
 		{"loop missing", func(s *graph.Summary) { s.Loops = nil }},
 		{"loop twice", func(s *graph.Summary) { s.Loops = append(s.Loops, s.Loops[0]) }},

@@ -35,7 +35,8 @@ import (
 //	          absent in releases stored before store format 3
 //	summary   uv graph.SummaryVersion, uv kinds, uv components,
 //	          nodes × int32 (Order), components × uv size,
-//	          uv loops, loops × uv node, components × uv (closure<<1 | estimated):
+//	          uv loops, loops × uv node, components × uv wave,
+//	          components × uv (closure<<1 | estimated):
 //	          the graph's summary over graph.DefaultKinds (graph.Summarize);
 //	          absent in releases stored before it, which are analysed
 //	          without it
@@ -133,6 +134,9 @@ func encodeSummary(e *encoder, sum *graph.Summary) {
 	for _, v := range sum.Loops {
 		e.uvarint(uint64(v))
 	}
+	for _, w := range sum.Wave {
+		e.uvarint(uint64(w))
+	}
 	for c, n := range sum.Closure {
 		x := uint64(n) << 1
 		if sum.Estimated[c] {
@@ -168,6 +172,10 @@ func decodeSummary(b []byte, nodes int) (*graph.Summary, error) {
 	sum.Loops = make([]int32, d.count(1))
 	for i := range sum.Loops {
 		sum.Loops[i] = int32(min(d.uvarint(), uint64(nodes)))
+	}
+	sum.Wave = make([]int32, nc)
+	for c := range sum.Wave {
+		sum.Wave[c] = int32(min(d.uvarint(), uint64(nodes)))
 	}
 	sum.Closure = make([]int32, nc)
 	sum.Estimated = make([]bool, nc)
