@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
@@ -144,49 +145,6 @@ func encodeSummary(e *encoder, sum *graph.Summary) {
 		}
 		e.uvarint(x)
 	}
-}
-
-// decodeSummary decodes a summary section for a graph of nodes nodes; a
-// summary of another graph.SummaryVersion gives nil.
-func decodeSummary(b []byte, nodes int) (*graph.Summary, error) {
-	d := &decoder{b: b}
-	if v := d.uvarint(); v != graph.SummaryVersion || d.err != nil {
-		return nil, d.err
-	}
-	kinds := d.uvarint()
-	if kinds == 0 || kinds&^uint64(graph.AllKindsSet) != 0 {
-		d.fail("kind set %#x", kinds)
-	}
-	nc := d.count(1)
-	sum := &graph.Summary{Kinds: graph.KindSet(kinds)}
-	sum.Order = d.int32s(nodes)
-	sum.Off = make([]int32, nc+1)
-	for c := range nc {
-		size := d.uvarint()
-		if size > uint64(nodes)-uint64(sum.Off[c]) {
-			d.fail("component %d of %d nodes", c, size)
-			break
-		}
-		sum.Off[c+1] = sum.Off[c] + int32(size)
-	}
-	sum.Loops = make([]int32, d.count(1))
-	for i := range sum.Loops {
-		sum.Loops[i] = int32(min(d.uvarint(), uint64(nodes)))
-	}
-	sum.Wave = make([]int32, nc)
-	for c := range sum.Wave {
-		sum.Wave[c] = int32(min(d.uvarint(), uint64(nodes)))
-	}
-	sum.Closure = make([]int32, nc)
-	sum.Estimated = make([]bool, nc)
-	for c := range nc {
-		x := d.uvarint()
-		sum.Closure[c], sum.Estimated[c] = int32(min(x>>1, uint64(math.MaxInt32))), x&1 == 1
-	}
-	if err := d.done("summary"); err != nil {
-		return nil, err
-	}
-	return sum, nil
 }
 
 func encodeInfo(e *encoder, info []graph.NodeInfo) {
@@ -409,23 +367,31 @@ func (d *decoder) done(what string) error {
 }
 
 // decodeGraph rebuilds a graph from its sections; nodes and edges are the
-// counts the manifest promises.
-func decodeGraph(sec map[byte][]byte, nodes, edges int) (*graph.Graph, error) {
+// counts the manifest promises. The large sections are decoded as they
+// are read (see stream.go).
+func decodeGraph(src sectionSource, nodes, edges int) (*graph.Graph, error) {
 	var c graph.CSR
+	br := bufio.NewReaderSize(nil, 64<<10)
 
-	d := &decoder{b: sec[secNames]}
-	n := d.count(1)
+	s := newStream(src, secNames, br)
+	n := s.count(1)
 	if n != nodes {
-		d.fail("%d names for %d nodes", n, nodes)
+		s.fail("%d names for %d nodes", n, nodes)
+		n = 0
 	}
-	lens := make([]int, n)
-	total := 0
+	lens := make([]int32, n)
+	var total int64
 	for i := range lens {
-		lens[i] = int(d.uvarint())
-		total += lens[i]
+		l := s.uvarint()
+		if l > uint64(s.left) {
+			s.fail("name of %d bytes exceeds the data", l)
+			break
+		}
+		lens[i] = int32(l)
+		total += int64(l)
 	}
-	blob := string(d.bytes(total)) // one allocation for every name
-	if err := d.done("names"); err != nil {
+	blob := s.string(int(min(total, s.left+1))) // one allocation for every name
+	if err := s.done("names"); err != nil {
 		return nil, err
 	}
 	c.Names = make([]string, n)
@@ -433,7 +399,11 @@ func decodeGraph(sec map[byte][]byte, nodes, edges int) (*graph.Graph, error) {
 		c.Names[i], blob = blob[:l], blob[l:]
 	}
 
-	d = &decoder{b: sec[secInfo]}
+	b, err := src.readAll(secInfo)
+	if err != nil {
+		return nil, err
+	}
+	d := &decoder{b: b}
 	table := make([]string, d.count(1)+1)
 	for i := 1; i < len(table); i++ {
 		table[i] = d.string()
@@ -463,35 +433,41 @@ func decodeGraph(sec map[byte][]byte, nodes, edges int) (*graph.Graph, error) {
 		return nil, err
 	}
 
-	d = &decoder{b: sec[secOffsets]}
-	c.Off = d.int32s(n + 1)
-	if d.err == nil { // graph.FromCSR checks the rest, but indexes rows before it sees a decrease
+	s = newStream(src, secOffsets, br)
+	c.Off = s.int32s(n + 1)
+	if s.err == nil { // graph.FromCSR checks the rest, but indexes rows before it sees a decrease
 		for i, o := range c.Off {
 			if o < 0 || int(o) > edges || (i > 0 && o < c.Off[i-1]) {
-				d.fail("offset %d of node %d out of order", o, i)
+				s.fail("offset %d of node %d out of order", o, i)
 				break
 			}
 		}
 	}
-	if err := d.done("offsets"); err != nil {
+	if err := s.done("offsets"); err != nil {
 		return nil, err
 	}
-	d = &decoder{b: sec[secTargets]}
-	c.Dst = d.int32s(edges)
-	if err := d.done("targets"); err != nil {
+	s = newStream(src, secTargets, br)
+	c.Dst = s.int32s(edges)
+	if err := s.done("targets"); err != nil {
 		return nil, err
 	}
-	d = &decoder{b: sec[secKinds]}
-	kb := d.bytes(edges)
-	if err := d.done("kinds"); err != nil {
-		return nil, err
+	s = newStream(src, secKinds, br)
+	if int64(edges) <= s.left {
+		c.Kinds = make([]graph.Kind, 0, edges)
 	}
-	c.Kinds = make([]graph.Kind, edges)
-	for i, k := range kb {
-		c.Kinds[i] = graph.Kind(k)
+	s.pieces(int64(edges), func(b []byte) {
+		for _, k := range b {
+			c.Kinds = append(c.Kinds, graph.Kind(k))
+		}
+	})
+	if err := s.done("kinds"); err != nil {
+		return nil, err
 	}
 
-	d = &decoder{b: sec[secEvidence]}
+	if b, err = src.readAll(secEvidence); err != nil {
+		return nil, err
+	}
+	d = &decoder{b: b}
 	if ne := d.count(2); ne > 0 {
 		c.Evidence = make(map[int32][]graph.Evidence, ne)
 		for range ne {
@@ -527,6 +503,49 @@ func decodeGraph(sec map[byte][]byte, nodes, edges int) (*graph.Graph, error) {
 		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	return g, nil
+}
+
+// decodeSummary decodes the summary section of src for a graph of nodes
+// nodes; a summary of another graph.SummaryVersion gives nil.
+func decodeSummary(src sectionSource, nodes int) (*graph.Summary, error) {
+	s := newStream(src, secSummary, bufio.NewReaderSize(nil, 64<<10))
+	if v := s.uvarint(); v != graph.SummaryVersion || s.err != nil {
+		return nil, s.err
+	}
+	kinds := s.uvarint()
+	if kinds == 0 || kinds&^uint64(graph.AllKindsSet) != 0 {
+		s.fail("kind set %#x", kinds)
+	}
+	nc := s.count(1)
+	sum := &graph.Summary{Kinds: graph.KindSet(kinds)}
+	sum.Order = s.int32s(nodes)
+	sum.Off = make([]int32, nc+1)
+	for c := range nc {
+		size := s.uvarint()
+		if size > uint64(nodes)-uint64(sum.Off[c]) {
+			s.fail("component %d of %d nodes", c, size)
+			break
+		}
+		sum.Off[c+1] = sum.Off[c] + int32(size)
+	}
+	sum.Loops = make([]int32, s.count(1))
+	for i := range sum.Loops {
+		sum.Loops[i] = int32(min(s.uvarint(), uint64(nodes)))
+	}
+	sum.Wave = make([]int32, nc)
+	for c := range sum.Wave {
+		sum.Wave[c] = int32(min(s.uvarint(), uint64(nodes)))
+	}
+	sum.Closure = make([]int32, nc)
+	sum.Estimated = make([]bool, nc)
+	for c := range nc {
+		x := s.uvarint()
+		sum.Closure[c], sum.Estimated[c] = int32(min(x>>1, uint64(math.MaxInt32))), x&1 == 1
+	}
+	if err := s.done("summary"); err != nil {
+		return nil, err
+	}
+	return sum, nil
 }
 
 func decodeRecords(b []byte) ([]*collector.Record, error) {

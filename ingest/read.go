@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -154,14 +155,7 @@ func (s *Store) View(name string, parts Part) (*View, error) {
 // read reads the parts of the release of manifest m.
 func (v *View) read(txn *badger.Txn, m manifest, parts Part, log *slog.Logger) error {
 	if parts&PartGraph != 0 {
-		secs := map[byte][]byte{}
-		for _, sec := range graphSections {
-			var err error
-			if secs[sec], err = m.section(txn, sec); err != nil {
-				return err
-			}
-		}
-		g, err := decodeGraph(secs, m.Release.Services+m.Release.Endpoints, m.Release.Edges)
+		g, err := decodeGraph(m.source(txn), m.Release.Services+m.Release.Endpoints, m.Release.Edges)
 		if err != nil {
 			return err
 		}
@@ -206,11 +200,7 @@ func rememberSummary(txn *badger.Txn, m manifest, g *graph.Graph) error {
 	if _, ok := m.Sections[string(secSummary)]; !ok {
 		return nil
 	}
-	b, err := m.section(txn, secSummary)
-	if err != nil {
-		return err
-	}
-	sum, err := decodeSummary(b, g.Len())
+	sum, err := decodeSummary(m.source(txn), g.Len())
 	if err != nil || sum == nil {
 		return err
 	}
@@ -278,37 +268,82 @@ func (s *Store) view(name string, parts Part) (*View, error) {
 
 // section reads and checks section sec of the release's snapshot.
 func (m manifest) section(txn *badger.Txn, sec byte) ([]byte, error) {
-	info, ok := m.Sections[string(sec)]
-	if !ok {
-		return nil, fmt.Errorf("%w: section %q missing", ErrCorrupt, sec)
+	return m.source(txn).readAll(sec)
+}
+
+// source serves the sections of the release's snapshot; a section its
+// manifest does not list is [ErrCorrupt].
+func (m manifest) source(txn *badger.Txn) sectionSource {
+	return func(sec byte) (io.Reader, int64, error) {
+		info, ok := m.Sections[string(sec)]
+		if !ok {
+			return nil, 0, fmt.Errorf("%w: section %q missing", ErrCorrupt, sec)
+		}
+		return &sectionReader{txn: txn, snap: m.Snapshot, sec: sec, info: info}, info.Size, nil
 	}
-	return readSection(txn, m.Snapshot, sec, info)
 }
 
 // readSection reads section sec of snapshot snap and checks it against
 // info, from its manifest.
 func readSection(txn *badger.Txn, snap uint64, sec byte, info sectionInfo) ([]byte, error) {
-	buf := make([]byte, 0, info.Size)
-	for i := range info.Chunks {
-		item, err := txn.Get(chunkKey(snap, sec, i))
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			return nil, fmt.Errorf("%w: chunk %d of section %q missing", ErrCorrupt, i, sec)
-		} else if err != nil {
-			return nil, err
-		}
-		err = item.Value(func(v []byte) error {
-			if int64(len(buf)+len(v)) > info.Size {
-				return fmt.Errorf("%w: section %q longer than its manifest says", ErrCorrupt, sec)
+	return manifest{Snapshot: snap, Sections: map[string]sectionInfo{string(sec): info}}.source(txn).readAll(sec)
+}
+
+// sectionReader reads section sec of snapshot snap chunk by chunk, copying
+// straight out of Badger, and when it reaches the section's end checks it
+// against its manifest entry: a section that is shorter or longer than
+// info says, or fails its checksum, reads as [ErrCorrupt], not io.EOF.
+type sectionReader struct {
+	txn  *badger.Txn
+	snap uint64
+	sec  byte
+	info sectionInfo
+
+	item *badger.Item // the current chunk, nil between chunks
+	off  int          // read of the current chunk
+	next int          // the next chunk
+	read int64
+	crc  uint32
+}
+
+func (r *sectionReader) Read(p []byte) (int, error) {
+	for {
+		if r.item == nil {
+			if r.next == r.info.Chunks {
+				if r.read != r.info.Size || r.crc != r.info.CRC {
+					return 0, fmt.Errorf("%w: section %q fails its checksum", ErrCorrupt, r.sec)
+				}
+				return 0, io.EOF
 			}
-			buf = append(buf, v...)
+			item, err := r.txn.Get(chunkKey(r.snap, r.sec, r.next))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				return 0, fmt.Errorf("%w: chunk %d of section %q missing", ErrCorrupt, r.next, r.sec)
+			} else if err != nil {
+				return 0, err
+			}
+			r.item, r.off = item, 0
+			r.next++
+		}
+		n, end := 0, false
+		err := r.item.Value(func(v []byte) error {
+			if r.read-int64(r.off)+int64(len(v)) > r.info.Size {
+				return fmt.Errorf("%w: section %q longer than its manifest says", ErrCorrupt, r.sec)
+			}
+			n = copy(p, v[r.off:])
+			end = r.off+n == len(v)
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return 0, err
+		}
+		r.crc = crc32.Update(r.crc, crcTable, p[:n])
+		r.off += n
+		r.read += int64(n)
+		if end {
+			r.item = nil
+		}
+		if n > 0 || len(p) == 0 {
+			return n, nil
 		}
 	}
-	if int64(len(buf)) != info.Size || crc32.Checksum(buf, crcTable) != info.CRC {
-		return nil, fmt.Errorf("%w: section %q fails its checksum", ErrCorrupt, sec)
-	}
-	return buf, nil
 }

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -318,7 +319,7 @@ func TestDecodeCorrupt(t *testing.T) {
 		secs[sec] = b.Bytes()
 	}
 	n, m := snap.Graph.Len(), snap.Graph.EdgeCount()
-	if _, err := decodeGraph(secs, n, m); err != nil {
+	if _, err := decodeGraph(bytesSource(secs), n, m); err != nil {
 		t.Fatalf("decoding intact sections: %v", err)
 	}
 	for _, sec := range graphSections {
@@ -336,7 +337,7 @@ func TestDecodeCorrupt(t *testing.T) {
 							t.Fatalf("decodeGraph panicked on mangled section %q at %d: %v", sec, cut, r)
 						}
 					}()
-					if _, err := decodeGraph(secs, n, m); err != nil && !errors.Is(err, ErrCorrupt) {
+					if _, err := decodeGraph(bytesSource(secs), n, m); err != nil && !errors.Is(err, ErrCorrupt) {
 						t.Errorf("section %q mangled at %d: error %v does not wrap ErrCorrupt", sec, cut, err)
 					}
 				}()
@@ -500,5 +501,73 @@ func TestReplaceReclaimsSpace(t *testing.T) {
 	}
 	if last, first := usage[len(usage)-1], usage[1]; float64(last) > 1.2*float64(first) {
 		t.Errorf("store grew from %d to %d bytes over sessions of replacing one release (%v)", first, last, usage)
+	}
+}
+
+// TestSectionMismatch checks that a section whose chunks do not match its
+// manifest entry reads as corrupt, whichever section it is.
+func TestSectionMismatch(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(txn *badger.Txn, m *manifest, sec byte) error
+	}{
+		{"chunk missing", func(txn *badger.Txn, m *manifest, sec byte) error {
+			return txn.Delete(chunkKey(m.Snapshot, sec, 0))
+		}},
+		{"shorter", func(_ *badger.Txn, m *manifest, sec byte) error {
+			info := m.Sections[string(sec)]
+			info.Size++
+			m.Sections[string(sec)] = info
+			return nil
+		}},
+		{"longer", func(_ *badger.Txn, m *manifest, sec byte) error {
+			info := m.Sections[string(sec)]
+			info.Size--
+			m.Sections[string(sec)] = info
+			return nil
+		}},
+		{"checksum", func(_ *badger.Txn, m *manifest, sec byte) error {
+			info := m.Sections[string(sec)]
+			info.CRC ^= 1
+			m.Sections[string(sec)] = info
+			return nil
+		}},
+		{"one more chunk", func(_ *badger.Txn, m *manifest, sec byte) error {
+			info := m.Sections[string(sec)]
+			info.Chunks++
+			m.Sections[string(sec)] = info
+			return nil
+		}},
+	}
+	for _, sec := range []byte{secNames, secInfo, secTargets, secKinds, secEvidence} {
+		for _, tt := range tests {
+			t.Run(fmt.Sprintf("%c/%s", sec, tt.name), func(t *testing.T) {
+				runStoreTest(t, func(t *testing.T, s *Store) {
+					if _, err := s.Put(context.Background(), "r", fleetSnapshot(t), PutOptions{}); err != nil {
+						t.Fatal(err)
+					}
+					err := s.db.Update(func(txn *badger.Txn) error {
+						m, err := getManifest(txn, "r")
+						if err != nil {
+							return err
+						}
+						if err := tt.change(txn, &m, sec); err != nil {
+							return err
+						}
+						b, err := json.Marshal(m)
+						if err != nil {
+							return err
+						}
+						return txn.Set(manifestKey("r"), b)
+					})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if _, err := s.Load("r"); !errors.Is(err, ErrCorrupt) {
+						t.Errorf("Load = %v, want ErrCorrupt", err)
+					}
+				}, WithChunkSize(1<<10))
+			})
+		}
 	}
 }

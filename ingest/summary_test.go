@@ -117,7 +117,7 @@ func TestSummaryStored(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := decodeSummary(b, g.Len())
+		got, err := decodeSummary(bytesSource(map[byte][]byte{secSummary: b}), g.Len())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +218,7 @@ func TestDecodeSummaryCorrupt(t *testing.T) {
 						t.Fatalf("summary mangled at %d: panic %v", cut, r)
 					}
 				}()
-				sum, err := decodeSummary(mangle(orig), g.Len())
+				sum, err := decodeSummary(bytesSource(map[byte][]byte{secSummary: mangle(orig)}), g.Len())
 				if err != nil && !errors.Is(err, ErrCorrupt) {
 					t.Errorf("summary mangled at %d: error %v does not wrap ErrCorrupt", cut, err)
 				}
