@@ -168,9 +168,5 @@ func first(s []string) string {
 	return s[0]
 }
 
-// sortedStrings returns a sorted copy of s, never nil.
-func sortedStrings(s []string) []string {
-	out := append([]string{}, s...)
-	slices.Sort(out)
-	return out
-}
+// sortedStrings returns s sorted, never nil (see sortedBy).
+func sortedStrings(s []string) []string { return sortedBy(s, strings.Compare) }

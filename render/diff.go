@@ -195,31 +195,37 @@ func normalizedDelta(d graph.Delta) graph.Delta {
 	d.RemovedServices = sortedStrings(d.RemovedServices)
 	d.AddedEdges = sortedEdges(d.AddedEdges)
 	d.RemovedEdges = sortedEdges(d.RemovedEdges)
-	d.KindChanges = append([]graph.KindChange{}, d.KindChanges...)
-	slices.SortFunc(d.KindChanges, func(a, b graph.KindChange) int {
+	d.KindChanges = sortedBy(d.KindChanges, func(a, b graph.KindChange) int {
 		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
 	})
 	d.NewCycles = sortedCycles(d.NewCycles)
 	d.ResolvedCycles = sortedCycles(d.ResolvedCycles)
-	d.LaterWave = append([]graph.WaveShift{}, d.LaterWave...)
-	slices.SortFunc(d.LaterWave, func(a, b graph.WaveShift) int { return cmp.Compare(a.Service, b.Service) })
-	d.ClosureGrowth = append([]graph.Growth{}, d.ClosureGrowth...)
-	slices.SortFunc(d.ClosureGrowth, func(a, b graph.Growth) int { return cmp.Compare(a.Service, b.Service) })
+	d.LaterWave = sortedBy(d.LaterWave, func(a, b graph.WaveShift) int { return cmp.Compare(a.Service, b.Service) })
+	d.ClosureGrowth = sortedBy(d.ClosureGrowth, func(a, b graph.Growth) int { return cmp.Compare(a.Service, b.Service) })
 	return d
 }
 
-func sortEdges(es []graph.Edge) {
-	slices.SortStableFunc(es, func(a, b graph.Edge) int {
-		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
-	})
-}
-
-// sortedEdges returns a sorted copy of es, never nil.
-func sortedEdges(es []graph.Edge) []graph.Edge {
-	out := append([]graph.Edge{}, es...)
-	sortEdges(out)
+// sortedBy returns xs sorted by compare (stably), never nil: xs itself
+// when it is sorted already, as graph's results are (a diff of a fleet
+// holds a million items), otherwise a sorted copy.
+func sortedBy[T any](xs []T, compare func(a, b T) int) []T {
+	if xs == nil {
+		return []T{}
+	}
+	if slices.IsSortedFunc(xs, compare) {
+		return xs
+	}
+	out := slices.Clone(xs)
+	slices.SortStableFunc(out, compare)
 	return out
 }
+
+func edgeOrder(a, b graph.Edge) int {
+	return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To))
+}
+
+// sortedEdges returns es sorted, never nil (see sortedBy).
+func sortedEdges(es []graph.Edge) []graph.Edge { return sortedBy(es, edgeOrder) }
 
 // sortedCycles returns cycles sorted by their first (smallest) service,
 // then ID, never nil.

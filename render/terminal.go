@@ -96,6 +96,7 @@ type printer struct {
 	t   Terminal
 	s   styles
 	err error
+	rec []byte // the record being written, reused
 }
 
 func newPrinter(w io.Writer, t Terminal) *printer {
@@ -119,27 +120,24 @@ func (p *printer) line(s string) {
 // record writes one plain record: fields joined by tabs, with tabs and
 // line breaks inside fields replaced by spaces.
 func (p *printer) record(fields ...string) {
-	var b strings.Builder
+	b := p.rec[:0]
 	for i, f := range fields {
 		if i > 0 {
-			b.WriteByte('\t')
+			b = append(b, '\t')
 		}
-		b.WriteString(plainField(f))
-	}
-	b.WriteByte('\n')
-	p.write(b.String())
-}
-
-func plainField(s string) string {
-	if !strings.ContainsAny(s, "\t\n\r") {
-		return s
-	}
-	return strings.Map(func(r rune) rune {
-		if r == '\t' || r == '\n' || r == '\r' {
-			return ' '
+		for j := 0; j < len(f); j++ {
+			c := f[j]
+			if c == '\t' || c == '\n' || c == '\r' {
+				c = ' '
+			}
+			b = append(b, c)
 		}
-		return r
-	}, s)
+	}
+	b = append(b, '\n')
+	if p.err == nil {
+		_, p.err = p.w.Write(b)
+	}
+	p.rec = b
 }
 
 // table writes a human table indented by indent spaces: a bold header and
