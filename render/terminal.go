@@ -140,6 +140,20 @@ func (p *printer) record(fields ...string) {
 	p.rec = b
 }
 
+// plainField is f as a field of a plain record (see printer.record), for
+// a field that is itself joined from parts.
+func plainField(f string) string {
+	if !strings.ContainsAny(f, "\t\n\r") {
+		return f
+	}
+	return strings.Map(func(r rune) rune {
+		if r == '\t' || r == '\n' || r == '\r' {
+			return ' '
+		}
+		return r
+	}, f)
+}
+
 // table writes a human table indented by indent spaces: a bold header and
 // columns two spaces apart. When it is wider than the terminal, the widest
 // columns are cut to a common width with an ellipsis, so that narrow

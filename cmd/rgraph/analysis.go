@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -60,6 +61,18 @@ func (f *analysisFlags) kindSet() (graph.KindSet, error) {
 		return 0, usageErrorf("--kinds: %v", err)
 	}
 	return ks, nil
+}
+
+// buffered runs write on w through a buffer, which it flushes: a report
+// of a fleet is a million records, and unbuffered each would be a write
+// system call.
+func buffered(w io.Writer, write func(io.Writer) error) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	err := write(bw)
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
+	}
+	return err
 }
 
 // terminal is how text output looks on env's stdout (see Env.Terminal).

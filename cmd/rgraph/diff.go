@@ -127,7 +127,7 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 	case "json":
 		err = render.DiffJSON(env.Out, report)
 	case "md":
-		err = render.DiffMarkdown(env.Out, report)
+		err = buffered(env.Out, func(w io.Writer) error { return render.DiffMarkdown(w, report) })
 	case "html":
 		err = render.DiffHTML(ctx, env.Out, oldG, newG, report, drawing())
 	case "dot", "svg":
@@ -135,7 +135,7 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 			return render.DiffDOT(w, oldG, newG, report, drawing())
 		})
 	default:
-		err = render.Diff(env.Out, terminal(env), report)
+		err = buffered(env.Out, func(w io.Writer) error { return render.Diff(w, terminal(env), report) })
 	}
 	if err != nil {
 		return err

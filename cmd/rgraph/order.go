@@ -119,7 +119,7 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 			})
 		})
 	}
-	return render.Order(env.Out, terminal(env), o, runbooks...)
+	return buffered(env.Out, func(w io.Writer) error { return render.Order(w, terminal(env), o, runbooks...) })
 }
 
 // orderRunbooks returns, for each service in the plan that has a runbook
