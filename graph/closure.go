@@ -2,7 +2,10 @@ package graph
 
 import (
 	"math"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 )
 
 // closureGrowth counts closures of the services that can have grown (see
@@ -153,24 +156,29 @@ func (a *adj) closures() []sketchSize {
 // follows the frontier rather than the graph. A sketch holding fewer than
 // k hashes holds the whole closure, so its size is exact. The result is
 // indexed by component; unwanted entries are zero.
+//
+// The components of one wave need none of each other, so a large wave is
+// sketched by several goroutines (GOMAXPROCS, at most 8): the work is
+// memory-bound, a cache miss or two per edge.
 func sketchClosures(a *adj, s *sccs, want []bool) []sketchSize {
-	const k = ClosureSketchSize
 	// Components below wanted ones, and how many edges from them point at
 	// each.
 	below := want
-	users := make([]int32, s.count)
+	live := make([]liveSketch, s.count)
 	count := func(c int32, mark func(d int32)) {
 		for _, v := range s.members(c) {
 			for p := a.off[v]; p < a.off[v+1]; p++ {
 				if d := s.comp[a.dst[p]]; d != c && a.ok(p) {
-					users[d]++
+					live[d].users.Add(1)
 					mark(d)
 				}
 			}
 		}
 	}
 	if want == nil {
+		below = make([]bool, s.count)
 		for c := int32(0); c < s.count; c++ {
+			below[c] = true
 			count(c, func(int32) {})
 		}
 	} else {
@@ -192,15 +200,97 @@ func sketchClosures(a *adj, s *sccs, want []bool) []sketchSize {
 		}
 	}
 
-	out := make([]sketchSize, s.count)
-	var store sketchStore
-	slot := make([]int32, s.count) // of each live sketch in store
-	buf := make([]uint64, 0, k)
-	merged := make([]uint64, 0, k)
-	for c := int32(0); c < s.count; c++ {
-		if below != nil && !below[c] {
-			continue
+	// The components to sketch, wave by wave.
+	waves := a.waves()
+	nw := int32(0)
+	for c, w := range waves {
+		if below[c] {
+			nw = max(nw, w+1)
 		}
+	}
+	woff := make([]int32, nw+1)
+	for c, w := range waves {
+		if below[c] {
+			woff[w+1]++
+		}
+	}
+	for w := range nw {
+		woff[w+1] += woff[w]
+	}
+	byWave := make([]int32, woff[nw])
+	fill := slices.Clone(woff[:nw])
+	for c, w := range waves {
+		if below[c] {
+			byWave[fill[w]] = int32(c)
+			fill[w]++
+		}
+	}
+
+	out := make([]sketchSize, s.count)
+	workers := make([]*sketcher, min(runtime.GOMAXPROCS(0), 8))
+	for i := range workers {
+		workers[i] = &sketcher{a: a, s: s, live: live, workers: workers, id: int32(i), want: want, out: out}
+	}
+	const chunk = 2048 // components a goroutine takes at least
+	for w := range nw {
+		cs := byWave[woff[w]:woff[w+1]]
+		if len(cs) < 2*chunk || len(workers) == 1 {
+			workers[0].run(cs)
+		} else {
+			var wg sync.WaitGroup
+			per := (len(cs) + len(workers) - 1) / len(workers)
+			for i, sk := range workers {
+				part := cs[min(i*per, len(cs)):min((i+1)*per, len(cs))]
+				wg.Go(func() { sk.run(part) })
+			}
+			wg.Wait()
+		}
+		// Sketches no longer needed go back to their stores only now:
+		// none was read by another goroutine of the wave after its last
+		// use, but stores are not shared while a wave runs.
+		for _, sk := range workers {
+			for _, sl := range sk.freed {
+				workers[sl>>sketchWorkerShift].store.free(sl & sketchSlotMask)
+			}
+			sk.freed = sk.freed[:0]
+		}
+	}
+	return out
+}
+
+// liveSketch is the sketch of a component while it is live, and how many
+// edges from components still to sketch point at it: one cache line for
+// both.
+type liveSketch struct {
+	users atomic.Int32
+	slot  int32 // worker<<sketchWorkerShift | slot in its store
+}
+
+const (
+	sketchWorkerShift = 27
+	sketchSlotMask    = 1<<sketchWorkerShift - 1
+)
+
+// sketcher sketches components of one wave, into its own store.
+type sketcher struct {
+	a       *adj
+	s       *sccs
+	live    []liveSketch
+	workers []*sketcher
+	id      int32
+	want    []bool
+	out     []sketchSize
+
+	store       sketchStore
+	buf, merged []uint64
+	freed       []int32 // slots whose last user this wave was
+}
+
+func (sk *sketcher) run(cs []int32) {
+	const k = ClosureSketchSize
+	a, s, live := sk.a, sk.s, sk.live
+	buf, merged := sk.buf, sk.merged
+	for _, c := range cs {
 		buf = buf[:0]
 		for _, v := range s.members(c) {
 			buf = append(buf, hashName(a.g.names[v]))
@@ -216,7 +306,8 @@ func sketchClosures(a *adj, s *sccs, want []bool) []sketchSize {
 				if d == c || !a.ok(p) {
 					continue
 				}
-				h := store.get(slot[d])
+				ld := &live[d]
+				h := sk.workers[ld.slot>>sketchWorkerShift].store.get(ld.slot & sketchSlotMask)
 				// Only hashes below a full sketch's largest can enter it.
 				if len(buf) == k {
 					m := 0
@@ -229,19 +320,19 @@ func sketchClosures(a *adj, s *sccs, want []bool) []sketchSize {
 					merged = mergeBottomK(merged[:0], buf, h, k)
 					buf, merged = merged, buf
 				}
-				if users[d]--; users[d] == 0 {
-					store.free(slot[d])
+				if ld.users.Add(-1) == 0 {
+					sk.freed = append(sk.freed, ld.slot)
 				}
 			}
 		}
-		if want == nil || want[c] {
-			out[c] = sizeOf(buf)
+		if sk.want == nil || sk.want[c] {
+			sk.out[c] = sizeOf(buf)
 		}
-		if users[c] > 0 {
-			slot[c] = store.put(buf)
+		if live[c].users.Load() > 0 {
+			live[c].slot = sk.id<<sketchWorkerShift | sk.store.put(buf)
 		}
 	}
-	return out
+	sk.buf, sk.merged = buf, merged
 }
 
 // sizeOf returns the closure size a sketch of a component and everything

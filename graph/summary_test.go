@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"errors"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -126,5 +127,19 @@ func TestRememberRejects(t *testing.T) {
 	cp, _ := graph.FromCSR(g.CSR())
 	if err := cp.Remember(clone()); err != nil {
 		t.Errorf("Remember(good) = %v", err)
+	}
+}
+
+// TestSummarizeParallel checks that sketching waves in parallel gives the
+// summary one goroutine gives (run it with -race).
+func TestSummarizeParallel(t *testing.T) {
+	g := graphtest.Fleet(30_000, 150_000, 3)
+	prev := runtime.GOMAXPROCS(1)
+	one := graph.Summarize(remembered(t, g, graph.AllKindsSet), 0) // a fresh copy without the default kinds remembered
+	runtime.GOMAXPROCS(4)
+	defer runtime.GOMAXPROCS(prev)
+	four := graph.Summarize(remembered(t, g, graph.AllKindsSet), 0)
+	if d := cmp.Diff(one, four); d != "" {
+		t.Errorf("Summarize with 4 goroutines (-1 +4):\n%s", d)
 	}
 }
