@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -88,14 +90,17 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 			return err
 		}
 	}
+	// The two releases load side by side: at fleet scale loading is most
+	// of a diff.
 	var oldG, newG *graph.Graph
 	err = withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
-		var err error
-		if oldG, err = s.Load(opts.Old); err != nil {
-			return err
-		}
-		newG, err = s.Load(opts.New)
-		return err
+		var wg sync.WaitGroup
+		var oldErr error
+		wg.Go(func() { oldG, oldErr = s.Load(opts.Old) })
+		var newErr error
+		newG, newErr = s.Load(opts.New)
+		wg.Wait()
+		return cmp.Or(oldErr, newErr)
 	})
 	if err != nil {
 		return err
