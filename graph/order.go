@@ -2,7 +2,6 @@ package graph
 
 import (
 	"cmp"
-	"math"
 	"slices"
 	"time"
 )
@@ -66,8 +65,9 @@ type OrderOptions struct {
 //
 // An unknown target gives an [UnknownServiceError] (errors.Is
 // [ErrUnknownService]). RecoveryOrder runs in O(V+E) plus the witness
-// search of cyclic components (see [Cycles]), and O((V+E) log V) with
-// MaxParallel. Resolving alternatives and leaving out endpoints costs one
+// search of cyclic components (see [Cycles]), and with MaxParallel in
+// near O(V+E) plus, for each jumpstart group, the waves without room for
+// it that it passes. Resolving alternatives and leaving out endpoints costs one
 // more O(V+E) pass, done once per graph and kind set.
 func RecoveryOrder(g *Graph, opts OrderOptions) (Order, error) {
 	var roots []int32
@@ -235,96 +235,99 @@ func sortedKeys(m map[string]bool) []string {
 
 // schedule assigns the components of s to waves of at most w services
 // by list scheduling (see [RecoveryOrder]). It returns the wave of each
-// component and whether it is a group larger than w. Edges between
-// components are counted with multiplicity: a component is ready when
-// every edge it has to other components points at a scheduled one.
+// component and whether it is a group larger than w.
+//
+// List scheduling fills wave after wave with the ready units of highest
+// priority. A unit's priority is higher than that of everything it needs
+// (what needs it is a chain one longer), so the priority order is also an
+// order in which needs come first, and list scheduling places each unit,
+// in that order, in the earliest wave that follows all it needs and has
+// room: every unit of higher priority ready by then is placed already,
+// every one of lower priority not yet. That is what schedule does, with
+// no heap and no reverse edges: waves that are full are skipped by a
+// union-find over wave numbers, so a unit of one service takes near
+// constant time beyond its edges; a larger group also passes the waves
+// with too little room left.
 func schedule(a *adj, s *sccs, units []cpmUnit, w int) ([]int32, []bool) {
 	nc := s.count
-	// Dependents of each component, one entry per edge.
-	roff := make([]int32, nc+1)
-	pending := make([]int32, nc)
-	for c := int32(0); c < nc; c++ {
-		for _, v := range s.members(c) {
-			for p := a.off[v]; p < a.off[v+1]; p++ {
-				if d := s.comp[a.dst[p]]; d != c && a.ok(p) {
-					roff[d+1]++
-					pending[c]++
-				}
-			}
-		}
-	}
-	for i := int32(0); i < nc; i++ {
-		roff[i+1] += roff[i]
-	}
-	fill := make([]int32, nc)
-	copy(fill, roff[:nc])
-	rsrc := make([]int32, roff[nc])
-	// Priority: the longest chain of components that need this one.
+	// Priority: the longest chain of components that need this one. What
+	// needs c comes after it, so a backward pass has it final at c.
 	up := make([]int32, nc)
+	top := int32(0)
 	for c := nc - 1; c >= 0; c-- {
+		top = max(top, up[c])
 		for _, v := range s.members(c) {
 			for p := a.off[v]; p < a.off[v+1]; p++ {
 				if d := s.comp[a.dst[p]]; d != c && a.ok(p) {
-					rsrc[fill[d]] = c
-					fill[d]++
 					up[d] = max(up[d], up[c]+1)
 				}
 			}
 		}
 	}
-	// Ready components by priority (up, larger first), then by first
-	// member's name, as one key kept in the heap itself: comparisons then
-	// touch no other memory.
-	type ready struct {
-		key uint64
-		c   int32
+	// Units by priority: up, larger first, then first member's name (node
+	// IDs are in name order), by a counting sort over up.
+	start := make([]int32, top+2)
+	for c := range up {
+		if units[c].level >= 0 {
+			start[top-up[c]+1]++
+		}
 	}
-	item := func(c int32) ready {
-		return ready{key: uint64(math.MaxInt32-up[c])<<32 | uint64(units[c].first), c: c}
+	for i := int32(1); i < int32(len(start)); i++ {
+		start[i] += start[i-1]
 	}
-	h := &pq[ready]{less: func(x, y ready) bool { return x.key < y.key }}
+	byPriority := make([]int32, start[top+1])
+	for v, c := range s.comp {
+		if c >= 0 && units[c].level >= 0 && units[c].first == int32(v) {
+			i := top - up[c]
+			byPriority[start[i]] = c
+			start[i]++
+		}
+	}
+	up, start = nil, nil
+
 	wave := make([]int32, nc)
-	for c := int32(0); c < nc; c++ {
-		switch {
-		case units[c].level < 0: // an endpoint: not recovered
-			wave[c] = -1
-		case pending[c] == 0:
-			h.items = append(h.items, item(c))
-		}
+	for c := range wave {
+		wave[c] = -1 // endpoints keep it: not recovered
 	}
-	h.init()
 	over := make([]bool, nc)
-	var chosen, deferred []int32
-	for t := int32(0); h.Len() > 0; t++ {
-		chosen, deferred = chosen[:0], deferred[:0]
-		used := 0
-		for h.Len() > 0 && used < w {
-			c := h.pop().c
-			sz := int(s.size(c))
-			switch {
-			case sz > w && len(chosen) == 0:
-				chosen = append(chosen, c)
-				over[c] = true
-				used = w
-			case used+sz <= w:
-				chosen = append(chosen, c)
-				used += sz
-			default:
-				deferred = append(deferred, c)
-			}
+	// used[t] is how many services wave t holds; next[t] leads to the
+	// first wave from t on that is not full (a union-find with path
+	// halving). There are at most as many waves as units.
+	used := make([]int32, len(byPriority)+1)
+	next := make([]int32, len(byPriority)+2)
+	for i := range next {
+		next[i] = int32(i)
+	}
+	open := func(t int32) int32 {
+		for next[t] != t {
+			next[t] = next[next[t]]
+			t = next[t]
 		}
-		for _, c := range deferred {
-			h.push(item(c))
-		}
-		for _, c := range chosen {
-			wave[c] = t
-		}
-		for _, c := range chosen {
-			for _, p := range rsrc[roff[c]:roff[c+1]] {
-				if pending[p]--; pending[p] == 0 {
-					h.push(item(p))
+		return t
+	}
+	for _, c := range byPriority {
+		t := int32(0) // the first wave after everything c needs
+		for _, v := range s.members(c) {
+			for p := a.off[v]; p < a.off[v+1]; p++ {
+				if d := s.comp[a.dst[p]]; d != c && a.ok(p) {
+					t = max(t, wave[d]+1)
 				}
 			}
+		}
+		// Room for c: at most limit services in the wave already; a
+		// group larger than w needs a wave of its own.
+		sz := s.size(c)
+		limit := int32(w) - sz
+		if limit < 0 {
+			limit, over[c] = 0, true
+		}
+		t = open(t)
+		for used[t] > limit {
+			t = open(t + 1)
+		}
+		wave[c] = t
+		if used[t] = min(used[t]+sz, int32(w)); used[t] == int32(w) {
+			next[t] = t + 1
 		}
 	}
 	return wave, over
