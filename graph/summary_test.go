@@ -84,6 +84,38 @@ func TestSummaryAnalyses(t *testing.T) {
 	}
 }
 
+// TestSummaryAlternatives checks diff, cycles and recovery order with
+// summaries on graphs with alternative groups and endpoints, whose
+// analyses run on the plan view (alternatives resolved, endpoints left
+// out): the summary is over that view.
+func TestSummaryAlternatives(t *testing.T) {
+	for seed := uint64(0); seed < 60; seed++ {
+		n := 6 + int(seed%20)
+		old, new := randomWithGroups(seed, n), randomWithGroups(seed+1000, n)
+		ro, rn := remembered(t, old, graph.DefaultKinds), remembered(t, new, graph.DefaultKinds)
+		opts := graph.DiffOptions{Kinds: graph.DefaultKinds}
+		if d := cmp.Diff(graph.Diff(old, new, opts), graph.Diff(ro, rn, opts)); d != "" {
+			t.Fatalf("seed %d: Diff with summaries (-scratch +summaries):\n%s", seed, d)
+		}
+		if d := cmp.Diff(graph.Cycles(new, graph.CycleOptions{}), graph.Cycles(rn, graph.CycleOptions{})); d != "" {
+			t.Fatalf("seed %d: Cycles with a summary (-scratch +summary):\n%s", seed, d)
+		}
+		for _, oo := range []graph.OrderOptions{{}, {MaxParallel: 2}} {
+			want, err := graph.RecoveryOrder(new, oo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := graph.RecoveryOrder(rn, oo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(want, got); d != "" {
+				t.Fatalf("seed %d: RecoveryOrder(%+v) with a summary (-scratch +summary):\n%s", seed, oo, d)
+			}
+		}
+	}
+}
+
 func TestRememberRejects(t *testing.T) {
 	g := graphtest.FromAdjacency(map[string][]string{
 		"a": {"b"}, "b": {"c"}, "c": {"b", "c"}, "d": {},
