@@ -344,18 +344,6 @@ func (d *decoder) byte() byte {
 
 func (d *decoder) string() string { return string(d.bytes(d.count(1))) }
 
-func (d *decoder) int32s(n int) []int32 {
-	b := d.bytes(4 * n)
-	if b == nil && n > 0 {
-		return nil
-	}
-	out := make([]int32, n)
-	for i := range out {
-		out[i] = int32(binary.LittleEndian.Uint32(b[4*i:]))
-	}
-	return out
-}
-
 func (d *decoder) done(what string) error {
 	if d.err == nil && len(d.b) != 0 {
 		d.fail("%d trailing bytes in %s", len(d.b), what)
