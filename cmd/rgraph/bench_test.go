@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -45,23 +47,22 @@ func BenchmarkVerbs(b *testing.B) {
 			dir := b.TempDir()
 			env := append(os.Environ(), "LC_ALL=C", "RGRAPH_STORE="+filepath.Join(dir, "store"),
 				"XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
-			old := graphtest.FleetEdges(sz.services, sz.edges, 1)
-			files := map[string]graphtest.FleetArrays{"old": old, "new": graphtest.Rewire(old, sz.edges/100, 7)}
-			for _, name := range []string{"old", "new"} {
-				path := filepath.Join(dir, name+".tsv")
-				f, err := os.Create(path)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := files[name].WriteTSV(f); err != nil {
-					b.Fatal(err)
-				}
-				if err := f.Close(); err != nil {
-					b.Fatal(err)
-				}
-				timed(b, env, "", bin, "ingest", "--release", name, path)
+			// The fleets are made in a process of their own: wait4 reports
+			// a child's peak resident set as at least the peak of the
+			// process that started it (Linux keeps the high-water mark
+			// across exec), so the benchmark process must stay small.
+			self, err := os.Executable()
+			if err != nil {
+				b.Fatal(err)
 			}
-			files, old = nil, graphtest.FleetArrays{}
+			fleets := exec.Command(self, strconv.Itoa(sz.services), strconv.Itoa(sz.edges), dir)
+			fleets.Args[0] = "rgraph-bench-fleets" // see TestMain
+			if out, err := fleets.CombinedOutput(); err != nil {
+				b.Fatalf("writing the fleets: %v\n%s", err, out)
+			}
+			for _, name := range []string{"old", "new"} {
+				timed(b, env, "", bin, "ingest", "--release", name, filepath.Join(dir, name+".tsv"))
+			}
 			out := filepath.Join(dir, "out")
 			in := func(name string) string { return filepath.Join(dir, name) }
 
@@ -90,6 +91,34 @@ func BenchmarkVerbs(b *testing.B) {
 			b.ReportMetric(float64(best["maxpar"].wall)/float64(best["order"].wall), "maxpar/order")
 		})
 	}
+}
+
+// writeFleets is the command rgraph-bench-fleets SERVICES EDGES DIR: it
+// writes DIR/old.tsv, the synthetic fleet BenchmarkVerbs diffs, and
+// DIR/new.tsv, the same with 1% of its edges rewired.
+func writeFleets() int {
+	if len(os.Args) != 4 {
+		fmt.Fprintln(os.Stderr, "usage: rgraph-bench-fleets SERVICES EDGES DIR")
+		return 2
+	}
+	services, err1 := strconv.Atoi(os.Args[1])
+	edges, err2 := strconv.Atoi(os.Args[2])
+	if err := errors.Join(err1, err2); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	old := graphtest.FleetEdges(services, edges, 1)
+	for name, fleet := range map[string]graphtest.FleetArrays{"old": old, "new": graphtest.Rewire(old, edges/100, 7)} {
+		f, err := os.Create(filepath.Join(os.Args[3], name+".tsv"))
+		if err == nil {
+			err = errors.Join(fleet.WriteTSV(f), f.Close())
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
+	return 0
 }
 
 // usage is what running one or more commands cost: wall time and the

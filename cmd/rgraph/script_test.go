@@ -16,7 +16,8 @@ import (
 // takes down the production fleet the end-to-end tests bring up.
 func TestMain(m *testing.M) {
 	testscript.Main(fleetMain{m}, map[string]func(){
-		"rgraph": func() { os.Exit(run(context.Background(), os.Args[1:], NewEnv())) },
+		"rgraph":              func() { os.Exit(run(context.Background(), os.Args[1:], NewEnv())) },
+		"rgraph-bench-fleets": func() { os.Exit(writeFleets()) },
 	})
 }
 
