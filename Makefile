@@ -10,9 +10,9 @@ export BPF2GO_CFLAGS := -O2 -g -Wall -Werror
 
 all: build
 
-## build: the rgraph binary in ./bin
+## build: rgraph and its Graphviz worker, rgraph-graphviz, in ./bin
 build:
-	$(GO) build -o $(BIN)/rgraph ./cmd/rgraph
+	$(GO) build -o $(BIN)/ ./cmd/rgraph ./cmd/rgraph-graphviz
 
 ## test: vet, dependency arrows, then every test (privileged ones skip unless root)
 test: vet check-deps
@@ -80,6 +80,7 @@ check-deps:
 	@$(call forbid-direct,./graph,$(FORMATS))
 	@$(call only,./graph/gate,graph|graph/gate|collector/decode|internal/atomicfile)
 	@$(call forbid,./graph/gate,$(HEAVY))
+	@$(call forbid,./cmd/rgraph ./render,go-graphviz)
 	@$(call forbid,./render/...,$(MOD)/(cmd|collector|ingest|sandbox|graph/gate)|badger|cilium/ebpf|spf13/cobra|k8s\.io)
 	@$(call forbid,./ingest/...,$(MOD)/(cmd|render|sandbox|collector/probe)|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra|k8s\.io)
 	@$(call forbid,$(MOD)/collector,$(MOD)/(cmd|graph|ingest|render|sandbox|collector/probe)|$(HEAVY))

@@ -28,12 +28,13 @@
 // each, while small cycles and focused services stay visible; the caption
 // says what was simplified. See [DOTOptions].
 //
-// Render is the only rgraph package that imports go-graphviz and lipgloss.
+// Render is the only rgraph package that imports lipgloss, and its
+// subpackage render/graphviz the only one that imports go-graphviz.
 // Importing go-graphviz instantiates its WebAssembly Graphviz when the
-// program starts (tens of milliseconds once its compilation cache is warm:
-// a private directory keyed by the go-graphviz, wazero and Go versions,
-// see render/internal/wasmcache); [SVG] and [PNG] calls are serialized
-// because that instance is shared. [UseWorker] moves the layout into a
-// child process, so that a crash of the compiled code is a [*CrashError]
-// instead of the end of the program.
+// program starts (0.15 s once its compilation cache is warm, seconds
+// cold), so render itself does not: [SVG] and [PNG] lay out in a child
+// process that [UseWorker] starts (rgraph's is cmd/rgraph-graphviz), where
+// a crash of the compiled code is a [*CrashError] instead of the end of
+// the program, or in-process with render/graphviz's Layout passed to
+// [UseLayout]. Calls are serialized.
 package render

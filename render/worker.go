@@ -3,26 +3,30 @@ package render
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/goccy/go-graphviz"
+	"github.com/rgraph/rgraph/render/internal/gvwire"
 )
 
-// Graphviz runs as WebAssembly that wazero compiles to machine code. When
-// that code goes wrong (wazero before v1.9.0 on Go 1.24 and later, see
-// go.mod), the Go runtime ends the whole process with a fatal error: no
-// recover catches it, and its exit status (2, or 4 when even the stack
-// trace fails) says "usage error" or "missing privilege" to a script
-// reading rgraph's exit codes. [UseWorker] therefore lets a program lay
-// out in a child process of itself, where a crash becomes a [*CrashError].
+// Graphviz runs as WebAssembly that wazero compiles to machine code
+// (render/graphviz). Instantiating it costs every process that links it
+// 0.15 s or more at startup, and when the compiled code goes wrong (wazero
+// before v1.9.0 on Go 1.24 and later, see go.mod) the Go runtime ends the
+// whole process with a fatal error: no recover catches it, and its exit
+// status (2, or 4 when even the stack trace fails) says "usage error" or
+// "missing privilege" to a script reading rgraph's exit codes. render
+// therefore does not link Graphviz: [UseWorker] lays out in a child
+// process (cmd/rgraph-graphviz), where a crash becomes a [*CrashError],
+// and [UseLayout] in this process for programs that link render/graphviz.
+
+// ErrNoGraphviz is returned by [SVG] and [PNG] when the program set up
+// neither [UseWorker] nor [UseLayout].
+var ErrNoGraphviz = errors.New("render: no Graphviz to lay out with")
 
 // CrashError is returned by [SVG] and [PNG] when the Graphviz worker
 // process of [UseWorker] ended before answering. It is a bug, in rgraph or
@@ -42,11 +46,13 @@ func (e *CrashError) Error() string {
 
 // UseWorker makes [SVG] and [PNG], and everything built on them, lay out
 // DOT in a child process that command creates, instead of in this
-// process. The child must call [ServeWorker]; command must not set the
-// Cmd's Stdin, Stdout, Stderr or ExtraFiles. The child is started on first
-// use, kept for later calls, and replaced after a crash or a cancelled
-// call. stop ends it and makes SVG and PNG lay out in-process again.
-func UseWorker(command func() *exec.Cmd) (stop func()) {
+// process. The child must call render/graphviz's Serve; command must not
+// set the Cmd's Stdin, Stdout, Stderr or ExtraFiles, and its error (no
+// worker to run, say) is returned by the SVG or PNG call that needed it.
+// The child is started on first use, kept for later calls, and replaced
+// after a crash or a cancelled call. stop ends it and makes SVG and PNG
+// lay out as before.
+func UseWorker(command func() (*exec.Cmd, error)) (stop func()) {
 	worker.mu.Lock()
 	defer worker.mu.Unlock()
 	worker.command = command
@@ -61,103 +67,21 @@ func UseWorker(command func() *exec.Cmd) (stop func()) {
 	}
 }
 
-// ServeWorker is the child's side of [UseWorker]: it answers requests
-// read from standard input on file descriptor 3, one at a time, until
-// standard input ends. Standard output is left to whatever Graphviz prints.
-func ServeWorker() error {
-	replies := os.NewFile(3, "graphviz-replies")
-	if replies == nil {
-		return errWorkerFD
-	}
-	if _, err := replies.Stat(); err != nil {
-		return errWorkerFD
-	}
-	defer replies.Close()
-	return serve(os.Stdin, replies)
-}
+// Layouter lays out DOT source as format ("svg" or "png") in this process:
+// render/graphviz's Layout. Errors about the DOT wrap [ErrGraphviz].
+type Layouter func(ctx context.Context, dot []byte, format string) ([]byte, error)
 
-var errWorkerFD = errors.New("render: the graphviz worker is started by rgraph itself, with replies on file descriptor 3")
-
-// The protocol between the two sides. A request is an operation byte and
-// the DOT source; a reply is a status byte and the drawing or an error
-// message. Both are framed by a big-endian uint32 length.
-const (
-	opSVG byte = 's'
-	opPNG byte = 'p'
-
-	replyOK       byte = 0
-	replyGraphviz byte = 1 // the message of an error wrapping ErrGraphviz, without its prefix
-	replyError    byte = 2
-
-	maxFrame = 1 << 30
-)
-
-var formatOps = map[graphviz.Format]byte{graphviz.SVG: opSVG, graphviz.PNG: opPNG}
-
-func writeFrame(w io.Writer, kind byte, body []byte) error {
-	if len(body) > maxFrame {
-		return fmt.Errorf("render: %d bytes are too many for the graphviz worker", len(body))
-	}
-	var hdr [5]byte
-	hdr[0] = kind
-	binary.BigEndian.PutUint32(hdr[1:], uint32(len(body)))
-	if _, err := w.Write(hdr[:]); err != nil {
-		return err
-	}
-	_, err := w.Write(body)
-	return err
-}
-
-// readFrame returns io.EOF only when r ends before a frame begins.
-func readFrame(r io.Reader) (byte, []byte, error) {
-	var hdr [5]byte
-	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return 0, nil, err
-	}
-	n := binary.BigEndian.Uint32(hdr[1:])
-	if n > maxFrame {
-		return 0, nil, fmt.Errorf("frame of %d bytes", n)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return 0, nil, io.ErrUnexpectedEOF
-	}
-	return hdr[0], body, nil
-}
-
-// serve is ServeWorker on any reader and writer.
-func serve(r io.Reader, w io.Writer) error {
-	br := bufio.NewReader(r)
-	for {
-		op, dot, err := readFrame(br)
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("render: reading a graphviz request: %w", err)
-		}
-		var format graphviz.Format
-		for f, o := range formatOps {
-			if o == op {
-				format = f
-			}
-		}
-		var out []byte
-		if format == "" {
-			err = fmt.Errorf("render: unknown graphviz request %q", op)
-		} else {
-			out, err = layout(context.Background(), dot, format)
-		}
-		kind := replyOK
-		if err != nil {
-			kind, out = replyError, []byte(err.Error())
-			if errors.Is(err, ErrGraphviz) {
-				kind, out = replyGraphviz, []byte(strings.TrimPrefix(err.Error(), ErrGraphviz.Error()+": "))
-			}
-		}
-		if err := writeFrame(w, kind, out); err != nil {
-			return fmt.Errorf("render: writing a graphviz reply: %w", err)
-		}
+// UseLayout makes [SVG] and [PNG] lay out with l in this process when
+// [UseWorker] has not set up a worker; stop undoes it.
+func UseLayout(l Layouter) (stop func()) {
+	worker.mu.Lock()
+	defer worker.mu.Unlock()
+	prev := worker.inProcess
+	worker.inProcess = l
+	return func() {
+		worker.mu.Lock()
+		defer worker.mu.Unlock()
+		worker.inProcess = prev
 	}
 }
 
@@ -166,21 +90,29 @@ func serve(r io.Reader, w io.Writer) error {
 var worker workerPool
 
 type workerPool struct {
-	mu      sync.Mutex
-	command func() *exec.Cmd
-	proc    *workerProc
+	mu        sync.Mutex
+	command   func() (*exec.Cmd, error)
+	inProcess Layouter
+	proc      *workerProc
 }
 
 // layout lays out dot in the worker when [UseWorker] asked for one, else
-// in this process.
-func (p *workerPool) layout(ctx context.Context, dot []byte, format graphviz.Format) ([]byte, error) {
+// in this process with [UseLayout]'s Layouter.
+func (p *workerPool) layout(ctx context.Context, dot []byte, format string) ([]byte, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.command == nil {
-		return layout(ctx, dot, format)
+		if p.inProcess == nil {
+			return nil, ErrNoGraphviz
+		}
+		return p.inProcess(ctx, dot, format)
 	}
 	if p.proc == nil {
-		proc, err := startWorker(p.command())
+		cmd, err := p.command()
+		if err != nil {
+			return nil, err
+		}
+		proc, err := startWorker(cmd)
 		if err != nil {
 			return nil, err
 		}
@@ -237,8 +169,8 @@ func startWorker(cmd *exec.Cmd) (*workerProc, error) {
 
 // layout sends one request and waits for its reply, for the worker to
 // end, or for ctx to be done (then the worker is killed).
-func (p *workerProc) layout(ctx context.Context, dot []byte, format graphviz.Format) ([]byte, error) {
-	op, ok := formatOps[format]
+func (p *workerProc) layout(ctx context.Context, dot []byte, format string) ([]byte, error) {
+	op, ok := gvwire.Op(format)
 	if !ok {
 		return nil, fmt.Errorf("render: format %s cannot be laid out", format)
 	}
@@ -249,11 +181,11 @@ func (p *workerProc) layout(ctx context.Context, dot []byte, format graphviz.For
 	}
 	replied := make(chan reply, 1)
 	go func() {
-		if err := writeFrame(p.in, op, dot); err != nil {
+		if err := gvwire.WriteFrame(p.in, op, dot); err != nil {
 			replied <- reply{err: err}
 			return
 		}
-		kind, body, err := readFrame(p.replies)
+		kind, body, err := gvwire.ReadFrame(p.replies)
 		replied <- reply{kind, body, err}
 	}()
 	var r reply
@@ -267,9 +199,9 @@ func (p *workerProc) layout(ctx context.Context, dot []byte, format graphviz.For
 	switch {
 	case r.err != nil:
 		return nil, p.crash()
-	case r.kind == replyOK:
+	case r.kind == gvwire.ReplyOK:
 		return r.body, nil
-	case r.kind == replyGraphviz:
+	case r.kind == gvwire.ReplyGraphviz:
 		return nil, fmt.Errorf("%w: %s", ErrGraphviz, r.body)
 	}
 	return nil, errors.New(string(r.body))

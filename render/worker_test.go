@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rgraph/rgraph/render/graphviz"
+	"github.com/rgraph/rgraph/render/internal/gvwire"
 	"github.com/rgraph/rgraph/render/internal/wasmcache"
 )
 
@@ -21,25 +23,27 @@ import (
 // TestMain) instead of running the tests.
 const workerEnv = "RGRAPH_RENDER_TEST_WORKER"
 
-// TestMain lets the tests start this binary as the worker of UseWorker:
-// "serve" serves, "crash" dies of a Go fatal error once a request
-// arrives, "hang" reads the request and never answers.
+// TestMain lays out in this process (UseLayout) and lets the tests start
+// this binary as the worker of UseWorker: "serve" serves, "crash" dies of
+// a Go fatal error once a request arrives, "hang" reads the request and
+// never answers.
 func TestMain(m *testing.M) {
 	switch os.Getenv(workerEnv) {
 	case "":
+		UseLayout(graphviz.Layout)
 		os.Exit(m.Run())
 	case "serve":
-		if err := ServeWorker(); err != nil {
+		if err := graphviz.Serve(); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
 		os.Exit(0)
 	case "crash":
-		readFrame(os.Stdin)
+		gvwire.ReadFrame(os.Stdin)
 		debug.SetMaxStack(1 << 10)
 		recurse(0) //nolint:staticcheck // fatal error: stack overflow, which no recover catches
 	case "hang":
-		readFrame(os.Stdin)
+		gvwire.ReadFrame(os.Stdin)
 		select {}
 	}
 	os.Exit(3)
@@ -57,12 +61,12 @@ func testWorker(t *testing.T, modes ...string) *int {
 		t.Fatal(err)
 	}
 	starts := new(int)
-	stop := UseWorker(func() *exec.Cmd {
+	stop := UseWorker(func() (*exec.Cmd, error) {
 		mode := modes[min(*starts, len(modes)-1)]
 		*starts++
 		cmd := exec.Command(exe)
 		cmd.Env = append(os.Environ(), workerEnv+"="+mode)
-		return cmd
+		return cmd, nil
 	})
 	t.Cleanup(stop)
 	return starts
@@ -147,27 +151,17 @@ func TestWorkerCancel(t *testing.T) {
 	}
 }
 
-func TestServe(t *testing.T) {
-	var in, out bytes.Buffer
-	writeFrame(&in, 'x', []byte("digraph { a }"))
-	writeFrame(&in, opSVG, []byte("digraph { a -> "))
-	if err := serve(&in, &out); err != nil {
-		t.Fatalf("serve() = %v at the end of its input, want nil", err)
+func TestNoGraphviz(t *testing.T) {
+	stop := UseLayout(nil)
+	defer stop()
+	if err := SVG(context.Background(), &bytes.Buffer{}, []byte("digraph { a }")); !errors.Is(err, ErrNoGraphviz) {
+		t.Errorf("SVG with neither a worker nor a layouter = %v, want ErrNoGraphviz", err)
 	}
-	for _, want := range []struct {
-		kind byte
-		msg  string
-	}{{replyError, `unknown graphviz request 'x'`}, {replyGraphviz, "parsing DOT"}} {
-		kind, body, err := readFrame(&out)
-		if err != nil || kind != want.kind || !strings.Contains(string(body), want.msg) {
-			t.Errorf("reply = %d %q (%v), want %d containing %q", kind, body, err, want.kind, want.msg)
-		}
-	}
-	in.Reset()
-	writeFrame(&in, opSVG, []byte("digraph { a }"))
-	in.Truncate(in.Len() - 1)
-	if err := serve(&in, &out); err == nil {
-		t.Error("serve() of a truncated request = nil, want an error")
+	startErr := errors.New("no worker binary")
+	stopWorker := UseWorker(func() (*exec.Cmd, error) { return nil, startErr })
+	defer stopWorker()
+	if err := PNG(context.Background(), &bytes.Buffer{}, []byte("digraph { a }")); !errors.Is(err, startErr) {
+		t.Errorf("PNG whose worker cannot be made = %v, want its error", err)
 	}
 }
 

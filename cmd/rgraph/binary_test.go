@@ -39,7 +39,7 @@ func rgraphBinary(t testing.TB) string {
 			return
 		}
 		built.path = filepath.Join(dir, "rgraph")
-		out, err := exec.Command("go", "build", "-o", built.path, ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-o", dir, ".", "../rgraph-graphviz").CombinedOutput()
 		if err != nil {
 			built.err = errors.New("go build: " + err.Error() + "\n" + string(out))
 		}
@@ -125,7 +125,7 @@ func TestSemverLess(t *testing.T) {
 }
 
 // TestGraphvizCache draws SVG and PNG with the real binary, which lays
-// them out in its graphviz-worker child, starting from a user cache that
+// them out in its rgraph-graphviz child (beside it), starting from a user cache that
 // holds compiled code of other versions: the unkeyed directory of earlier
 // rgraph versions and the directory of another key. rgraph must compile
 // into its own key's directory (which also shows wasmcache's init ran

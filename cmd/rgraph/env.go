@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -29,9 +30,9 @@ type Env struct {
 	Now    func() time.Time
 
 	// Graphviz makes the command of the child process SVG and PNG are
-	// laid out in (this executable's hidden graphviz-worker verb); nil
-	// lays them out in this process.
-	Graphviz func() *exec.Cmd
+	// laid out in (rgraph-graphviz); nil leaves the layout to whatever
+	// the program set up with render.UseLayout.
+	Graphviz func() (*exec.Cmd, error)
 	// Hostname names this machine in the records it writes; nil for none.
 	Hostname func() (string, error)
 }
@@ -46,13 +47,7 @@ func NewEnv() *Env {
 		Now:      time.Now,
 		Hostname: os.Hostname,
 	}
-	if exe, err := os.Executable(); err == nil {
-		e.Graphviz = func() *exec.Cmd {
-			cmd := exec.Command(exe, graphvizWorkerVerb)
-			cmd.Args[0] = "rgraph" // re-executed test binaries are dispatched on this name (testscript)
-			return cmd
-		}
-	}
+	e.Graphviz = graphvizWorker
 	e.OutTTY = term.IsTerminal(int(os.Stdout.Fd()))
 	e.ErrTTY = term.IsTerminal(int(os.Stderr.Fd()))
 	if e.OutTTY {
@@ -101,4 +96,27 @@ func (e *Env) StoreDir(flag string) string {
 		home, _ = os.UserHomeDir()
 	}
 	return filepath.Join(home, ".local", "share", "rgraph", "store")
+}
+
+// graphvizWorkerName is the program SVG and PNG are laid out in.
+const graphvizWorkerName = "rgraph-graphviz"
+
+// graphvizWorker is the command of the Graphviz worker: rgraph-graphviz
+// beside this executable, else on PATH.
+func graphvizWorker() (*exec.Cmd, error) {
+	if exe, err := os.Executable(); err == nil {
+		if exe, err = filepath.EvalSymlinks(exe); err == nil {
+			beside := filepath.Join(filepath.Dir(exe), graphvizWorkerName)
+			if fi, err := os.Stat(beside); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+				return exec.Command(beside), nil
+			}
+		}
+	}
+	path, err := exec.LookPath(graphvizWorkerName)
+	if err != nil {
+		return nil, fmt.Errorf("drawing SVG or PNG needs %s beside rgraph or on PATH "+
+			"(make build puts both in ./bin; go install github.com/rgraph/rgraph/cmd/...@VERSION installs both), "+
+			"or write DOT with -o dot: %w", graphvizWorkerName, err)
+	}
+	return exec.Command(path), nil
 }

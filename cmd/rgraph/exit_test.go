@@ -119,8 +119,8 @@ func TestGraphvizCrashIsInternalError(t *testing.T) {
 			if code := e.rgraph("ingest", "--release", "r1", edges); code != exitOK {
 				t.Fatalf("ingest = exit %d: %s", code, e.errOut)
 			}
-			e.Graphviz = func() *exec.Cmd {
-				return exec.Command(sh, "-c", `head -c 5 >/dev/null; echo "fatal error: fault" >&2; echo "stack trace unavailable" >&2; exit 4`)
+			e.Graphviz = func() (*exec.Cmd, error) {
+				return exec.Command(sh, "-c", `head -c 5 >/dev/null; echo "fatal error: fault" >&2; echo "stack trace unavailable" >&2; exit 4`), nil
 			}
 			out := t.TempDir() + "/g.svg"
 			if code := e.rgraph("render", "-o", "svg", "--out", out); code != exitInternal {

@@ -92,7 +92,6 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newRuntimeCmd(env, g),
 		newCompareCmd(env, g, nil),
 		newExportCmd(env, g, nil),
-		newGraphvizWorkerCmd(),
 		newKeyCmd(env, g),
 		newClusterCmd(env, g, nil),
 	)
@@ -107,21 +106,5 @@ func argsUsage(v cobra.PositionalArgs) cobra.PositionalArgs {
 			return &usageError{err}
 		}
 		return nil
-	}
-}
-
-// graphvizWorkerVerb is the hidden verb Env.Graphviz runs.
-const graphvizWorkerVerb = "graphviz-worker"
-
-// newGraphvizWorkerCmd is the child process SVG and PNG are laid out in
-// (render.UseWorker), so that a crash of Graphviz's compiled code ends the
-// child, and the parent reports it as a bug.
-func newGraphvizWorkerCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:    graphvizWorkerVerb,
-		Short:  "Lay out drawings for the rgraph process that started this one",
-		Hidden: true,
-		Args:   argsUsage(cobra.NoArgs),
-		RunE:   func(*cobra.Command, []string) error { return render.ServeWorker() },
 	}
 }

@@ -2,22 +2,34 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/rgraph/rgraph/render"
+	"github.com/rgraph/rgraph/render/graphviz"
 	"github.com/rgraph/rgraph/sandbox/sandboxtest"
 )
 
-// TestMain lets testscript run "rgraph" as a re-executed test binary that
-// calls run, so scripts exercise the real CLI without building it, and
-// takes down the production fleet the end-to-end tests bring up.
+// TestMain lets testscript run "rgraph" and its Graphviz worker
+// "rgraph-graphviz" as a re-executed test binary, so scripts exercise the
+// real CLI without building it; tests that call run directly lay out in
+// this process. It takes down the production fleet the end-to-end tests
+// bring up.
 func TestMain(m *testing.M) {
+	render.UseLayout(graphviz.Layout)
 	testscript.Main(fleetMain{m}, map[string]func(){
 		"rgraph":              func() { os.Exit(run(context.Background(), os.Args[1:], NewEnv())) },
 		"rgraph-bench-fleets": func() { os.Exit(writeFleets()) },
+		"rgraph-graphviz": func() {
+			if err := graphviz.Serve(); err != nil {
+				fmt.Fprintln(os.Stderr, "rgraph-graphviz:", err)
+				os.Exit(1)
+			}
+		},
 	})
 }
 

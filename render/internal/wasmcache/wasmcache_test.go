@@ -205,7 +205,7 @@ import (
 	"fmt"
 	"os"
 
-	_ "github.com/rgraph/rgraph/render"
+	_ "github.com/rgraph/rgraph/render/graphviz"
 )
 
 func main() { fmt.Println("TMPDIR=" + os.Getenv("TMPDIR")) }
