@@ -18,10 +18,16 @@ var ErrNoPath = errors.New("graph: no path")
 // matches [ErrUnknownService] with errors.Is.
 type UnknownServiceError struct {
 	Names []string
+	// Known are the services there are, for suggestions; nil for none.
+	Known []string
 }
 
 func (e *UnknownServiceError) Error() string {
-	return fmt.Sprintf("unknown service %s", quoteList(e.Names, 5))
+	msg := fmt.Sprintf("unknown service %s", quoteList(e.Names, 5))
+	if len(e.Names) == 1 && e.Known != nil {
+		msg += Suggest(e.Names[0], "service", e.Known)
+	}
+	return msg
 }
 
 // Is reports whether target is [ErrUnknownService].
@@ -71,7 +77,7 @@ func lookup(g *Graph, names []string) ([]int32, error) {
 		ids = append(ids, id)
 	}
 	if missing != nil {
-		return nil, &UnknownServiceError{Names: missing}
+		return nil, &UnknownServiceError{Names: missing, Known: g.Names()}
 	}
 	return ids, nil
 }

@@ -40,7 +40,7 @@ func newClusterCmd(env *Env, _ *globalOptions, runF func(context.Context, *clust
 	cmd := &cobra.Command{
 		Use:   "cluster",
 		Short: "Write the jobs that spread runs over a cluster engine",
-		Args:  argsUsage(cobra.NoArgs),
+		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	opts := &clusterJobOptions{Env: env}

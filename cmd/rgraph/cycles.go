@@ -44,7 +44,7 @@ All elementary cycles are never enumerated unbounded: --max-len and
   rgraph cycles --max-len 4 --limit 20
   rgraph cycles -o svg > cycles.svg
   rgraph cycles --exit-code   # exit 3 when any cycle exists`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.MaxLen < 0 || opts.Limit < 0 {
 				return usageErrorf("--max-len and --limit must not be negative")

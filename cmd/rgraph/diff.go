@@ -100,7 +100,10 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 		var newErr error
 		newG, newErr = s.Load(opts.New)
 		wg.Wait()
-		return cmp.Or(oldErr, newErr)
+		if oldErr != nil {
+			return suggestRelease(s, opts.Old, oldErr)
+		}
+		return suggestRelease(s, opts.New, newErr)
 	})
 	if err != nil {
 		return err

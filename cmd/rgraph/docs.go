@@ -54,7 +54,7 @@ the pages of services that are gone and never touches other files.
 		Example: `  rgraph docs --out site/
   rgraph docs --release 2026-11 --out /srv/runbooks
   xdg-open site/index.html`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Quiet = g.Quiet
 			if opts.Out == "" {

@@ -43,7 +43,7 @@ groups by owner, tier or wave.`,
 		Example: `  rgraph render -o svg > fleet.svg
   rgraph render --cycles-only -o png --out cycles.png
   rgraph render --target web -o dot | dot -Tpdf > web.pdf`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkScale(cmd, opts.Scale, opts.Output); err != nil {
 				return err

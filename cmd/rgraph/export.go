@@ -31,7 +31,7 @@ node with its type, owner, tier and recovery time, and each edge's
 evidence. --kinds defaults to every kind here.`,
 		Example: `  rgraph export > fleet.tsv
   rgraph export --release 2026-11 --kinds hard -o json | jq '.edges | length'`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -34,7 +34,7 @@ RECORD.sig, over the record's exact bytes, its provenance (host, job,
 shard) included. rgraph run and rgraph minimize sign what they write with
 --sign-key. Keys are PEM files: PKCS #8 private keys and PKIX public keys,
 as openssl writes them too (docs/scale.md).`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	opts := &keyOptions{Env: env}
@@ -43,7 +43,7 @@ as openssl writes them too (docs/scale.md).`,
 		Short: "Make a key pair: NAME.key (private) and NAME.pub (public)",
 		Example: `  rgraph key gen --out ci-runner
   cat ci-runner.pub team-b.pub > trusted-keys.pem`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Out == "" {
 				return usageErrorf("--out NAME is required")

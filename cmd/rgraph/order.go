@@ -58,7 +58,7 @@ marked abbreviated, and -o json or -o md has it whole.`,
   rgraph order --down config,web --max-parallel 2
   rgraph order -o json | jq '.waves[].services'
   rgraph order -o md > runbook.md`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.MaxParallel < 0 {
 				return usageErrorf("--max-parallel must not be negative")

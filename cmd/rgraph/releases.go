@@ -28,7 +28,7 @@ func newReleasesCmd(env *Env, g *globalOptions, runF func(context.Context, *rele
 services, unmapped endpoints, edges and records of each and the time it
 was ingested (RFC 3339). Off a terminal the output is tab-separated, one
 release a line, without a header.`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/render"
 )
 
@@ -62,7 +64,7 @@ stores the result as a graph per release, and answers: which bootstrap
 cycles exist, in what order to recover, why A needs B, and what changed.
 
 Edge A -> B means "A needs B healthy before A can recover".`,
-		Args:          argsUsage(cobra.NoArgs),
+		Args:          noArgs,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -96,6 +98,30 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newClusterCmd(env, g, nil),
 	)
 	return root
+}
+
+// noArgs is the Args of commands that take no arguments. An argument to a
+// command with subcommands is an unknown subcommand, named with the ones
+// it was likely meant to be, or the known ones; any other command says it
+// takes no arguments.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if !cmd.HasAvailableSubCommands() {
+		return usageErrorf("%s takes no arguments, got %q", cmd.CommandPath(), args[0])
+	}
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	suggest := graph.Suggest(args[0], "command", names)
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 && !strings.HasPrefix(suggest, "; did you mean") {
+		suggest = fmt.Sprintf("; did you mean %q?", s[0])
+	}
+	return usageErrorf("unknown command %q for %q%s", args[0], cmd.CommandPath(), suggest)
 }
 
 // argsUsage wraps a cobra positional-args validator so its errors are usage

@@ -28,7 +28,7 @@ healthy, because caches and fallbacks hide dependencies.
 Formats (docs/reports.md): Jaeger's /api/dependencies (and Zipkin's),
 OpenTelemetry's service graph (the servicegraph connector's metrics as
 OTLP/JSON, or a Prometheus query over them), and plain edge lists.`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(newRuntimeIngestCmd(env, g, nil), newRuntimeShowCmd(env, g, nil), newRuntimeDeleteCmd(env, g, nil))
@@ -174,7 +174,7 @@ caller, callee and call count (0 when the input gave none). Off a terminal
 each line is "call<TAB>CALLER<TAB>CALLEE<TAB>CALLS".`,
 		Example: `  rgraph runtime show
   rgraph runtime show --release 2026-11 -o json | jq '.edges | length'`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -233,7 +233,7 @@ func newRuntimeDeleteCmd(env *Env, g *globalOptions, runF func(context.Context, 
 		Use:   "delete --release NAME",
 		Short: "Remove a release's runtime dependency graph",
 		Long:  `Delete removes the runtime graph stored with a release; the release itself stays.`,
-		Args:  argsUsage(cobra.NoArgs),
+		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Release == "" {
 				return usageErrorf("--release is required")
@@ -279,7 +279,7 @@ unmapped endpoints are counted but not compared.`,
 		Example: `  rgraph compare
   rgraph compare --release 2026-11 --service web -o json
   rgraph compare -o md > recovery-vs-runtime.md`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if _, err := graph.ParseKinds(opts.Kinds); err != nil {
 				return usageErrorf("--kinds: %v", err)

@@ -25,7 +25,7 @@ func newSandboxCmd(env *Env, g *globalOptions, gcF func(context.Context, *sandbo
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Manage the sandboxes rgraph run creates",
-		Args:  argsUsage(cobra.NoArgs),
+		Args:  noArgs,
 		RunE:  func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	opts := &sandboxGCOptions{Env: env, GC: sandbox.GC}
@@ -42,7 +42,7 @@ Sandboxes left on purpose with rgraph run --keep stay until --kept is given.
 		Example: `  rgraph sandbox gc
   rgraph sandbox gc --kept
   rgraph sandbox gc --dry-run`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Quiet = g.Quiet
 			if gcF != nil {

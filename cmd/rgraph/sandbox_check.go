@@ -38,7 +38,7 @@ It exits 0 when runs of the default driver (or of --driver) can go ahead,
 and 4 with one sentence on what is missing otherwise.`,
 		Example: `  rgraph sandbox check
   rgraph sandbox check --driver netns -o json`,
-		Args: argsUsage(cobra.NoArgs),
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
 				return runF(cmd.Context(), opts)

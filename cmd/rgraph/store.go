@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/rgraph/rgraph/graph"
 	"github.com/rgraph/rgraph/ingest"
 )
 
@@ -106,9 +107,29 @@ func viewRelease(ctx context.Context, open openStoreFunc, name string, parts ing
 		if errors.Is(err, ingest.ErrNoReleases) {
 			return fmt.Errorf("%w (store %s); ingest one with 'rgraph ingest --release NAME FILE...'", err, s.Dir())
 		}
-		return err
+		return suggestRelease(s, name, err)
 	})
 	return v, err
+}
+
+// suggestRelease adds to err, when it is about release name not being in
+// s, the releases name was likely meant to be or the known ones.
+func suggestRelease(s *ingest.Store, name string, err error) error {
+	if name == "" || !errors.Is(err, ingest.ErrNotFound) || errors.Is(err, ingest.ErrNoReleases) {
+		return err
+	}
+	rs, lerr := s.Releases()
+	if lerr != nil {
+		return err
+	}
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Name
+	}
+	if len(names) == 0 {
+		return fmt.Errorf("%w; the store %s has no releases", err, s.Dir())
+	}
+	return fmt.Errorf("%w%s", err, graph.Suggest(name, "release", names))
 }
 
 // noRuntime is the error for release rel without a runtime graph, with a

@@ -125,3 +125,40 @@ func TestPlainOutputHasNoEscapes(t *testing.T) {
 		}
 	}
 }
+
+// A mistyped command, release or service is answered with what was likely
+// meant, or with the known names.
+func TestDidYouMean(t *testing.T) {
+	e := newTestEnv(t, map[string]string{"RGRAPH_STORE": t.TempDir()})
+	edges := t.TempDir() + "/e.tsv"
+	if err := os.WriteFile(edges, []byte("web\tdb\thard\ndb\tdns\thard\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"2026-10", "2026-11"} {
+		if code := e.rgraph("ingest", "--release", rel, edges); code != exitOK {
+			t.Fatalf("ingest = exit %d: %s", code, e.errOut)
+		}
+	}
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"ordr"}, exitUsage, `unknown command "ordr" for "rgraph"; did you mean "order"?`},
+		{[]string{"sandbox", "chek"}, exitUsage, `unknown command "chek" for "rgraph sandbox"; did you mean "check"?`},
+		{[]string{"cycles", "extra-arg"}, exitUsage, `rgraph cycles takes no arguments, got "extra-arg"`},
+		{[]string{"order", "--release", "2026-1"}, exitError, `no such release: "2026-1"; did you mean "2026-10" or "2026-11"?`},
+		{[]string{"diff", "2026-10", "2026-12"}, exitError, `no such release: "2026-12"; did you mean "2026-1`},
+		{[]string{"cycles", "--release", "zzzzzz"}, exitError, `no such release: "zzzzzz"; known releases: "2026-10", "2026-11"`},
+		{[]string{"why", "web", "Web"}, exitError, `unknown service "Web"; did you mean "web"?`},
+		{[]string{"order", "--target", "wbe"}, exitError, `unknown service "wbe"; did you mean "web"?`},
+	}
+	for _, tt := range tests {
+		if code := e.rgraph(tt.args...); code != tt.code || !strings.Contains(e.errOut.String(), tt.want) {
+			t.Errorf("rgraph %v = exit %d, stderr %q; want exit %d and %q", tt.args, code, e.errOut, tt.code, tt.want)
+		}
+		if strings.Contains(e.errOut.String(), "unknown command") && tt.args[0] == "cycles" {
+			t.Errorf("rgraph %v calls an argument an unknown command: %q", tt.args, e.errOut)
+		}
+	}
+}

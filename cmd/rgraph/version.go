@@ -10,7 +10,7 @@ func newVersionCmd(env *Env) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print rgraph's version",
-		Args:  argsUsage(cobra.NoArgs),
+		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
 			_, err := fmt.Fprintf(env.Out, "rgraph %s\n", version())
 			return err
