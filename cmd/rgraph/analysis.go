@@ -42,9 +42,17 @@ func addScaleFlag(cmd *cobra.Command, p *float64) {
 	cmd.Flags().Float64Var(p, "scale", 1, fmt.Sprintf("with -o png, draw at this multiple of %d dpi (2 for high-density screens)", render.DefaultPNGDPI))
 }
 
-// checkScale checks --scale against the output format: a usage error
-// unless it is in (0, 8] and, when given, the output is png.
-func checkScale(cmd *cobra.Command, scale float64, output string) error {
+// checkPNG refuses, as usage errors, a PNG's bytes for a terminal (stdout:
+// the drawing goes to env.Out) and a --scale outside (0, 8] or without -o
+// png.
+func checkPNG(cmd *cobra.Command, env *Env, scale float64, output string, stdout bool) error {
+	if output == "png" && stdout && env.OutTTY {
+		or := ""
+		if cmd.Flags().Lookup("out") != nil {
+			or = " or pass --out FILE"
+		}
+		return usageErrorf("-o png writes binary data, not for a terminal: redirect it (> %s.png)%s", cmd.Name(), or)
+	}
 	switch {
 	case scale <= 0 || scale > 8:
 		return usageErrorf("--scale must be more than 0 and at most 8, not %v", scale)

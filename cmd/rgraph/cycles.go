@@ -49,7 +49,7 @@ All elementary cycles are never enumerated unbounded: --max-len and
 			if opts.MaxLen < 0 || opts.Limit < 0 {
 				return usageErrorf("--max-len and --limit must not be negative")
 			}
-			if err := checkScale(cmd, opts.Scale, opts.Output); err != nil {
+			if err := checkPNG(cmd, env, opts.Scale, opts.Output, true); err != nil {
 				return err
 			}
 			if runF != nil {

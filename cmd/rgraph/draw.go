@@ -45,7 +45,7 @@ groups by owner, tier or wave.`,
   rgraph render --target web -o dot | dot -Tpdf > web.pdf`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkScale(cmd, opts.Scale, opts.Output); err != nil {
+			if err := checkPNG(cmd, env, opts.Scale, opts.Output, opts.Out == ""); err != nil {
 				return err
 			}
 			if runF != nil {

@@ -63,7 +63,7 @@ marked abbreviated, and -o json or -o md has it whole.`,
 			if opts.MaxParallel < 0 {
 				return usageErrorf("--max-parallel must not be negative")
 			}
-			if err := checkScale(cmd, opts.Scale, opts.Output); err != nil {
+			if err := checkPNG(cmd, env, opts.Scale, opts.Output, true); err != nil {
 				return err
 			}
 			if runF != nil {

@@ -68,7 +68,9 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		RunE:          func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("rgraph {{.Version}}\n")
 	root.SetOut(env.Out)
 	root.SetErr(env.ErrOut)
 	root.SetIn(env.In)

@@ -162,3 +162,67 @@ func TestDidYouMean(t *testing.T) {
 		}
 	}
 }
+
+func TestReleasesDelete(t *testing.T) {
+	e := newTestEnv(t, nil)
+	edges := t.TempDir() + "/e.tsv"
+	if err := os.WriteFile(edges, []byte("web\tdb\thard\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, rel := range []string{"a", "b"} {
+		if code := e.rgraph("ingest", "--release", rel, edges); code != exitOK {
+			t.Fatalf("ingest = exit %d: %s", code, e.errOut)
+		}
+	}
+	steps := []struct {
+		args       []string
+		code       int
+		stderr     string
+		releasesTo string
+	}{
+		{[]string{"releases", "delete", "b"}, exitUsage, "pass --yes", "a\nb\n"},
+		{[]string{"releases", "delete", "--yes", "c"}, exitError, `no such release: "c"`, "a\nb\n"},
+		{[]string{"releases", "delete", "--yes", "b"}, exitOK, "deleted release b\ncommands without --release now read a, the newest release\n", "a\n"},
+		{[]string{"releases", "delete", "-y", "a"}, exitOK, "has no releases left", ""},
+	}
+	for _, st := range steps {
+		if code := e.rgraph(st.args...); code != st.code || !strings.Contains(e.errOut.String(), st.stderr) {
+			t.Errorf("rgraph %v = exit %d, stderr %q; want exit %d and %q", st.args, code, e.errOut, st.code, st.stderr)
+		}
+		e.rgraph("releases")
+		var names strings.Builder
+		for _, line := range strings.Split(strings.TrimSpace(e.out.String()), "\n") {
+			if name, _, ok := strings.Cut(line, "\t"); ok {
+				names.WriteString(name + "\n")
+			}
+		}
+		if names.String() != st.releasesTo {
+			t.Errorf("after rgraph %v the releases are %q, want %q", st.args, names.String(), st.releasesTo)
+		}
+	}
+}
+
+// rgraph --version prints what rgraph version does, and -o png is refused
+// on a terminal.
+func TestVersionAndPNGOnTerminal(t *testing.T) {
+	e := newTestEnv(t, nil)
+	e.rgraph("version")
+	want := e.out.String()
+	if code := e.rgraph("--version"); code != exitOK || e.out.String() != want {
+		t.Errorf("rgraph --version = exit %d, %q; want %q like rgraph version", code, e.out, want)
+	}
+	edges := t.TempDir() + "/e.tsv"
+	if err := os.WriteFile(edges, []byte("web\tdb\thard\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.rgraph("ingest", "--release", "r1", edges)
+	e.OutTTY = true
+	for _, args := range [][]string{{"render", "-o", "png"}, {"order", "-o", "png"}, {"cycles", "-o", "png"}} {
+		if code := e.rgraph(args...); code != exitUsage || e.out.Len() != 0 || !strings.Contains(e.errOut.String(), "not for a terminal") {
+			t.Errorf("rgraph %v on a terminal = exit %d, %d bytes, stderr %q; want a usage error and nothing written", args, code, e.out.Len(), e.errOut)
+		}
+	}
+	if code := e.rgraph("render", "-o", "png", "--out", t.TempDir()+"/g.png"); code != exitOK {
+		t.Errorf("rgraph render -o png --out FILE on a terminal = exit %d: %s", code, e.errOut)
+	}
+}
