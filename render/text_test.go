@@ -341,3 +341,21 @@ func TestWhyAlternative(t *testing.T) {
 		t.Errorf("Why(no path) = %q, %v; want a nopath record", buf.String(), err)
 	}
 }
+
+func TestAboutLine(t *testing.T) {
+	tests := []struct {
+		t    Terminal
+		a    About
+		want string
+	}{
+		{Terminal{TTY: true}, About{Release: "r2", Newest: true}, "release r2 (newest; --release for another)\n"},
+		{Terminal{TTY: true}, About{Release: "r1", Store: "/srv/rg"}, "release r1 · store /srv/rg\n"},
+		{Terminal{}, About{Release: "r1", Newest: true}, ""},
+	}
+	for _, tt := range tests {
+		var b strings.Builder
+		if err := AboutLine(&b, tt.t, tt.a); err != nil || b.String() != tt.want {
+			t.Errorf("AboutLine(%+v, %+v) = %q, %v; want %q", tt.t, tt.a, b.String(), err, tt.want)
+		}
+	}
+}

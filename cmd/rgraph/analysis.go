@@ -108,6 +108,19 @@ func writeDrawing(ctx context.Context, w io.Writer, format string, scale float64
 type analysisInput struct {
 	*ingest.View
 	Kinds graph.KindSet
+	// Newest says the release was not named, Store where it was read.
+	Newest bool
+	Store  string
+}
+
+// writeAbout writes the line that names the release of a human report,
+// and its store when that is not the default one.
+func writeAbout(env *Env, in analysisInput) error {
+	a := render.About{Release: in.Release.Name, Newest: in.Newest}
+	if in.Store != env.defaultStoreDir() {
+		a.Store = in.Store
+	}
+	return render.AboutLine(env.Out, terminal(env), a)
 }
 
 // loadForAnalysis parses the shared flags and reads the release's graph
@@ -117,9 +130,17 @@ func loadForAnalysis(ctx context.Context, f *analysisFlags, open openStoreFunc, 
 	if err != nil {
 		return analysisInput{}, err
 	}
-	v, err := viewRelease(ctx, open, f.Release, ingest.PartGraph|also)
+	var dir string
+	opened := func(ctx context.Context) (*ingest.Store, error) {
+		s, err := open(ctx)
+		if err == nil {
+			dir = s.Dir()
+		}
+		return s, err
+	}
+	v, err := viewRelease(ctx, opened, f.Release, ingest.PartGraph|also)
 	if err != nil {
 		return analysisInput{}, err
 	}
-	return analysisInput{View: v, Kinds: ks}, nil
+	return analysisInput{View: v, Kinds: ks, Newest: f.Release == "", Store: dir}, nil
 }

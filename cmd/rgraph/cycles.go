@@ -90,7 +90,9 @@ func cyclesRun(ctx context.Context, opts *cyclesOptions) error {
 			})
 		})
 	default:
-		err = render.Cycles(env.Out, terminal(env), comps)
+		if err = writeAbout(env, in); err == nil {
+			err = render.Cycles(env.Out, terminal(env), comps)
+		}
 	}
 	if err != nil {
 		return err

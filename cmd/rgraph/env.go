@@ -88,6 +88,12 @@ func (e *Env) StoreDir(flag string) string {
 	if v := e.Getenv("RGRAPH_STORE"); v != "" {
 		return v
 	}
+	return e.defaultStoreDir()
+}
+
+// defaultStoreDir is the store directory when neither --store nor
+// $RGRAPH_STORE names one.
+func (e *Env) defaultStoreDir() string {
 	if v := e.Getenv("XDG_DATA_HOME"); v != "" {
 		return filepath.Join(v, "rgraph", "store")
 	}

@@ -118,10 +118,15 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 	prog := opts.Env.progress(opts.Quiet, opts.Verbose)
 	io.Progress = (&ingestProgress{p: prog}).update
 	var sum ingest.Summary
+	var before, after ingest.Release // the newest release, which commands without --release read
 	err = withStore(ctx, opts.OpenStore, func(s *ingest.Store) error {
+		before, _ = s.Latest()
 		var err error
-		sum, err = s.Ingest(ctx, opts.Release, inputs, io)
-		return err
+		if sum, err = s.Ingest(ctx, opts.Release, inputs, io); err != nil {
+			return err
+		}
+		after, _ = s.Latest()
+		return nil
 	})
 	prog.done()
 	switch {
@@ -131,6 +136,14 @@ func ingestRun(ctx context.Context, opts *ingestOptions) error {
 		return fmt.Errorf("ingesting release %q: %w", opts.Release, err)
 	}
 	if !opts.Quiet {
+		// A replaced release is the newest: say what that changes.
+		switch {
+		case !sum.Replaced || after.Name != sum.Release.Name:
+		case before.Name != after.Name:
+			fmt.Fprintf(opts.Env.ErrOut, "rgraph: %s is now the newest release, which commands without --release read (it was %s)\n", after.Name, before.Name)
+		default:
+			fmt.Fprintf(opts.Env.ErrOut, "rgraph: commands without --release read the replaced %s\n", after.Name)
+		}
 		for _, w := range sum.Warnings {
 			fmt.Fprintf(opts.Env.ErrOut, "rgraph: warning: %s\n", w)
 		}

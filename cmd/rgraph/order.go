@@ -119,6 +119,9 @@ func orderRun(ctx context.Context, opts *orderOptions) error {
 			})
 		})
 	}
+	if err := writeAbout(env, in); err != nil {
+		return err
+	}
 	return buffered(env.Out, func(w io.Writer) error { return render.Order(w, terminal(env), o, runbooks...) })
 }
 

@@ -143,7 +143,11 @@ func releasesRun(ctx context.Context, opts *releasesOptions) error {
 	}
 	rows := make([][]string, len(rs))
 	for i, r := range rs {
-		rows[i] = []string{r.Name, t.FormatTime(r.Created), strconv.Itoa(r.Services),
+		name := r.Name
+		if i == 0 && t.TTY {
+			name += " (newest)" // what commands without --release read
+		}
+		rows[i] = []string{name, t.FormatTime(r.Created), strconv.Itoa(r.Services),
 			strconv.Itoa(r.Endpoints), strconv.Itoa(r.Edges), strconv.Itoa(r.Records)}
 	}
 	return render.Table(env.Out, t, []string{"NAME", "CREATED", "SERVICES", "ENDPOINTS", "EDGES", "RECORDS"}, rows)

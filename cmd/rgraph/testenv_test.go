@@ -226,3 +226,45 @@ func TestVersionAndPNGOnTerminal(t *testing.T) {
 		t.Errorf("rgraph render -o png --out FILE on a terminal = exit %d: %s", code, e.errOut)
 	}
 }
+
+// Human reports name their release, and whether it is the newest one that
+// commands without --release read; replacing a release says it is now
+// the one they read.
+func TestReleaseIsVisible(t *testing.T) {
+	store := t.TempDir()
+	e := newTestEnv(t, map[string]string{"RGRAPH_STORE": store})
+	edges := t.TempDir() + "/e.tsv"
+	if err := os.WriteFile(edges, []byte("web\tdb\thard\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tick := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	e.Now = func() time.Time { tick = tick.Add(time.Minute); return tick }
+	for _, rel := range []string{"r1", "r2"} {
+		if code := e.rgraph("ingest", "--release", rel, edges); code != exitOK || e.errOut.Len() != 0 {
+			t.Fatalf("ingest %s = exit %d, stderr %q; want nothing said", rel, code, e.errOut)
+		}
+	}
+	e.OutTTY = true
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"order"}, "release r2 (newest; --release for another) · store " + store},
+		{[]string{"cycles", "--release", "r1"}, "release r1 · store " + store},
+		{[]string{"why", "web", "db"}, "release r2 (newest"},
+		{[]string{"releases"}, "r2 (newest)"},
+	} {
+		if code := e.rgraph(tt.args...); code != exitOK || !strings.Contains(e.out.String(), tt.want) {
+			t.Errorf("rgraph %v on a terminal = exit %d:\n%s\nwant it to name the release: %q", tt.args, code, e.out, tt.want)
+		}
+	}
+	e.OutTTY = false
+	if code := e.rgraph("ingest", "--release", "r1", "--replace", edges); code != exitOK ||
+		!strings.Contains(e.errOut.String(), "r1 is now the newest release, which commands without --release read (it was r2)") {
+		t.Errorf("ingest --replace of an older release = exit %d, stderr %q; want it to say r1 is now read", code, e.errOut)
+	}
+	if code := e.rgraph("order"); code != exitOK || strings.Contains(e.out.String(), "release") {
+		t.Errorf("order off a terminal = exit %d:\n%s\nwant the records only", code, e.out)
+	}
+}
+

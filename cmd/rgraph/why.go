@@ -66,7 +66,7 @@ func whyRun(ctx context.Context, opts *whyOptions) error {
 	}
 	if opts.Output == "json" {
 		err = render.WhyJSON(opts.Env.Out, opts.From, opts.To, paths)
-	} else {
+	} else if err = writeAbout(opts.Env, in); err == nil {
 		err = render.Why(opts.Env.Out, terminal(opts.Env), opts.From, opts.To, paths)
 	}
 	if err == nil && noPath {
