@@ -99,6 +99,7 @@ Edge A -> B means "A needs B healthy before A can recover".`,
 		newKeyCmd(env, g),
 		newClusterCmd(env, g, nil),
 	)
+	completeNames(root, env, g)
 	return root
 }
 

@@ -268,3 +268,48 @@ func TestReleaseIsVisible(t *testing.T) {
 	}
 }
 
+// The shell completes release and service names from the store, and a
+// missing store is neither created nor an error.
+func TestCompleteNames(t *testing.T) {
+	store := t.TempDir() + "/store"
+	e := newTestEnv(t, map[string]string{"RGRAPH_STORE": store})
+	if code := e.rgraph("__complete", "order", "--release", ""); code != exitOK || strings.Contains(e.out.String(), "r1") {
+		t.Errorf("completing with no store = exit %d, %q", code, e.out)
+	}
+	if _, err := os.Stat(store); !os.IsNotExist(err) {
+		t.Errorf("completion created the store (%v)", err)
+	}
+	edges := t.TempDir() + "/e.tsv"
+	if err := os.WriteFile(edges, []byte("web\tdb\thard\ndb\tdns\thard\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tick := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+	e.Now = func() time.Time { tick = tick.Add(time.Minute); return tick }
+	e.rgraph("ingest", "--release", "r1", edges)
+	if err := os.WriteFile(edges, []byte("api\tdb\thard\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.rgraph("ingest", "--release", "r2", edges)
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"order", "--release", ""}, "r2\nr1\n"},
+		{[]string{"diff", "r1", ""}, "r2\nr1\n"},
+		{[]string{"diff", "r1", "r2", ""}, ""},
+		{[]string{"releases", "delete", "r"}, "r2\nr1\n"},
+		{[]string{"why", "a"}, "api\n"},
+		{[]string{"why", "--release", "r1", "d"}, "db\ndns\n"},
+		{[]string{"order", "--release", "r1", "--down", "web,d"}, "web,db\nweb,dns\n"},
+		{[]string{"render", "--target", "a"}, "api\n"},
+		{[]string{"compare", "--release", "r1", "--service", "w"}, "web\n"},
+	} {
+		if code := e.rgraph(append([]string{"__complete"}, tt.args...)...); code != exitOK {
+			t.Errorf("__complete %v = exit %d: %s", tt.args, code, e.errOut)
+		}
+		got, _, _ := strings.Cut(e.out.String(), ":")
+		if got != tt.want {
+			t.Errorf("__complete %v = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}
