@@ -31,6 +31,9 @@ type DiffReport struct {
 	// verdict's mark follows the gate instead of the default rule.
 	Gated   bool
 	Failing []graph.Finding
+	// Open are the findings the baseline does not accept (graph/gate's
+	// Report.Open), for the CI formats (JUnit, SARIF, GitHub).
+	Open []graph.Finding
 }
 
 // verdict sums up a diff for a reviewer: the findings that make a release

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -48,11 +47,20 @@ exit with status 3: ` + strings.Join(cats, ", ") + ` (or all).
 A baseline file (--baseline) lists accepted findings by key, each with a
 reason and an optional expiry date; accepted findings are reported as such
 and never fail the gate, expired entries become expired-baseline findings.
---write-baseline writes the open findings as a baseline to start from.`,
+A baseline entry that accepts no finding is warned about (stale or
+mistyped). --write-baseline writes the open findings as a baseline to
+start from.
+
+For CI systems, -o junit writes a JUnit XML report (one test case per
+finding category, failed when the gate fails on it), -o sarif a SARIF
+2.1.0 log for code-scanning UIs (one result per open finding, located by
+its key), and -o github GitHub Actions annotations (::error for findings
+that fail the gate, ::warning for the other open ones).`,
 		Example: `  rgraph diff 2026-10 2026-11
   rgraph diff 2026-10 2026-11 --fail-on new-cycle,new-hard-edge --baseline rgraph-baseline.yaml
   rgraph diff 2026-10 2026-11 -o md > comment.md
-  rgraph diff 2026-10 2026-11 -o html > diff.html`,
+  rgraph diff 2026-10 2026-11 -o html > diff.html
+  rgraph diff 2026-10 2026-11 --fail-on all -o junit > rgraph-junit.xml`,
 		Args: argsUsage(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Old, opts.New = args[0], args[1]
@@ -69,7 +77,7 @@ and never fail the gate, expired entries become expired-baseline findings.
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return append(cats, "all"), cobra.ShellCompDirectiveNoFileComp
 	})
-	addOutputFlag(cmd, &opts.Output, "text", "json", "md", "html", "dot", "svg")
+	addOutputFlag(cmd, &opts.Output, "text", "json", "md", "html", "dot", "svg", "junit", "sarif", "github")
 	return cmd
 }
 
@@ -123,6 +131,16 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 		Gated:    result.Gated,
 		Failing:  result.Failing,
 	}
+	switch opts.Output {
+	case "junit", "sarif", "github":
+		// Only the CI formats list every open finding; making them costs a
+		// pass over the delta that the other formats skip.
+		report.Open = result.Open()
+	}
+	for _, e := range result.Unused {
+		fmt.Fprintf(opts.Env.ErrOut, "rgraph: warning: %s:%d: baseline entry %s accepts no finding between %s and %s; remove it if it is stale\n",
+			baseline.File, e.Line, e.Key, opts.Old, opts.New)
+	}
 
 	env := opts.Env
 	// Drawings mark the members of the new release's bootstrap cycles, as
@@ -136,6 +154,12 @@ func diffRun(ctx context.Context, opts *diffOptions) error {
 		err = render.DiffJSON(env.Out, report)
 	case "md":
 		err = buffered(env.Out, func(w io.Writer) error { return render.DiffMarkdown(w, report) })
+	case "junit":
+		err = render.DiffJUnit(env.Out, report)
+	case "sarif":
+		err = render.DiffSARIF(env.Out, report)
+	case "github":
+		err = render.DiffGitHub(env.Out, report)
 	case "html":
 		err = render.DiffHTML(ctx, env.Out, oldG, newG, report, drawing())
 	case "dot", "svg":

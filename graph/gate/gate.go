@@ -31,6 +31,9 @@ type Report struct {
 	Accepted []graph.Finding
 	// Expired are the baseline entries past their expiry, sorted by key.
 	Expired []Entry
+	// Unused are the baseline entries, not expired, that accept no
+	// finding: stale, or mistyped; in file order.
+	Unused []Entry
 	// Gated is true when FailOn was given.
 	Gated bool
 	// Failing are the open findings whose category is in FailOn.
@@ -64,6 +67,7 @@ func Evaluate(old, new *graph.Graph, opts Options) Report {
 	}
 	_, accepted, expired := Apply(graph.FindingsIn(delta, named), opts.Baseline, opts.Now)
 	r := Report{
+		Unused:   unused(opts.Baseline, accepted, opts.Now),
 		Delta:    graph.FilterDelta(delta, accepted),
 		Accepted: accepted,
 		Expired:  expired,
@@ -74,4 +78,23 @@ func Evaluate(old, new *graph.Graph, opts Options) Report {
 		r.Failing = append(r.Failing, ExpiredFindings(expired)...)
 	}
 	return r
+}
+
+// unused returns b's entries, not expired at now, that accept none of
+// accepted.
+func unused(b *Baseline, accepted []graph.Finding, now time.Time) []Entry {
+	if b == nil {
+		return nil
+	}
+	used := map[string]bool{}
+	for _, f := range accepted {
+		used[f.Key] = true
+	}
+	var out []Entry
+	for _, e := range b.Entries {
+		if !e.Expired(now) && !used[e.Key] {
+			out = append(out, e)
+		}
+	}
+	return out
 }

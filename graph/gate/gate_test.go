@@ -212,6 +212,27 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// A baseline entry that accepts nothing, neither expired, is reported as
+// unused; entries that accept a finding or expired are not.
+func TestEvaluateUnused(t *testing.T) {
+	cyc := graph.CycleID([]string{"db", "dns"})
+	b, err := gate.ParseBaseline("b.yaml", []byte(`accepted:
+  - {key: "cycle:`+cyc+`", reason: jumpstart}
+  - {key: "hard-edge:web->nope", reason: typo}
+  - {key: "wave:log", reason: old, expires: 2026-01-01}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gate.Evaluate(oldGraph(), newGraph(), gate.Options{Baseline: b, Now: time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)})
+	if len(r.Unused) != 1 || r.Unused[0].Key != "hard-edge:web->nope" || r.Unused[0].Line != 3 {
+		t.Errorf("Unused = %+v, want the one entry on line 3 that matches nothing", r.Unused)
+	}
+	if r := gate.Evaluate(oldGraph(), newGraph(), gate.Options{}); r.Unused != nil {
+		t.Errorf("Unused without a baseline = %+v", r.Unused)
+	}
+}
+
 func TestWriteBaselineFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "baseline.yaml")
 	r := gate.Evaluate(oldGraph(), newGraph(), gate.Options{})
