@@ -31,8 +31,11 @@ from this machine and prints one line per requirement: the driver, ok or
 missing, what it is, what was found, and for what is missing how to get it.
 Optional requirements only limit what runs record; runs go ahead without
 them. The netns driver, the default, needs network namespaces, a cgroup v2
-hierarchy, root (or CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN) and the
-kernel's eBPF features.
+hierarchy, Linux 5.8 or later, root (or CAP_BPF, CAP_NET_ADMIN and
+CAP_SYS_ADMIN) and each eBPF program and map type the recorder loads (one
+line each, checked only with privileges); kernel BTF and Linux 6.7 add
+unix socket recording, tracefs the outcomes of connects, nsenter entering
+kept sandboxes.
 
 It exits 0 when runs of the default driver (or of --driver) can go ahead,
 and 4 with one sentence on what is missing otherwise.`,

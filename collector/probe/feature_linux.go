@@ -32,32 +32,60 @@ func unsupported(format string, args ...any) error {
 	return &envError{ErrUnsupported, fmt.Sprintf(format, args...)}
 }
 
+// Feature is one kernel eBPF feature the probe needs, as [Features]
+// found it.
+type Feature struct {
+	// Name says what it is ("cgroup sock_addr programs").
+	Name string
+	// Err is nil when the kernel has it, else an error wrapping
+	// [ErrPermission] or [ErrUnsupported] in one sentence.
+	Err error
+}
+
+// features are the program and map types the probe loads, with the
+// kernel that brought each.
+var probedFeatures = []struct {
+	name string
+	f    func() error
+}{
+	{"cgroup sock_addr programs (connect hooks, Linux 4.17)", func() error { return features.HaveProgramType(ebpf.CGroupSockAddr) }},
+	{"cgroup sock programs (socket creation hooks, Linux 4.10)", func() error { return features.HaveProgramType(ebpf.CGroupSock) }},
+	{"cgroup skb programs (packet hooks, Linux 4.10)", func() error { return features.HaveProgramType(ebpf.CGroupSKB) }},
+	{"ring buffer maps (Linux 5.8)", func() error { return features.HaveMapType(ebpf.RingBuf) }},
+	{"socket storage maps (Linux 5.2)", func() error { return features.HaveMapType(ebpf.SkStorage) }},
+	{"LPM trie maps (Linux 4.11)", func() error { return features.HaveMapType(ebpf.LPMTrie) }},
+}
+
+// Features probes each eBPF program and map type the probe needs, in the
+// order the probe loads them. Probing needs privileges: without them every
+// feature's error wraps [ErrPermission].
+func Features() []Feature {
+	out := make([]Feature, len(probedFeatures))
+	for i, pr := range probedFeatures {
+		out[i] = Feature{Name: pr.name}
+		if err := pr.f(); err != nil {
+			switch {
+			case isPermission(err):
+				out[i].Err = permissionError()
+			case errors.Is(err, ebpf.ErrNotSupported):
+				out[i].Err = unsupported("this kernel lacks %s", pr.name)
+			default:
+				out[i].Err = fmt.Errorf("probing for %s: %w", pr.name, err)
+			}
+		}
+	}
+	return out
+}
+
 // Check reports whether this machine can load and attach the probe: nil,
 // or an error wrapping [ErrPermission] or [ErrUnsupported] that names what
 // is missing in one sentence. Optional features (unix socket hooks,
 // tracepoints) are not checked here; [Load] degrades without them and
 // names them in Collection.NotRecorded.
 func Check() error {
-	probes := []struct {
-		what string
-		f    func() error
-	}{
-		{"cgroup sock_addr programs", func() error { return features.HaveProgramType(ebpf.CGroupSockAddr) }},
-		{"cgroup sock programs", func() error { return features.HaveProgramType(ebpf.CGroupSock) }},
-		{"cgroup skb programs", func() error { return features.HaveProgramType(ebpf.CGroupSKB) }},
-		{"ring buffer maps (Linux 5.8)", func() error { return features.HaveMapType(ebpf.RingBuf) }},
-		{"socket storage maps", func() error { return features.HaveMapType(ebpf.SkStorage) }},
-		{"LPM trie maps", func() error { return features.HaveMapType(ebpf.LPMTrie) }},
-	}
-	for _, pr := range probes {
-		if err := pr.f(); err != nil {
-			if isPermission(err) {
-				return permissionError()
-			}
-			if errors.Is(err, ebpf.ErrNotSupported) {
-				return unsupported("this kernel lacks %s", pr.what)
-			}
-			return fmt.Errorf("probing for %s: %w", pr.what, err)
+	for _, f := range Features() {
+		if f.Err != nil {
+			return f.Err
 		}
 	}
 	if _, err := cgroup2Mount(); err != nil {

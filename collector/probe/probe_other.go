@@ -26,6 +26,15 @@ type Stats struct {
 // Check reports that eBPF recording needs Linux.
 func Check() error { return errNotLinux }
 
+// Feature is one kernel eBPF feature the probe needs.
+type Feature struct {
+	Name string
+	Err  error
+}
+
+// Features reports that eBPF recording needs Linux.
+func Features() []Feature { return []Feature{{Name: "eBPF", Err: errNotLinux}} }
+
 // Open fails: eBPF recording needs Linux.
 func Open() (*Collector, error) { return nil, errNotLinux }
 

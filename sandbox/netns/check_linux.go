@@ -16,9 +16,10 @@ import (
 )
 
 // Check implements [sandbox.Checker]: network namespaces, a cgroup v2
-// hierarchy, root (or the capabilities) and the eBPF features of
-// collector/probe are required, in that order; unix-socket recording,
-// tracepoints and nsenter are optional. It changes nothing on the
+// hierarchy, Linux 5.8, root (or the capabilities) and each eBPF feature
+// of collector/probe are required, in that order; kernel BTF and the unix
+// socket hooks (to record unix sockets), tracepoints and nsenter are
+// optional. It changes nothing on the
 // machine.
 func (d *Driver) Check(context.Context) []sandbox.Requirement {
 	var reqs []sandbox.Requirement
@@ -44,34 +45,47 @@ func (d *Driver) Check(context.Context) []sandbox.Requirement {
 	root, err := cgroupRoot()
 	add(sandbox.Requirement{Name: "cgroup v2", Detail: "mounted at " + root, Fix: "mount -t cgroup2 none /sys/fs/cgroup"}, err, "")
 
+	release, ringbuf := kernelAtLeast(5, 8)
+	add(sandbox.Requirement{Name: "kernel version", Detail: "Linux " + release, Fix: "Linux 5.8 or later (6.7 or later to record unix sockets)"},
+		nil, "")
+	if !ringbuf {
+		reqs[len(reqs)-1].OK = false
+		reqs[len(reqs)-1].Err = sandbox.UnsupportedErr(fmt.Errorf("Linux %s is older than 5.8, which brought the ring buffer the recorder needs", release))
+		reqs[len(reqs)-1].Detail = "Linux " + release + " is older than 5.8"
+	}
+
 	privs := sandbox.Requirement{Name: "privileges", Detail: "running as root", Fix: "run as root (sudo), or with CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF"}
-	ebpf := sandbox.Requirement{Name: "eBPF recorder", Detail: "cgroup socket programs, ring buffer, socket storage and LPM trie maps",
-		Fix: "Linux 5.8 or later built with CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF"}
 	if unix.Geteuid() != 0 && hasCap(unix.CAP_SYS_ADMIN) {
 		privs.Detail = "CAP_SYS_ADMIN"
 	}
+	ebpfFix := "Linux 5.8 or later built with CONFIG_BPF_SYSCALL and CONFIG_CGROUP_BPF"
 	if privileged() {
 		add(privs, nil, "")
-		add(ebpf, probeErr(probe.Check()), "")
+		for _, f := range probe.Features() {
+			add(sandbox.Requirement{Name: "eBPF " + f.Name, Detail: "supported", Fix: ebpfFix}, probeErr(f.Err), "")
+		}
 	} else {
 		add(privs, sandbox.ErrPermission, fmt.Sprintf("uid %d without CAP_SYS_ADMIN", unix.Geteuid()))
-		ebpf.Fix = privs.Fix
-		add(ebpf, sandbox.ErrPermission, "not checked without privileges")
+		add(sandbox.Requirement{Name: "eBPF features", Fix: privs.Fix}, sandbox.ErrPermission,
+			"not checked without privileges; as root each program and map type is listed")
 	}
 
 	// Optional: without them runs go ahead, and their records say what
 	// was not recorded.
-	release, recent := kernelAtLeast(6, 7)
 	_, noBTF := os.Stat("/sys/kernel/btf/vmlinux")
-	unixSockets := sandbox.Requirement{Name: "unix socket recording", Optional: true, OK: recent && noBTF == nil,
-		Detail: "Linux " + release + " with BTF", Fix: "Linux 6.7 or later built with CONFIG_DEBUG_INFO_BTF"}
-	switch {
-	case !recent:
-		unixSockets.Detail = "Linux " + release + " has no unix socket hooks: unix socket connects are neither recorded nor denied"
-	case noBTF != nil:
-		unixSockets.Detail = "no kernel BTF (/sys/kernel/btf/vmlinux): unix socket connects are neither recorded nor denied"
+	btf := sandbox.Requirement{Name: "kernel BTF", Optional: true, OK: noBTF == nil,
+		Detail: "/sys/kernel/btf/vmlinux", Fix: "a kernel built with CONFIG_DEBUG_INFO_BTF"}
+	if !btf.OK {
+		btf.Detail = "no /sys/kernel/btf/vmlinux: unix socket connects are neither recorded nor denied"
 	}
-	reqs = append(reqs, unixSockets)
+	reqs = append(reqs, btf)
+	_, recent := kernelAtLeast(6, 7)
+	unixHooks := sandbox.Requirement{Name: "eBPF unix socket hooks (Linux 6.7)", Optional: true, OK: recent,
+		Detail: "Linux " + release, Fix: "Linux 6.7 or later"}
+	if !recent {
+		unixHooks.Detail = "Linux " + release + " has no unix socket hooks: unix socket connects are neither recorded nor denied"
+	}
+	reqs = append(reqs, unixHooks)
 
 	tracing := sandbox.Requirement{Name: "tracepoints", Optional: true, OK: mounted("tracefs", "/sys/kernel/tracing"),
 		Detail: "tracefs at /sys/kernel/tracing", Fix: "mount -t tracefs nodev /sys/kernel/tracing"}

@@ -2,9 +2,11 @@ package netns_test
 
 import (
 	"context"
+	"os"
 	"slices"
 	"testing"
 
+	"github.com/rgraph/rgraph/collector/probe"
 	"github.com/rgraph/rgraph/internal/privtest"
 	"github.com/rgraph/rgraph/sandbox"
 	"github.com/rgraph/rgraph/sandbox/netns"
@@ -25,7 +27,15 @@ func TestCheckRequirements(t *testing.T) {
 			t.Errorf("missing requirement %q has no error", r.Name)
 		}
 	}
-	want := []string{"network namespaces", "cgroup v2", "privileges", "eBPF recorder", "unix socket recording", "tracepoints", "nsenter"}
+	want := []string{"network namespaces", "cgroup v2", "kernel version", "privileges"}
+	if os.Geteuid() == 0 {
+		for _, f := range probe.Features() {
+			want = append(want, "eBPF "+f.Name)
+		}
+	} else {
+		want = append(want, "eBPF features")
+	}
+	want = append(want, "kernel BTF", "eBPF unix socket hooks (Linux 6.7)", "tracepoints", "nsenter")
 	if !slices.Equal(names, want) {
 		t.Errorf("requirements = %v, want %v", names, want)
 	}
