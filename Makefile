@@ -14,9 +14,10 @@ all: build
 build:
 	$(GO) build -o $(BIN)/ ./cmd/rgraph ./cmd/rgraph-graphviz
 
-## test: vet, dependency arrows, then every test (privileged ones skip unless root)
+## test: vet, dependency arrows, then every test (privileged ones skip unless
+## root), ending with the skipped tests and why
 test: vet check-deps
-	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) run ./internal/testsummary -count=1 -timeout 60m ./...
 
 ## test-privileged: only the tests that need root, with skips turned into failures
 test-privileged:

@@ -84,6 +84,9 @@ step "checking against $FLEET/ground-truth.yaml"
 if diff <(fleet truth $FLEET/ground-truth.yaml) \
 	<(rgraph export --release "$RELEASE" | sed 's/\tdeclared$/\thard/' | sort -u); then
 	echo "demo: the measured recovery graph matches the ground truth exactly" >&2
+	if [ "$records" = "$FLEET/records" ]; then
+		echo "demo: these were recorded runs, replayed; run \`sudo make demo\` to measure on this machine" >&2
+	fi
 else
 	echo "demo: the measured recovery graph differs from the ground truth (above)" >&2
 	exit 1
