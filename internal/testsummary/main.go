@@ -3,7 +3,7 @@
 // failing tests), then a summary of the tests that skipped and why, so
 // that an unprivileged `make test` says what it did not test.
 //
-//	go run ./internal/testsummary -count=1 ./...
+//	go build -o bin/testsummary ./internal/testsummary && bin/testsummary -count=1 ./...
 package main
 
 import (
@@ -26,7 +26,11 @@ type event struct {
 }
 
 func main() {
-	cmd := exec.Command("go", append([]string{"test", "-json"}, os.Args[1:]...)...)
+	goTool := os.Getenv("GO") // the Makefile's, else go from PATH
+	if goTool == "" {
+		goTool = "go"
+	}
+	cmd := exec.Command(goTool, append([]string{"test", "-json"}, os.Args[1:]...)...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
