@@ -80,7 +80,7 @@ func summarize(r interface{ Read([]byte) (int, error) }) map[string]string {
 		case e.Action == "fail":
 			fmt.Print(strings.Join(logs[key], ""))
 			delete(logs, key)
-		case e.Action == "skip" && !strings.Contains(e.Test, "/"):
+		case e.Action == "skip" && e.Test != "" && !strings.Contains(e.Test, "/"):
 			skips[key] = skipReason(logs[key])
 			delete(logs, key)
 		case e.Action == "pass" || e.Action == "skip":
