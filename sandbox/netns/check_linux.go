@@ -50,7 +50,7 @@ func (d *Driver) Check(context.Context) []sandbox.Requirement {
 		nil, "")
 	if !ringbuf {
 		reqs[len(reqs)-1].OK = false
-		reqs[len(reqs)-1].Err = sandbox.UnsupportedErr(fmt.Errorf("Linux %s is older than 5.8, which brought the ring buffer the recorder needs", release))
+		reqs[len(reqs)-1].Err = sandbox.UnsupportedErr(fmt.Errorf("kernel %s is older than Linux 5.8, which brought the ring buffer the recorder needs", release))
 		reqs[len(reqs)-1].Detail = "Linux " + release + " is older than 5.8"
 	}
 
