@@ -127,6 +127,8 @@ func TestRules(t *testing.T) {
 		{"unix by service", "service:logd", func(r Rules) bool { return r.AllowsUnix("/run/fleet/logd.sock") }, true},
 		{"unix dir", "unix:/run/fleet/*", func(r Rules) bool { return r.AllowsUnix("/run/fleet/x.sock") }, true},
 		{"unix denied", "service:config", func(r Rules) bool { return r.AllowsUnix("/run/fleet/logd.sock") }, false},
+		{"unix dir climbed out of", "unix:/run/fleet/*", func(r Rules) bool { return r.AllowsUnix("/run/fleet/../secret.sock") }, false},
+		{"unix dir with dot", "unix:/run/fleet/*", func(r Rules) bool { return r.AllowsUnix("/run/fleet/./x.sock") }, true},
 		{"owned name needs owner", "service:dns", func(r Rules) bool { return r.AllowsQuestion("config.svc.fleet.internal", true) }, false},
 		{"owned name with owner", "service:discovery", func(r Rules) bool { return r.AllowsQuestion("config.svc.fleet.internal", true) }, true},
 		{"owned name without resolver", "service:discovery", func(r Rules) bool { return r.AllowsQuestion("config.svc.fleet.internal", false) }, false},

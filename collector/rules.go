@@ -78,9 +78,14 @@ func (r Rules) AllowsAddr(proto Protocol, addr netip.Addr, port uint16) bool {
 }
 
 // AllowsUnix reports whether connecting to a unix socket path is allowed.
+// A path with a ".." component is not, unless everything is: a rule for
+// a directory must not let a path climb out of it (as the probe judges).
 func (r Rules) AllowsUnix(path string) bool {
 	if r.All {
 		return true
+	}
+	if path == ".." || strings.HasPrefix(path, "../") || strings.HasSuffix(path, "/..") || strings.Contains(path, "/../") {
+		return false
 	}
 	for _, p := range r.Unix {
 		if matchPath(p, path) {

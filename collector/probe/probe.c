@@ -893,9 +893,26 @@ int getpeername6(struct bpf_sock_addr *ctx)
 	return 1;
 }
 
+/* climbs reports whether the socket path p has a ".." component: a rule
+ * for a directory ("/dir/" as a prefix) must not let "/dir/../x" out of
+ * it. ("." and duplicate slashes cannot leave the directory.) */
+static __always_inline int climbs(const char *p)
+{
+	for (int i = 1; i + 2 < UNIX_PATH_MAX; i++) {
+		char c = p[i];
+		if (c == 0)
+			return 0;
+		if (c == '.' && p[i - 1] == '/' && p[i + 1] == '.' && (p[i + 2] == '/' || p[i + 2] == 0))
+			return 1;
+	}
+	return 0;
+}
+
 /* handle_unix records and judges a connect or sendmsg on a unix socket by
  * path. Denied unix attempts fail with EPERM in both fault modes; an
- * allowed connect is followed to its outcome (exit_connect). */
+ * allowed connect is followed to its outcome (exit_connect). A path with
+ * a ".." component is denied whatever the rules say, unless they allow
+ * everything. */
 static __always_inline int handle_unix(struct bpf_sock_addr *ctx, int is_connect)
 {
 	struct run *r = current_run();
@@ -938,6 +955,8 @@ static __always_inline int handle_unix(struct bpf_sock_addr *ctx, int is_connect
 			__builtin_memcpy(s->lpm.path, k->path, UNIX_PATH_MAX);
 			ok = bpf_map_lookup_elem(rules, &s->lpm) != NULL;
 		}
+		if (ok && climbs(k->path))
+			ok = 0;
 	}
 	k->verdict = ok ? V_ALLOWED : V_DENIED;
 	k->failure = ok ? F_NONE : F_EPERM;

@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -573,7 +575,7 @@ func (p *Probe) inetAttempt(k probeInetKey, v probeAttemptVal) collector.Attempt
 }
 
 func (p *Probe) unixAttempt(k probeUnixKey, v probeAttemptVal) collector.Attempt {
-	path := cString(k.Path[:])
+	path := unixPath(k.Path[:])
 	if path == "" {
 		path = "<unnamed>" // a connect without a name; the kernel refuses it
 	}
@@ -648,6 +650,7 @@ func addrOf(family uint8, b [16]byte) netip.Addr {
 	return netip.AddrFrom16(b)
 }
 
+// cString returns the NUL-terminated text in b as [printable] does.
 func cString[T int8 | uint8](b []T) string {
 	out := make([]byte, 0, len(b))
 	for _, c := range b {
@@ -656,7 +659,56 @@ func cString[T int8 | uint8](b []T) string {
 		}
 		out = append(out, byte(c))
 	}
-	return string(out)
+	return printable(out)
+}
+
+// unixPath returns the socket path in a unix key: an abstract name
+// ("@name") with every byte of it (NULs too, but those that pad it), a
+// path up to its NUL, cleaned of "." and ".." components and duplicate
+// slashes when absolute (the probe denies a path with ".." that a rule
+// would have allowed; the record names where it leads). Both as
+// [printable] does.
+func unixPath[T int8 | uint8](b []T) string {
+	if len(b) > 0 && b[0] == '@' {
+		n := len(b)
+		for n > 1 && b[n-1] == 0 {
+			n--
+		}
+		raw := make([]byte, n)
+		for i := range n {
+			raw[i] = byte(b[i])
+		}
+		return printable(raw)
+	}
+	s := cString(b)
+	if strings.HasPrefix(s, "/") {
+		s = path.Clean(s)
+	}
+	return s
+}
+
+// printable returns b as UTF-8 text without control characters, which
+// records refuse (collector/decode.CheckName): any other byte is written
+// \xNN, and a backslash is doubled. Process names and socket paths are
+// chosen by the sandboxed processes, which must not be able to make a
+// record ingest refuses.
+func printable(b []byte) string {
+	var out strings.Builder
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == '\\':
+			out.WriteString(`\\`)
+		case r == utf8.RuneError && size == 1, r < 0x20, r >= 0x7f && r < 0xa0:
+			for _, c := range b[:size] {
+				fmt.Fprintf(&out, `\x%02x`, c)
+			}
+		default:
+			out.Write(b[:size])
+		}
+		b = b[size:]
+	}
+	return out.String()
 }
 
 // Close detaches the run: the cgroup is no longer recorded or enforced,
