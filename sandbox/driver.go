@@ -26,6 +26,29 @@ type Spec struct {
 	Env []string
 	// Files are written into the working directory before anything runs.
 	Files []File
+	// Sockets are unix socket paths of the host ("/dir/*" for a
+	// directory) that a driver which hides the host's sockets makes
+	// reachable besides those of Rules.Unix: under Rules.All, the
+	// catalog's.
+	Sockets []string
+	// User owns the working directory and the files written into it; nil
+	// means root.
+	User *User
+	// SharedWorkDir makes the working directory writable by every user
+	// (mode 1777, as /tmp), for runbooks whose steps run as several users.
+	SharedWorkDir bool
+}
+
+// User is a user of the host's passwd database, whom a command runs as:
+// with its user and group IDs and its supplementary groups, and with
+// HOME, USER and LOGNAME set to its own.
+type User struct {
+	Name     string
+	UID, GID uint32
+	// Groups are the user's supplementary groups, from the host's group
+	// database.
+	Groups []uint32
+	Home   string
 }
 
 // Where says in which part of the sandbox a command runs.
@@ -47,6 +70,8 @@ type Command struct {
 	Name  string
 	Shell string
 	Where Where
+	// User is whom the command runs as; nil means root.
+	User *User
 }
 
 // ExecResult is how a command ended.

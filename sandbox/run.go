@@ -144,6 +144,15 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*collector.Record, er
 		Resolver: sc.Resolver,
 		Env:      buildEnv(sc.Env, opts.Env),
 		Files:    sc.Files,
+		User:     sc.User,
+	}
+	if rules.All && sc.Catalog != nil {
+		for _, s := range sc.Catalog.Services {
+			spec.Sockets = append(spec.Sockets, s.Unix...)
+		}
+	}
+	for _, st := range sc.Runbook {
+		spec.SharedWorkDir = spec.SharedWorkDir || st.User != nil && uid(st.User) != uid(sc.User)
 	}
 	rec := &collector.Record{
 		SchemaVersion: collector.SchemaVersion,
@@ -178,7 +187,7 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*collector.Record, er
 
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	r := &runner{sb: sb, progress: progress, rec: rec, timeout: timeout}
+	r := &runner{sb: sb, progress: progress, rec: rec, timeout: timeout, user: sc.User}
 	if r.runbook(ctx, runCtx, sc.Runbook) {
 		r.validate(ctx, runCtx, sc.Validation)
 	} else {
@@ -222,6 +231,17 @@ type runner struct {
 	progress func(Event)
 	rec      *collector.Record
 	timeout  time.Duration
+	// user is the scenario's user, whom steps without one and the
+	// validation run as.
+	user *User
+}
+
+// uid is u's user ID; nil is root.
+func uid(u *User) uint32 {
+	if u == nil {
+		return 0
+	}
+	return u.UID
 }
 
 // runbook runs the steps in order and reports whether the validation
@@ -231,7 +251,11 @@ func (r *runner) runbook(ctx, runCtx context.Context, steps []Step) bool {
 	for i, st := range steps {
 		r.progress(Event{Kind: EventStepStart, RunID: r.sb.ID(), Name: st.Name, Index: i + 1, Total: len(steps)})
 		stepCtx, cancel := context.WithTimeout(runCtx, st.Timeout)
-		res, err := r.sb.Exec(stepCtx, Command{Name: fmt.Sprintf("%02d-%s", i+1, st.Name), Shell: st.Run, Where: InRunbook})
+		who := st.User
+		if who == nil {
+			who = r.user
+		}
+		res, err := r.sb.Exec(stepCtx, Command{Name: fmt.Sprintf("%02d-%s", i+1, st.Name), Shell: st.Run, Where: InRunbook, User: who})
 		stepErr := stepCtx.Err()
 		cancel()
 		sr := stepResult(st.Name, st.Run, res)
@@ -277,7 +301,7 @@ func (r *runner) validate(ctx, runCtx context.Context, v Validation) {
 		tryCtx, cancelTry := context.WithTimeout(deadline, v.Timeout)
 		vr.Tries = try
 		if v.Run != "" {
-			res, err := r.sb.Exec(tryCtx, Command{Name: fmt.Sprintf("validation-%d", try), Shell: v.Run, Where: InValidation})
+			res, err := r.sb.Exec(tryCtx, Command{Name: fmt.Sprintf("validation-%d", try), Shell: v.Run, Where: InValidation, User: r.user})
 			vr.ExitCode, vr.Output, vr.TimedOut = res.ExitCode, tail([]byte(res.Output), OutputLimit), res.TimedOut
 			if err != nil {
 				vr.Output = err.Error()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -64,7 +65,10 @@ type Scenario struct {
 	Env map[string]string
 	// Files are seeded into the run's working directory before the
 	// runbook starts (caches, configuration).
-	Files      []File
+	Files []File
+	// User is whom the steps and the validation run as, unless a step
+	// names its own; it owns the working directory. Nil means root.
+	User       *User
 	Runbook    []Step
 	Validation Validation
 }
@@ -133,6 +137,8 @@ type Step struct {
 	// AllowFailure lets the runbook go on when the step exits non-zero or
 	// times out; otherwise the run stops there and does not recover.
 	AllowFailure bool
+	// User is whom the step runs as; nil means the scenario's user.
+	User *User
 }
 
 // Validation decides whether the service recovered: a command (Run) or a
@@ -183,12 +189,12 @@ var (
 // scenarioDoc holds the parts of a scenario document that are decoded
 // after the fields they depend on.
 type scenarioDoc struct {
-	doc                           *yaml.Node
-	seen                          map[string]*yaml.Node // key nodes by field
-	version, kind, fault, catalog string
-	timeout                       time.Duration
-	allow, soft, files, steps     []*yaml.Node
-	validation                    *yaml.Node
+	doc                                 *yaml.Node
+	seen                                map[string]*yaml.Node // key nodes by field
+	version, kind, fault, catalog, user string
+	timeout                             time.Duration
+	allow, soft, files, steps           []*yaml.Node
+	validation                          *yaml.Node
 }
 
 // ParseScenario parses and validates a scenario document. path names the
@@ -255,6 +261,11 @@ func ParseScenario(b []byte, path string) (*Scenario, error) {
 		}
 		sc.Files = append(sc.Files, f)
 	}
+	if sd.user != "" {
+		if sc.User, err = LookupUser(sd.user); err != nil {
+			return nil, d.NodeErrorf(sd.seen["user"], "user", "%v", err)
+		}
+	}
 	if sc.Runbook, err = decodeRunbook(d, sd); err != nil {
 		return nil, err
 	}
@@ -296,6 +307,7 @@ func decodeTop(d *decode.Decoder, doc *yaml.Node, sc *Scenario) (*scenarioDoc, e
 		"timeout":    d.Duration(&sd.timeout),
 		"env":        d.StringMap(&sc.Env, envNameRE, "environment variable"),
 		"files":      nodes(d, &sd.files),
+		"user":       d.String(&sd.user),
 		"runbook":    nodes(d, &sd.steps),
 		"validation": func(n *yaml.Node, _ string) error { sd.validation = n; return nil },
 	})
@@ -338,13 +350,21 @@ func decodeRunbook(d *decode.Decoder, sd *scenarioDoc) ([]Step, error) {
 	for i, n := range sd.steps {
 		field := decode.Index("runbook", i)
 		st := Step{Timeout: DefaultStepTimeout}
-		if _, err := d.Fields(n, field, map[string]decode.Field{
+		var who string
+		seen, err := d.Fields(n, field, map[string]decode.Field{
 			"name":         d.String(&st.Name),
 			"run":          d.String(&st.Run),
 			"timeout":      d.Duration(&st.Timeout),
 			"allowFailure": d.Bool(&st.AllowFailure),
-		}); err != nil {
+			"user":         d.String(&who),
+		})
+		if err != nil {
 			return nil, err
+		}
+		if who != "" {
+			if st.User, err = LookupUser(who); err != nil {
+				return nil, d.NodeErrorf(seen["user"], field+".user", "%v", err)
+			}
 		}
 		if strings.TrimSpace(st.Run) == "" {
 			return nil, d.NodeErrorf(n, field+".run", "missing: the shell command of this step")
@@ -357,6 +377,40 @@ func decodeRunbook(d *decode.Decoder, sd *scenarioDoc) ([]Step, error) {
 		}
 		names[st.Name] = true
 		out = append(out, st)
+	}
+	return out, nil
+}
+
+// LookupUser finds a user by name or numeric ID in this machine's user
+// database (/etc/passwd and /etc/group, or what NSS serves), with its
+// primary and supplementary groups and its home directory.
+func LookupUser(name string) (*User, error) {
+	var (
+		u   *user.User
+		err error
+	)
+	if _, nerr := strconv.ParseUint(name, 10, 32); nerr == nil {
+		u, err = user.LookupId(name)
+	} else {
+		u, err = user.Lookup(name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("no user %q on this machine (want a name or ID from its passwd database)", name)
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return nil, fmt.Errorf("user %q has a non-numeric ID (%s:%s)", name, u.Uid, u.Gid)
+	}
+	out := &User{Name: u.Username, UID: uint32(uid), GID: uint32(gid), Home: u.HomeDir}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("groups of user %q: %w", name, err)
+	}
+	for _, id := range ids {
+		if g, err := strconv.ParseUint(id, 10, 32); err == nil {
+			out.Groups = append(out.Groups, uint32(g))
+		}
 	}
 	return out, nil
 }

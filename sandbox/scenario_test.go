@@ -5,6 +5,7 @@ import (
 	"flag"
 	"net/netip"
 	"os"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -145,6 +146,28 @@ validation:
 	}
 }
 
+// TestParseScenarioUser resolves user names and IDs in this machine's
+// user database: the scenario's, and a step's own.
+func TestParseScenarioUser(t *testing.T) {
+	doc := strings.Replace(minimal, "  - run: api-server &", "  - run: api-server &\n  - run: id\n    user: \"65534\"", 1) + "user: root\n"
+	sc, err := ParseScenario([]byte(doc), filepath.Join("testdata", "api.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nobody, err := user.LookupId("65534")
+	if err != nil {
+		t.Skipf("this machine has no user 65534: %v", err)
+	}
+	switch {
+	case sc.User == nil || sc.User.Name != "root" || sc.User.UID != 0 || sc.User.GID != 0 || !slices.Contains(sc.User.Groups, 0):
+		t.Errorf("User = %+v, want root with group 0", sc.User)
+	case sc.Runbook[0].User != nil:
+		t.Errorf("Runbook[0].User = %+v, want nil (the scenario's)", sc.Runbook[0].User)
+	case sc.Runbook[1].User == nil || sc.Runbook[1].User.UID != 65534 || sc.Runbook[1].User.Name != nobody.Username || sc.Runbook[1].User.Home != nobody.HomeDir:
+		t.Errorf("Runbook[1].User = %+v, want %s (65534)", sc.Runbook[1].User, nobody.Username)
+	}
+}
+
 func TestParseScenarioDefaults(t *testing.T) {
 	sc, err := ParseScenario([]byte(minimal), filepath.Join("testdata", "api-minimal.yaml"))
 	if err != nil {
@@ -248,6 +271,9 @@ func TestParseScenarioErrors(t *testing.T) {
 		{"nul_in_service", edit("service:", `service: "api\0"`)},
 		{"catalog_invalid", edit("catalog:", "catalog: bad-catalog.yaml")},
 		{"allow_unknown_mapping_field", edit("", "allow:\n  - {cidr: 10.0.0.1, colour: red}")},
+		{"unknown_user", edit("", "user: rgraph-no-such-user")},
+		{"user_not_scalar", edit("", "user: [postgres]")},
+		{"step_unknown_user", strings.Replace(minimal, "  - run: api-server &", "  - run: api-server &\n    user: 4294967294", 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
