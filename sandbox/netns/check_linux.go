@@ -54,6 +54,20 @@ func (d *Driver) Check(context.Context) []sandbox.Requirement {
 		reqs[len(reqs)-1].Detail = "Linux " + release + " is older than 5.8"
 	}
 
+	// The sealed view (view_linux.go): the mount API and overlays.
+	_, mountAPI := kernelAtLeast(5, 12)
+	err = nil
+	if !mountAPI {
+		err = sandbox.UnsupportedErr(fmt.Errorf("Linux %s has no mount_setattr", release))
+	}
+	add(sandbox.Requirement{Name: "mount API", Detail: "Linux " + release + " (open_tree, move_mount, mount_setattr)", Fix: "Linux 5.12 or later"}, err, "")
+	err = nil
+	if !hasOverlay(release) {
+		err = sandbox.UnsupportedErr(errors.New("no overlay file system"))
+	}
+	add(sandbox.Requirement{Name: "overlayfs", Detail: "the overlay file system, for each run's private view of the host's files",
+		Fix: "a kernel built with CONFIG_OVERLAY_FS (modprobe overlay)"}, err, "not in /proc/filesystems and no overlay module for Linux "+release)
+
 	privs := sandbox.Requirement{Name: "privileges", Detail: "running as root", Fix: "run as root (sudo), or with CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF"}
 	if unix.Geteuid() != 0 && hasCap(unix.CAP_SYS_ADMIN) {
 		privs.Detail = "CAP_SYS_ADMIN"
@@ -102,6 +116,16 @@ func (d *Driver) Check(context.Context) []sandbox.Requirement {
 	}
 	reqs = append(reqs, enter)
 	return reqs
+}
+
+// hasOverlay reports whether the kernel has overlayfs, or can load it
+// (the first overlay mount loads the module).
+func hasOverlay(release string) bool {
+	if b, err := os.ReadFile("/proc/filesystems"); err == nil && strings.Contains(string(b), "\toverlay\n") {
+		return true
+	}
+	_, err := os.Stat("/lib/modules/" + release + "/kernel/fs/overlayfs")
+	return err == nil
 }
 
 // errSentence is err's message without the "sandbox: " of its sentinel.

@@ -27,7 +27,7 @@ func TestCheckRequirements(t *testing.T) {
 			t.Errorf("missing requirement %q has no error", r.Name)
 		}
 	}
-	want := []string{"network namespaces", "cgroup v2", "kernel version", "privileges"}
+	want := []string{"network namespaces", "cgroup v2", "kernel version", "mount API", "overlayfs", "privileges"}
 	if os.Geteuid() == 0 {
 		for _, f := range probe.Features() {
 			want = append(want, "eBPF "+f.Name)

@@ -1,28 +1,37 @@
 // Package netns is rgraph's default sandbox driver, [sandbox.DefaultDriver]:
-// each run gets its own Linux network namespace, mount namespace and
-// cgroup. Importing the package registers the driver with
+// each run gets its own Linux network, mount, IPC and PID namespaces and
+// its own cgroup. Importing the package registers the driver with
 // [sandbox.Register].
 //
 // Each sandbox gets a fresh network namespace (loopback up, recorded and
 // denied like everything else unless allowed), pinned as
 // /run/netns/rgraph-ID (internal/netnspin); a veth pair to the upstream
 // namespace where the healthy services live, with a /30 out of [RunNet];
-// a dummy device that swallows [BlackholeAddr]; a mount namespace whose
-// /etc/resolv.conf is the scenario's; and a cgroup v2 directory rgraph/ID
-// with a runbook leaf, recorded and enforced by collector/probe, and a
-// validate leaf, in the same namespace but outside the recorder, so that a
-// health check of the service under test is neither denied nor counted as
-// one of its dependencies. rgraph's DNS stub (internal/dnsstub) listens
-// on [StubAddr] inside the namespace. Commands run as root without
-// CAP_NET_RAW. Every object carries the run ID, and the driver's
+// a dummy device that swallows [BlackholeAddr]; and a cgroup v2 directory
+// rgraph/ID with a runbook leaf, recorded and enforced by
+// collector/probe, and a validate leaf, in the same namespaces but outside
+// the recorder, so that a health check of the service under test is
+// neither denied nor counted as one of its dependencies. rgraph's DNS stub
+// (internal/dnsstub) listens on [StubAddr] inside the namespace.
+//
+// A run is sealed (docs/sandbox.md has the threat model). Its mount
+// namespace is a view of the host in which every directory is an overlay
+// whose writes are thrown away with the run, the host's unix sockets are
+// unreachable but for those the allowlist names, and /dev, /sys and /proc
+// are the sandbox's own (view_linux.go). Its PID namespace's init
+// (internal/seal) ends, and takes every process of the run with it, when
+// the run ends or its owner dies; its IPC objects go with its IPC
+// namespace. Commands run in a cgroup namespace rooted at their cgroup,
+// with no capability but internal/seal.Kept and no_new_privs: they cannot
+// leave their cgroup, detach the recorder, reconfigure the network or
+// open packet sockets. Every object carries the run ID, and the driver's
 // [Driver.Reap] removes what a killed run left behind.
 //
-// It needs Linux, root (or CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF), a
-// cgroup v2 hierarchy, and Linux 6.7 or later to record unix sockets;
-// [Driver.Check] lists each requirement, and errors wrap
-// [sandbox.ErrPermission] or [sandbox.ErrUnsupported] when something is
-// missing. It isolates the network and the resolver, not the machine:
-// commands share the host's kernel and file system.
+// It needs Linux (5.12 for the mount API; 6.7 to record unix sockets),
+// root (or CAP_SYS_ADMIN, CAP_NET_ADMIN and CAP_BPF), a cgroup v2
+// hierarchy and overlayfs; [Driver.Check] lists each requirement, and
+// errors wrap [sandbox.ErrPermission] or [sandbox.ErrUnsupported] when
+// something is missing. Runs share the host's kernel.
 package netns
 
 import (

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -135,19 +137,29 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 			return err
 		}
 		s.work, s.logs = filepath.Join(rs.dir, "work"), filepath.Join(rs.dir, "logs")
-		if err := os.Mkdir(s.logs, 0o755); err != nil {
-			return err
+		for _, d := range []string{s.logs, scratchDir(rs.dir)} {
+			if err := os.Mkdir(d, 0o755); err != nil {
+				return err
+			}
 		}
-		return writeFiles(s.work, spec.Files)
+		return writeFiles(s.work, spec)
 	}); err != nil {
 		return nil, err
 	}
 
 	if err := step("creating namespaces", func() error {
 		var err error
-		s.l, s.nsFD, err = startLauncher(launcherSetup{netns: netnsName(rs.id), resolvConf: resolv})
+		s.l, s.nsFD, err = startLauncher(launcherSetup{
+			netns:  netnsName(rs.id),
+			view:   viewSetup{runDir: rs.dir, work: s.work, resolvConf: resolv, unix: append(slices.Clone(spec.Rules.Unix), spec.Sockets...)},
+			cgroup: s.cgRun,
+		})
 		return err
 	}); err != nil {
+		return nil, err
+	}
+	rs.meta.Init = s.l.init.Pid
+	if err := rs.save(); err != nil {
 		return nil, err
 	}
 	if err := step("wiring the network", func() error {
@@ -180,11 +192,20 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 	return s, nil
 }
 
-func writeFiles(dir string, files []sandbox.File) error {
+// writeFiles creates the working directory dir with the spec's files,
+// owned by its user.
+func writeFiles(dir string, spec sandbox.Spec) error {
+	mode := os.FileMode(0o755)
+	if spec.SharedWorkDir {
+		mode = 0o777 | os.ModeSticky
+	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return err
 	}
-	for _, f := range files {
+	if err := os.Chmod(dir, mode); err != nil {
+		return err
+	}
+	for _, f := range spec.Files {
 		p := filepath.Join(dir, f.Path)
 		if !strings.HasPrefix(p, dir+string(filepath.Separator)) {
 			return fmt.Errorf("file %q is outside the working directory", f.Path)
@@ -195,6 +216,14 @@ func writeFiles(dir string, files []sandbox.File) error {
 		if err := os.WriteFile(p, f.Content, f.Mode); err != nil {
 			return err
 		}
+	}
+	if u := spec.User; u != nil {
+		return filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, int(u.UID), int(u.GID))
+		})
 	}
 	return nil
 }
@@ -223,7 +252,13 @@ func (s *box) Exec(ctx context.Context, c sandbox.Command) (sandbox.ExecResult, 
 	cmd.Dir = s.work
 	cmd.Env = append(append([]string(nil), s.spec.Env...), "RGRAPH_RUN_ID="+s.rs.id, "RGRAPH_WORKDIR="+s.work)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, UseCgroupFD: true, CgroupFD: cgfd}
+	// Each command gets a cgroup namespace rooted at its cgroup; the
+	// launcher's seal (internal/seal) limits its capabilities.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, UseCgroupFD: true, CgroupFD: cgfd, Cloneflags: syscall.CLONE_NEWCGROUP}
+	if u := c.User; u != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: u.UID, Gid: u.GID, Groups: u.Groups}
+		cmd.Env = append(cmd.Env, "HOME="+u.Home, "USER="+u.Name, "LOGNAME="+u.Name)
+	}
 	cmd.Cancel = func() error { return unix.Kill(-cmd.Process.Pid, unix.SIGKILL) }
 	start := time.Now()
 	s.l.do(func() { err = cmd.Start() })
@@ -266,8 +301,9 @@ func readTail(path string, n int) string {
 }
 
 // Probe implements [sandbox.Sandbox]: the check ([sandbox.CheckProbe]) is
-// made by rgraph from a thread inside the sandbox's network namespace, so
-// neither the probe nor the allowlist sees it.
+// made by rgraph from a thread inside the sandbox's network namespace (and
+// its mount namespace for unix sockets), so neither the probe nor the
+// allowlist sees it.
 func (s *box) Probe(ctx context.Context, p sandbox.Probe) error {
 	return sandbox.CheckProbe(ctx, p, s.dial)
 }
@@ -276,8 +312,8 @@ func (s *box) Probe(ctx context.Context, p sandbox.Probe) error {
 // connected to from the sandbox's network namespace, whose routes lead to
 // the upstream (rgraph's thread is outside the recorded cgroup, so nothing
 // is denied or rewritten), and the connection is closed at once; socket
-// paths are looked up (not connected to) in rgraph's own mount namespace,
-// the file system the sandbox shares. Abstract unix names belong to a
+// paths are looked up (not connected to) in rgraph's own mount namespace:
+// the host's, where upstream services bind them. Abstract unix names belong to a
 // network namespace and are not looked up.
 func (s *box) ProbeUpstream(ctx context.Context, network, address string) error {
 	if network != "unix" {
@@ -301,6 +337,9 @@ func (s *box) RunbookAlive() (bool, error) {
 }
 
 func (s *box) dial(ctx context.Context, network, address string) (net.Conn, error) {
+	if network == "unix" {
+		return s.dialUnix(ctx, address)
+	}
 	// Names would be resolved from threads outside the namespace; probes
 	// carry addresses (see ParseProbe), and localhost is loopback.
 	if rest, ok := strings.CutPrefix(address, "localhost:"); ok {
@@ -310,6 +349,18 @@ func (s *box) dial(ctx context.Context, network, address string) (net.Conn, erro
 	err := inNetNS(s.nsFD, func() error {
 		var err error
 		c, err = (&net.Dialer{}).DialContext(ctx, network, address)
+		return err
+	})
+	return c, err
+}
+
+// dialUnix connects to a unix socket at path as the sandbox's processes
+// see it: in its mount (and network, for abstract names) namespace.
+func (s *box) dialUnix(ctx context.Context, path string) (net.Conn, error) {
+	var c net.Conn
+	err := inView(s.l.mntFD, s.nsFD, func() error {
+		var err error
+		c, err = (&net.Dialer{}).DialContext(ctx, "unix", path)
 		return err
 	})
 	return c, err
@@ -338,11 +389,12 @@ func (s *box) Keep() (sandbox.Kept, error) {
 	}
 	enter := filepath.Join(s.rs.dir, "enter")
 	script := fmt.Sprintf(`#!/bin/sh
-# Enter the kept rgraph sandbox %[1]s: its network namespace, its
-# resolv.conf and its runbook cgroup (no longer recorded or enforced).
+# Enter the kept rgraph sandbox %[1]s: its network, mount, IPC and PID
+# namespaces and its runbook cgroup (no longer recorded or enforced, and
+# with all of root's capabilities).
 echo $$ > %[2]s/runbook/cgroup.procs || exit 1
-exec nsenter --net=%[3]s --mount=%[4]s --wd=%[5]s -- "${@:-/bin/sh}"
-`, s.rs.id, s.cgDir, netnsPath(s.rs.id), mnt, s.work)
+exec nsenter --target=%[3]d --net --mount --ipc --pid --wd=%[4]s -- "${@:-/bin/sh}"
+`, s.rs.id, s.cgDir, s.l.init.Pid, s.work)
 	if err := os.WriteFile(enter, []byte(script), 0o755); err != nil {
 		return sandbox.Kept{}, err
 	}
@@ -359,6 +411,9 @@ exec nsenter --net=%[3]s --mount=%[4]s --wd=%[5]s -- "${@:-/bin/sh}"
 	if s.rec != nil {
 		_ = s.rec.Close()
 		s.rec = nil
+	}
+	if err := s.l.init.Keep(); err != nil {
+		return sandbox.Kept{}, fmt.Errorf("keeping the sandbox's init: %w", err)
 	}
 	s.l.stop()
 	s.rs.meta.Kept = &k
@@ -398,6 +453,9 @@ func (s *box) Close() error {
 		errs = append(errs, s.rec.Close())
 	}
 	if s.l != nil {
+		if s.l.init != nil {
+			s.l.init.Close(5 * time.Second)
+		}
 		s.l.stop()
 	}
 	s.closeFDs()

@@ -304,7 +304,9 @@ func processesWith(s string) []string {
 const helperEnv = "RGRAPH_SANDBOX_TEST_HELPER"
 
 // helper is the test binary re-run as a process that starts a sandbox,
-// starts a background process in it, prints the run ID and waits to be
+// starts a background process in it, leaves IPC objects there (a SysV
+// shared memory segment, a POSIX message queue, a file in /dev/shm),
+// prints the run ID and the sandbox's IPC namespace, and waits to be
 // killed: a run that dies without tearing down.
 func helper() int {
 	sb, err := netns.New().Start(context.Background(), sandbox.Spec{
@@ -316,16 +318,22 @@ func helper() int {
 		fmt.Println("error:", err)
 		return 1
 	}
-	if _, err := sb.Exec(context.Background(), sandbox.Command{Name: "bg", Shell: "sleep " + os.Getenv("MARKER") + " &"}); err != nil {
-		fmt.Println("error:", err)
+	marker := os.Getenv("MARKER")
+	res, err := sb.Exec(context.Background(), sandbox.Command{Name: "bg", Shell: "sleep " + marker +
+		" & ipcmk -M 4096 >/dev/null && ipcmk -Q >/dev/null && echo x > /dev/shm/rgraph-" + marker + " && readlink /proc/self/ns/ipc"})
+	if err != nil || res.ExitCode != 0 {
+		fmt.Println("error:", err, res.Output)
 		return 1
 	}
 	fmt.Println(sb.ID())
+	fmt.Println(strings.TrimSpace(res.Output))
 	select {}
 }
 
-// TestGCReapsKilledRun kills -9 a process in the middle of a run: its
-// sandbox stays, and GC (which every Run calls first) removes all of it.
+// TestGCReapsKilledRun kills -9 a process in the middle of a run: every
+// process of its sandbox dies with it, and with them its IPC objects,
+// while its namespace, cgroup, veth, lease and run directory stay until
+// GC (which every Run calls first) removes them.
 func TestGCReapsKilledRun(t *testing.T) {
 	f := sandboxtest.Fleet(t)
 	marker := fmt.Sprintf("32.%d", os.Getpid())
@@ -338,18 +346,32 @@ func TestGCReapsKilledRun(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
+	r := bufio.NewReader(out)
+	line, err := r.ReadString('\n')
 	id := strings.TrimSpace(line)
-	if err != nil || strings.HasPrefix(id, "error") {
+	ipcNS, _ := r.ReadString('\n')
+	ipcNS = strings.TrimSpace(ipcNS)
+	if err != nil || strings.HasPrefix(id, "error") || !strings.HasPrefix(ipcNS, "ipc:[") {
 		cmd.Process.Kill()
-		t.Fatalf("helper: %q %v", line, err)
+		t.Fatalf("helper: %q %q %v", line, ipcNS, err)
 	}
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	cmd.Wait()
-	if left := sandboxtest.Leftovers(id); len(left) < 4 || !sandboxtest.VethExists(f.NetNS, id) || len(processesWith(marker)) == 0 {
-		t.Fatalf("a killed run should leave its objects and processes; found %v", left)
+	deadline := time.Now().Add(5 * time.Second)
+	for len(processesWith(marker)) > 0 || len(holders(ipcNS)) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("5s after its owner was killed, the run still has processes %v; its IPC namespace %s is held by %v", processesWith(marker), ipcNS, holders(ipcNS))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("processes and IPC namespace gone %v after the kill", time.Until(deadline.Add(-5*time.Second)).Abs())
+	if _, err := os.Stat("/dev/shm/rgraph-" + marker); err == nil {
+		t.Errorf("the run's /dev/shm file is on the host")
+	}
+	if left := sandboxtest.Leftovers(id); len(left) < 4 || !sandboxtest.VethExists(f.NetNS, id) {
+		t.Fatalf("a killed run should leave its objects for GC; found %v", left)
 	}
 	reaped, err := sandbox.GC(context.Background(), sandbox.GCOptions{})
 	if err != nil {
@@ -366,9 +388,20 @@ func TestGCReapsKilledRun(t *testing.T) {
 		t.Errorf("GC reaped %v of run %s, want %s", kinds, id, want)
 	}
 	sandboxtest.AssertClean(t, f.NetNS, id)
-	if pids := processesWith(marker); len(pids) > 0 {
-		t.Errorf("processes of the killed run left: %v", pids)
+}
+
+// holders returns the pids of the processes in namespace ns (as
+// readlink /proc/PID/ns/KIND names it).
+func holders(ns string) []string {
+	kind, _, _ := strings.Cut(ns, ":")
+	var out []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if l, err := os.Readlink("/proc/" + d.Name() + "/ns/" + kind); err == nil && l == ns {
+			out = append(out, d.Name())
+		}
 	}
+	return out
 }
 
 // TestKeep leaves a sandbox for debugging: GC leaves it alone until asked

@@ -1,46 +1,66 @@
 package netns
 
 import (
-	"errors"
 	"fmt"
 	"os"
+	"sync"
+	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/internal/netnspin"
 	"github.com/rgraph/rgraph/internal/nsthread"
+	"github.com/rgraph/rgraph/internal/seal"
 )
 
-// A Linux thread, not a process, owns its network and mount namespace.
-// The netns driver keeps one goroutine per sandbox locked to a thread
-// that entered the sandbox's namespaces (the launcher): every command is
-// forked from it, so children are born inside. The thread ends with its
-// goroutine (internal/nsthread).
+// A Linux thread, not a process, owns its namespaces. The netns driver
+// keeps one goroutine per sandbox locked to a thread that entered the
+// sandbox's namespaces (the launcher): every command is forked from it,
+// so children are born inside. The thread ends with its goroutine
+// (internal/nsthread).
 
-// launcher is a thread inside a sandbox's network and mount namespaces.
+// launcher is a thread inside a sandbox's network, mount, IPC and PID
+// namespaces.
 type launcher struct {
 	reqs chan func()
 	done chan struct{}
 	tid  int
+	// init is PID 1 of the sandbox's PID namespace.
+	init *seal.Init
+	// mntFD is a descriptor of the sandbox's mount namespace.
+	mntFD int
 }
 
 // launcherSetup describes what a new launcher thread creates.
 type launcherSetup struct {
 	// netns is the name the new network namespace is pinned as.
 	netns string
-	// resolvConf is bind-mounted over /etc/resolv.conf in the new mount
-	// namespace.
-	resolvConf string
+	// view is the sandbox's file system view.
+	view viewSetup
+	// cgroup is a descriptor of the runbook cgroup, where the init is
+	// born (in a cgroup namespace rooted there).
+	cgroup int
 }
 
-// startLauncher starts a thread in a new network namespace (pinned as
-// s.netns, so it outlives the thread) and a new mount namespace in
-// which /etc/resolv.conf is s.resolvConf. It returns the launcher and a
-// descriptor of the network namespace. CAP_NET_RAW is dropped from the
-// thread (and so from every command), because no cgroup hook can refuse
-// packet sockets.
+// warmPidfd makes os/exec decide once, before any launcher exists,
+// whether pidfds work: it decides by starting a child, which in a fresh
+// PID namespace would be its init, and end the namespace when it exits.
+var warmPidfd = sync.OnceFunc(func() {
+	if p, err := os.FindProcess(os.Getpid()); err == nil {
+		p.Release()
+	}
+})
+
+// startLauncher starts a thread in new network (pinned as s.netns, so it
+// outlives the thread), mount, IPC and PID namespaces: it builds the
+// sandbox's view (view_linux.go), starts the init and mounts /proc for
+// its PID namespace, and seals itself (internal/seal), so that what it
+// starts holds only seal.Kept. It returns the launcher and a descriptor
+// of the network namespace.
 func startLauncher(s launcherSetup) (*launcher, int, error) {
-	l := &launcher{reqs: make(chan func()), done: make(chan struct{})}
+	warmPidfd()
+	l := &launcher{reqs: make(chan func()), done: make(chan struct{}), mntFD: -1}
 	type result struct {
 		fd  int
 		err error
@@ -65,7 +85,7 @@ func startLauncher(s launcherSetup) (*launcher, int, error) {
 }
 
 // enter runs on the locked thread and moves it into fresh namespaces.
-func (l *launcher) enter(s launcherSetup) (int, error) {
+func (l *launcher) enter(s launcherSetup) (_ int, err error) {
 	l.tid = unix.Gettid()
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		return -1, permErr(fmt.Errorf("creating a network namespace: %w", err))
@@ -78,28 +98,34 @@ func (l *launcher) enter(s launcherSetup) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("opening the network namespace: %w", err)
 	}
-	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
-		unix.Close(fd)
-		return -1, permErr(fmt.Errorf("creating a mount namespace: %w", err))
+	defer func() {
+		if err != nil {
+			unix.Close(fd)
+			if l.mntFD >= 0 {
+				unix.Close(l.mntFD)
+			}
+			if l.init != nil {
+				l.init.Close(time.Second)
+			}
+		}
+	}()
+	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID); err != nil {
+		return -1, permErr(fmt.Errorf("creating mount, IPC and PID namespaces: %w", err))
 	}
-	// Nothing mounted here may leak back to the host.
-	if err := unix.Mount("", "/", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("making the sandbox's mounts private: %w", err)
+	if err := buildView(s.view); err != nil {
+		return -1, fmt.Errorf("building the sandbox's file system: %w", err)
 	}
-	// The copy of /run/netns would hold other runs' namespaces alive for as
-	// long as this one lives; detach it.
-	if err := unix.Unmount(netnspin.Dir, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		unix.Close(fd)
-		return -1, fmt.Errorf("detaching %s in the sandbox: %w", netnspin.Dir, err)
+	if l.mntFD, err = unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+		return -1, fmt.Errorf("opening the mount namespace: %w", err)
 	}
-	if err := unix.Mount(s.resolvConf, "/etc/resolv.conf", "", unix.MS_BIND, ""); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("binding the sandbox's resolv.conf over /etc/resolv.conf: %w", err)
-	}
-	if err := dropCap(unix.CAP_NET_RAW); err != nil {
-		unix.Close(fd)
+	if l.init, err = seal.StartInit(&syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: s.cgroup, Cloneflags: syscall.CLONE_NEWCGROUP}); err != nil {
 		return -1, err
+	}
+	if err := l.init.MountProc(); err != nil {
+		return -1, fmt.Errorf("mounting the sandbox's /proc: %w", err)
+	}
+	if err := seal.Thread(); err != nil {
+		return -1, fmt.Errorf("sealing the sandbox: %w", err)
 	}
 	return fd, nil
 }
@@ -120,6 +146,10 @@ func (l *launcher) stop() {
 	}
 	close(l.reqs)
 	<-l.done
+	if l.mntFD >= 0 {
+		unix.Close(l.mntFD)
+		l.mntFD = -1
+	}
 }
 
 // inNetNS runs f on a fresh thread that joined the network namespace fd,
@@ -128,6 +158,25 @@ func (l *launcher) stop() {
 func inNetNS(fd int, f func() error) error {
 	return nsthread.Do(func() error {
 		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			return fmt.Errorf("entering the sandbox's network namespace: %w", err)
+		}
+		return f()
+	})
+}
+
+// inView runs f on a fresh thread that joined the mount namespace mntFD
+// and the network namespace netFD, and ends that thread afterwards.
+func inView(mntFD, netFD int, f func() error) error {
+	return nsthread.Do(func() error {
+		// A thread that shares its file system attributes with others
+		// cannot change its mount namespace.
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			return fmt.Errorf("entering the sandbox's mount namespace: %w", err)
+		}
+		if err := unix.Setns(mntFD, unix.CLONE_NEWNS); err != nil {
+			return fmt.Errorf("entering the sandbox's mount namespace: %w", err)
+		}
+		if err := unix.Setns(netFD, unix.CLONE_NEWNET); err != nil {
 			return fmt.Errorf("entering the sandbox's network namespace: %w", err)
 		}
 		return f()
@@ -144,28 +193,6 @@ func bindFile(src, dst string) error {
 	if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
 		os.Remove(dst)
 		return permErr(err)
-	}
-	return nil
-}
-
-// dropCap removes capability c from the calling thread's bounding,
-// effective, permitted and inheritable sets, so processes it starts never
-// regain it.
-func dropCap(c uintptr) error {
-	if err := unix.Prctl(unix.PR_CAPBSET_DROP, c, 0, 0, 0); err != nil && !errors.Is(err, unix.EINVAL) {
-		return fmt.Errorf("dropping capability %d from the bounding set: %w", c, err)
-	}
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var data [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("reading capabilities: %w", err)
-	}
-	i, bit := c/32, uint32(1)<<(c%32)
-	data[i].Effective &^= bit
-	data[i].Permitted &^= bit
-	data[i].Inheritable &^= bit
-	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("dropping capability %d: %w", c, err)
 	}
 	return nil
 }

@@ -21,8 +21,12 @@ const stubTimeout = 2 * time.Second
 // the runbook cgroup, and the DNS stub inside the network namespace that
 // the probe redirects every port-53 attempt to.
 type probeRecorder struct {
+	c    *probe.Collector
 	p    *probe.Probe
 	stub *dnsstub.Stub
+	// unattributed is the collector's count of refused calls no run could
+	// be found for, when the run started.
+	unattributed uint64
 }
 
 // startRecorder opens the DNS stub's sockets inside the sandbox's network
@@ -50,6 +54,11 @@ func startRecorder(s recorderSetup) (recorder, error) {
 	if err != nil {
 		ss.close()
 		return nil, probeErr(err)
+	}
+	unattributed, err := c.Unattributed()
+	if err != nil {
+		ss.close()
+		return nil, err
 	}
 	p, err := c.Attach(spec)
 	if err != nil {
@@ -83,7 +92,7 @@ func startRecorder(s recorderSetup) (recorder, error) {
 		p.Close()
 		return nil, fmt.Errorf("starting the DNS stub: %w", err)
 	}
-	return &probeRecorder{p: p, stub: stub}, nil
+	return &probeRecorder{c: c, p: p, stub: stub, unattributed: unattributed}, nil
 }
 
 // stubSockets are the DNS stub's listening sockets.
@@ -158,7 +167,22 @@ func (r *probeRecorder) Snapshot() (collector.Recording, error) {
 	if err != nil {
 		return pr, fmt.Errorf("reading the DNS stub: %w", err)
 	}
-	return mergeRecordings(pr, sr), nil
+	rec := mergeRecordings(pr, sr)
+	// A call the hooks refuse for a socket of some run's cgroup, made by
+	// a process in no run's cgroup, is counted once for the whole
+	// machine: while that count grows, no run can say it saw everything.
+	// (Processes of a sealed run cannot leave its cgroup; a socket passed
+	// to a process outside can.)
+	n, err := r.c.Unattributed()
+	if err != nil {
+		return rec, err
+	}
+	if n > r.unattributed {
+		rec.Collection.Complete = false
+		rec.Collection.NotRecorded = append(rec.Collection.NotRecorded, fmt.Sprintf(
+			"%d socket calls were refused during this run but could not be attributed to any run: a process outside every run's cgroup used a socket created inside one (perhaps this run's)", n-r.unattributed))
+	}
+	return rec, nil
 }
 
 func (r *probeRecorder) Close() error {

@@ -58,6 +58,7 @@ type runMeta struct {
 	Upstream string        `json:"upstream"` // upstream netns name, "" for host
 	Subnet   int           `json:"subnet"`   // index into RunNet's /30s, -1 when none
 	Cgroup   string        `json:"cgroup"`
+	Init     int           `json:"init,omitempty"` // PID of the sandbox's init (PID 1 of its namespace)
 	Kept     *sandbox.Kept `json:"kept,omitempty"`
 }
 
