@@ -203,6 +203,9 @@ func runHuman(p *printer, r RunReport) {
 	}
 	if r.Check {
 		p.line("")
+		if !r.Complete {
+			p.line(s.bad.Render("check: the recording is incomplete (above), so the run cannot show that it attempted nothing new"))
+		}
 		if len(r.Creep) == 0 {
 			p.line(s.good.Render("check: nothing attempted outside the committed allowlist (allow and soft)"))
 		} else {

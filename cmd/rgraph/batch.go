@@ -265,6 +265,9 @@ func judge(sc *sandbox.Scenario, rec *collector.Record, check bool) string {
 		return statusNotRecovered
 	}
 	if check {
+		if !rec.Collection.Complete {
+			return statusCreep
+		}
 		if committed, err := sc.Committed(); err == nil && len(sandbox.Outside(rec.Attempts, committed)) > 0 {
 			return statusCreep
 		}

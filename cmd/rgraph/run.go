@@ -117,7 +117,7 @@ not be run. See docs/scale.md.`,
 	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.List()...)
 	f.StringVar(&opts.UpstreamNetNS, "upstream-netns", "", "network namespace the sandbox leaks back to (default: the scenario's; host for rgraph's own)")
 	f.StringArrayVar(&opts.Allow, "allow", nil, "replace the allowlist with these capabilities (repeatable; none allows nothing; see docs/scenarios.md)")
-	f.BoolVar(&opts.Check, "check", false, "exit 6 when the run attempted anything outside the committed allowlist")
+	f.BoolVar(&opts.Check, "check", false, "exit 6 when the run attempted anything outside the committed allowlist, or its recording is incomplete")
 	f.BoolVar(&opts.Ingest, "ingest", false, "add the record to the store's release given by --release")
 	f.StringVar(&opts.Release, "release", "", "release label for the record (and the release --ingest adds it to)")
 	f.StringVar(&opts.Docs, "docs", "", "when the scenario recovers, regenerate the recovery documentation site in `DIR` (see rgraph docs)")
@@ -226,7 +226,7 @@ func runRun(ctx context.Context, opts *runOptions) error {
 	switch {
 	case !rec.Outcome.Recovered:
 		return &notRecoveredError{}
-	case opts.Check && len(creep) > 0:
+	case opts.Check && (len(creep) > 0 || !rec.Collection.Complete):
 		return &creepError{}
 	}
 	return nil

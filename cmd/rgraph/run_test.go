@@ -96,6 +96,12 @@ func notFoundRecord() *collector.Record {
 	return rec
 }
 
+// incomplete marks rec as a recording that may have missed attempts.
+func incomplete(rec *collector.Record) *collector.Record {
+	rec.Collection = collector.Collection{NotRecorded: []string{"1 socket calls were refused during this run but could not be attributed to any run"}}
+	return rec
+}
+
 var toCoord = collector.Attempt{
 	Process: collector.Process{PID: 9, Comm: "fleet"}, Protocol: collector.TCP, Address: netip.MustParseAddr("10.99.0.12"), Port: 2379,
 	Verdict: collector.Denied, Failure: "eperm", Count: 1,
@@ -124,6 +130,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"denied question blames the resolver", false, fakeRecord(true, configByDeniedResolver), nil, exitOK, []string{
 			"attempt\tdenied\tdns:config.fleet.internal A\tdns (resolver)\tfleet\t"}},
 		{"not recovered wins over creep", true, fakeRecord(false, toCoord), nil, exitNotRecovered, []string{"creep\t10.99.0.12:2379/tcp"}},
+		{"incomplete without check", false, incomplete(fakeRecord(true)), nil, exitOK, []string{"incomplete\t0\t1 socket calls were refused"}},
+		{"incomplete with check", true, incomplete(fakeRecord(true)), nil, exitCreep, []string{"incomplete\t0\t1 socket calls were refused", "check\t0\n"}},
 		{"no privilege", false, nil, fmt.Errorf("starting netns sandbox: %w", sandbox.ErrPermission), exitPrivilege, nil},
 		{"unsupported kernel", false, nil, fmt.Errorf("x: %w", sandbox.ErrUnsupported), exitPrivilege, nil},
 		{"failure", false, nil, errors.New("boom"), exitError, nil},
