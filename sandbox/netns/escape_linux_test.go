@@ -235,11 +235,12 @@ func askDNS(network, server, name string) error {
 	return nil
 }
 
-// escapeNet is the upstream of the escape suite's sandboxes: a network
+// escapeNet is an upstream the tests' sandboxes leak back to: a network
 // namespace with esc4, esc6 and escDNS on its loopback device and
 // listeners that count what reaches them, by protocol and port.
 type escapeNet struct {
 	name string
+	fd   int
 	// pid is a process in the namespace.
 	pid   int
 	mu    sync.Mutex
@@ -247,7 +248,7 @@ type escapeNet struct {
 	close []io.Closer
 }
 
-// listen starts counting what reaches key's listener (made by open).
+// count returns the counter of what reached key's listener.
 func (u *escapeNet) count(key string) *atomic.Int64 {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -261,7 +262,9 @@ func (u *escapeNet) count(key string) *atomic.Int64 {
 func (u *escapeNet) heardFrom(key string) int64 { return u.count(key).Load() }
 
 func (u *escapeNet) serveStream(key string, l net.Listener) {
+	u.mu.Lock()
 	u.close = append(u.close, l)
+	u.mu.Unlock()
 	n := u.count(key)
 	go func() {
 		for {
@@ -276,7 +279,9 @@ func (u *escapeNet) serveStream(key string, l net.Listener) {
 }
 
 func (u *escapeNet) servePackets(key string, pc net.PacketConn) {
+	u.mu.Lock()
 	u.close = append(u.close, pc)
+	u.mu.Unlock()
 	n := u.count(key)
 	go func() {
 		buf := make([]byte, 1500)
@@ -289,15 +294,22 @@ func (u *escapeNet) servePackets(key string, pc net.PacketConn) {
 	}()
 }
 
-// newEscapeNet creates the upstream namespace with its listeners; t's
-// cleanup removes all of it.
-func newEscapeNet(t *testing.T, tcpPorts, udpPorts []int, abstract string) *escapeNet {
+// newEscapeNet creates the upstream namespace; t's cleanup removes it
+// with everything started in it.
+func newEscapeNet(t *testing.T) *escapeNet {
 	t.Helper()
-	u := &escapeNet{name: fmt.Sprintf("rgtest-esc-%d", os.Getpid()), heard: map[string]*atomic.Int64{}}
-	var (
-		fd      int
-		sleeper *exec.Cmd
-	)
+	u := &escapeNet{name: fmt.Sprintf("rgtest-up-%d", os.Getpid()), fd: -1, heard: map[string]*atomic.Int64{}}
+	t.Cleanup(func() {
+		for _, c := range u.close {
+			c.Close()
+		}
+		if u.fd >= 0 {
+			unix.Close(u.fd)
+		}
+		if err := netnspin.Unpin(u.name); err != nil {
+			t.Errorf("removing the upstream namespace: %v", err)
+		}
+	})
 	err := nsthread.Do(func() error {
 		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 			return err
@@ -306,7 +318,7 @@ func newEscapeNet(t *testing.T, tcpPorts, udpPorts []int, abstract string) *esca
 			return err
 		}
 		var err error
-		fd, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		u.fd, err = unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
@@ -326,6 +338,35 @@ func newEscapeNet(t *testing.T, tcpPorts, udpPorts []int, abstract string) *esca
 				return err
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("creating the upstream namespace: %v", err)
+	}
+	return u
+}
+
+// in runs f on a thread in the upstream namespace: sockets it creates and
+// processes it starts live there.
+func (u *escapeNet) in(t *testing.T, f func() error) {
+	t.Helper()
+	err := nsthread.Do(func() error {
+		if err := unix.Setns(u.fd, unix.CLONE_NEWNET); err != nil {
+			return err
+		}
+		return f()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// listen starts counting listeners on every address of the namespace:
+// TCP and UDP ports, and an abstract unix socket when abstract is set;
+// and a process that stays there (pid).
+func (u *escapeNet) listen(t *testing.T, tcpPorts, udpPorts []int, abstract string) {
+	t.Helper()
+	u.in(t, func() error {
 		for _, p := range tcpPorts {
 			l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
 			if err != nil {
@@ -340,37 +381,24 @@ func newEscapeNet(t *testing.T, tcpPorts, udpPorts []int, abstract string) *esca
 			}
 			u.servePackets(fmt.Sprintf("udp/%d", p), pc)
 		}
-		l, err := net.Listen("unix", abstract)
-		if err != nil {
-			return err
+		if abstract != "" {
+			l, err := net.Listen("unix", abstract)
+			if err != nil {
+				return err
+			}
+			u.serveStream("unix:"+abstract, l)
 		}
-		u.serveStream("unix:"+abstract, l)
-		sleeper = exec.Command("sleep", "600")
+		sleeper := exec.Command("sleep", "600")
 		if err := sleeper.Start(); err != nil {
 			return err
 		}
 		u.pid = sleeper.Process.Pid
-		return nil
-	})
-	t.Cleanup(func() {
-		if sleeper != nil && sleeper.Process != nil {
+		t.Cleanup(func() {
 			sleeper.Process.Kill()
 			sleeper.Wait()
-		}
-		for _, c := range u.close {
-			c.Close()
-		}
-		if fd > 0 {
-			unix.Close(fd)
-		}
-		if err := netnspin.Unpin(u.name); err != nil {
-			t.Errorf("removing the upstream namespace: %v", err)
-		}
+		})
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("creating the upstream namespace: %v", err)
-	}
-	return u
 }
 
 // listenUnix serves a unix socket at path on the host, counted as
@@ -425,7 +453,8 @@ func TestEscape(t *testing.T) {
 	abstract := fmt.Sprintf("@rgtest-esc-%d", os.Getpid())
 	tcp := []int{7001, 7002, 7003, 7004, 7010, 7013, 7015, 7016, 7017, 7020, 7021, 7024, 7025, 7099, 53}
 	udp := []int{7011, 7012, 7014, 7022, 7023, 53, 5353}
-	u := newEscapeNet(t, tcp, udp, abstract)
+	u := newEscapeNet(t)
+	u.listen(t, tcp, udp, abstract)
 	u.listenUnix(t, secret)
 	u.listenUnix(t, filepath.Join(shared, "ok.sock"))
 	cat, err := collector.ParseCatalog(fmt.Appendf(nil, `schemaVersion: 1
