@@ -11,12 +11,12 @@
 // commands from.
 //
 // [StartInit] starts PID 1 of a fresh PID namespace: rgraph's own binary
-// again (/proc/self/exe), which this package's init function turns into a
-// small init before any other package of the binary is initialized. The
-// init mounts /proc for its namespace, makes the parts of it that
-// configure the machine read-only, reaps orphans, and ends when the
-// sandbox closes its control pipe (or its owner dies), taking every
-// process of the namespace with it.
+// again (/proc/self/exe), which package sealinit turns into a small init
+// before nearly every other package of the binary is initialized. The
+// init reaps orphans and ends when the sandbox closes its control pipe
+// (or its owner dies), taking every process of the namespace with it.
+// [Init.MountProc] mounts /proc for the namespace and makes the parts of
+// it that configure the machine read-only.
 //
 // It is Linux-only and needs root (CAP_SYS_ADMIN and CAP_SETPCAP).
 package seal

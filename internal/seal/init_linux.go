@@ -1,38 +1,19 @@
 package seal
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/internal/seal/sealinit"
 )
-
-// initEnv marks the process [StartInit] starts. This package's init
-// function turns a process that has it, and that is PID 1, into the
-// sandbox's init before any other package of the binary initializes.
-const initEnv = "RGRAPH_SEAL_INIT"
-
-// The init's descriptors: the control pipe it reads (EOF ends it, "keep"
-// keeps it) and the pipe it reports readiness on ("ok" or an error).
-const (
-	ctlFD   = 3
-	readyFD = 4
-)
-
-func init() {
-	if os.Getpid() != 1 || os.Getenv(initEnv) != "1" {
-		return
-	}
-	os.Exit(runInit())
-}
 
 // Init is a running sandbox init: PID 1 of a PID namespace.
 type Init struct {
@@ -51,8 +32,9 @@ type Init struct {
 // before starting anything else in the namespace, and [Init.Close] when
 // the sandbox ends.
 //
-// The init is /proc/self/exe, so every binary that starts one must
-// import this package (its init function does the rest).
+// The init is /proc/self/exe, which package sealinit turns into the init;
+// this package imports it, so every binary that can start an init can
+// be one.
 func StartInit(attr *syscall.SysProcAttr) (*Init, error) {
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
@@ -67,8 +49,8 @@ func StartInit(attr *syscall.SysProcAttr) (*Init, error) {
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
 		Args:        []string{"rgraph-init"},
-		Env:         []string{initEnv + "=1"},
-		ExtraFiles:  []*os.File{ctlR, readyW}, // fds 3 and 4
+		Env:         []string{sealinit.Env + "=1"},
+		ExtraFiles:  []*os.File{ctlR, readyW}, // sealinit.CtlFD and ReadyFD
 		SysProcAttr: attr,
 	}
 	err = cmd.Start()
@@ -139,136 +121,33 @@ func (i *Init) Close(timeout time.Duration) error {
 	}
 }
 
-// runInit is the init's life: mount /proc, report, reap, and end when
-// the control pipe closes unless told to stay.
-func runInit() int {
-	ready := os.NewFile(readyFD, "ready")
-	ctl := os.NewFile(ctlFD, "control")
-	// Signals from inside the namespace must not end it: the kernel only
-	// delivers those init handles, and Go handles these by exiting.
-	signal.Ignore(syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGPIPE)
-	// Not dumpable: processes of the sandbox cannot ptrace it or open its
-	// /proc files, although it runs as root with all capabilities.
-	_ = unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
-	children := make(chan os.Signal, 1)
-	signal.Notify(children, syscall.SIGCHLD)
-
-	end := make(chan struct{})
-	go func() {
-		kept := false
-		sc := bufio.NewScanner(ctl)
-		for sc.Scan() {
-			switch sc.Text() {
-			case "keep":
-				kept = true
-			case "proc":
-				if err := mountProc(-1); err != nil {
-					fmt.Fprintln(ready, err)
-				} else {
-					fmt.Fprintln(ready, "ok")
-				}
-				ready.Close()
-			}
-		}
-		if !kept {
-			close(end)
-		}
-	}()
-	for {
-		reap()
-		select {
-		case <-children:
-		case <-end:
-			return 0
-		}
-	}
-}
-
-// reap collects every child that has exited.
-func reap() {
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
-		if pid <= 0 || err != nil {
-			return
-		}
-	}
-}
-
-// procReadOnly are the parts of /proc that configure the machine rather
-// than show a process; root could write them without any capability.
-var procReadOnly = []string{"sys", "sysrq-trigger", "irq", "bus", "fs"}
-
-// procMasked are the parts of /proc that show the machine's memory,
-// keys and timers; they are covered by /dev/null or an empty directory.
-var procMasked = []string{"kcore", "keys", "key-users", "timer_list", "sched_debug", "latency_stats", "acpi", "asound", "scsi"}
-
 // errNoPidnsOption says the proc file system has no pidns option.
 var errNoPidnsOption = errors.New("proc has no pidns option")
 
 // MountProc mounts a proc file system of the PID namespace pidns (a
-// descriptor) over /proc, then makes the parts of it that configure the
-// machine read-only and covers those that show its memory, keys and
-// timers. Root could write them without any capability. It needs the
-// proc file system's pidns option (Linux 6.18).
-func MountProc(pidns int) error { return mountProc(pidns) }
-
-// mountProc is [MountProc]; pidns -1 mounts the caller's own PID
-// namespace's proc (the init does that on older kernels).
-func mountProc(pidns int) error {
-	const flags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	if pidns < 0 {
-		if err := unix.Mount("proc", "/proc", "proc", flags, ""); err != nil {
-			return fmt.Errorf("mounting /proc: %w", err)
-		}
-	} else {
-		fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
-		if err != nil {
-			return fmt.Errorf("mounting /proc: %w", err)
-		}
-		defer unix.Close(fs)
-		if err := unix.FsconfigSetFd(fs, "pidns", pidns); err != nil {
-			return fmt.Errorf("%w: %v", errNoPidnsOption, err)
-		}
-		if err := unix.FsconfigCreate(fs); err != nil {
-			return fmt.Errorf("mounting /proc: %w", err)
-		}
-		m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
-		if err != nil {
-			return fmt.Errorf("mounting /proc: %w", err)
-		}
-		defer unix.Close(m)
-		if err := unix.MoveMount(m, "", unix.AT_FDCWD, "/proc", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-			return fmt.Errorf("mounting /proc: %w", err)
-		}
+// descriptor) over /proc in the calling thread's mount namespace, then
+// restricts it as sealinit.RestrictProc does. It needs the proc file
+// system's pidns option (added in 2025; Linux 6.18 has it), and wraps
+// errNoPidnsOption without it.
+func MountProc(pidns int) error {
+	fs, err := unix.Fsopen("proc", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
 	}
-	for _, p := range procReadOnly {
-		p = "/proc/" + p
-		if err := unix.Mount(p, p, "", unix.MS_BIND, ""); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				continue
-			}
-			return fmt.Errorf("binding %s: %w", p, err)
-		}
-		if err := unix.Mount("", p, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|flags, ""); err != nil {
-			return fmt.Errorf("making %s read-only: %w", p, err)
-		}
+	defer unix.Close(fs)
+	if err := unix.FsconfigSetFd(fs, "pidns", pidns); err != nil {
+		return fmt.Errorf("%w: %v", errNoPidnsOption, err)
 	}
-	for _, p := range procMasked {
-		p = "/proc/" + p
-		var st unix.Stat_t
-		if err := unix.Lstat(p, &st); err != nil {
-			continue
-		}
-		var err error
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			err = unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|flags, "size=0")
-		} else {
-			err = unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
-		}
-		if err != nil {
-			return fmt.Errorf("masking %s: %w", p, err)
-		}
+	if err := unix.FsconfigCreate(fs); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
 	}
-	return nil
+	m, err := unix.Fsmount(fs, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NOSUID|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOEXEC)
+	if err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	defer unix.Close(m)
+	if err := unix.MoveMount(m, "", unix.AT_FDCWD, "/proc", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("mounting /proc: %w", err)
+	}
+	return sealinit.RestrictProc()
 }

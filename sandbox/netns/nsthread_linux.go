@@ -144,12 +144,14 @@ func (l *launcher) stop() {
 		return
 	default:
 	}
-	close(l.reqs)
-	<-l.done
+	// The thread holds the mount namespace too: its exit, not this
+	// goroutine, frees it with its mounts.
 	if l.mntFD >= 0 {
 		unix.Close(l.mntFD)
 		l.mntFD = -1
 	}
+	close(l.reqs)
+	<-l.done
 }
 
 // inNetNS runs f on a fresh thread that joined the network namespace fd,

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rgraph/rgraph/internal/netnspin"
 )
 
 // A sandbox's file system view is built in its mount namespace, on the
@@ -94,6 +96,10 @@ func buildView(v viewSetup) error {
 			_ = unix.Unmount(m.point, unix.MNT_DETACH)
 		}
 	}
+	tops, nested, err := planOverlays(mounts)
+	if err != nil {
+		return err
+	}
 
 	// What the view takes from the host, taken before anything covers it.
 	var fds []int
@@ -117,9 +123,10 @@ func buildView(v viewSetup) error {
 	if err != nil {
 		return err
 	}
-	host, err := clone("/", true, true)
-	if err != nil {
-		return err
+	for i := range nested {
+		if nested[i].fd, err = clone(nested[i].point, false, true); err != nil {
+			return err
+		}
 	}
 	socks, err := cloneSockets(v.unix)
 	for _, s := range socks {
@@ -143,13 +150,7 @@ func buildView(v viewSetup) error {
 		return fmt.Errorf("opening the sandbox's scratch space: %w", err)
 	}
 	fds = append(fds, sfd)
-	if err := unix.Mkdirat(sfd, "host", 0o700); err != nil {
-		return err
-	}
-	if err := unix.MoveMount(host, "", sfd, "host", unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
-		return fmt.Errorf("attaching the host's tree in the sandbox: %w", err)
-	}
-	if err := overlayAll(sfd, mounts); err != nil {
+	if err := overlayAll(sfd, tops, nested); err != nil {
 		return err
 	}
 	if err := mountDev(); err != nil {
@@ -165,6 +166,51 @@ func buildView(v viewSetup) error {
 		return fmt.Errorf("binding the sandbox's resolv.conf over /etc/resolv.conf: %w", err)
 	}
 	return placeSockets(socks)
+}
+
+// nestedMount is a file system mounted below a directory of /, cloned
+// before the view covers it.
+type nestedMount struct {
+	point string
+	dir   bool
+	fd    int
+}
+
+// planOverlays lists the directories of / the view overlays, and the file
+// systems mounted below them it overlays too (directories) or binds
+// read-only (files); namespaces, kernel interfaces and rgraph's own state
+// are left out.
+func planOverlays(mounts []mountEntry) (tops []string, nested []nestedMount, err error) {
+	ents, err := os.ReadDir("/")
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing /: %w", err)
+	}
+	for _, e := range ents {
+		if e.IsDir() && !replaced[e.Name()] {
+			tops = append(tops, "/"+e.Name())
+		}
+	}
+	slices.SortFunc(mounts, func(a, b mountEntry) int { return strings.Compare(a.point, b.point) })
+	skipped := []string{netnspin.Dir, stateDir}
+	for _, m := range mounts {
+		top := "/" + strings.SplitN(strings.TrimPrefix(m.point, "/"), "/", 2)[0]
+		under := func(dir string) bool { return m.point == dir || strings.HasPrefix(m.point, dir+"/") }
+		switch {
+		case m.point == "/" || m.point == top: // the root, or a directory of /
+			continue
+		case !slices.Contains(tops, top), slices.ContainsFunc(skipped, under):
+			continue
+		case specialFS[m.fstype]:
+			skipped = append(skipped, m.point)
+			continue
+		}
+		st, err := os.Lstat(m.point)
+		if err != nil {
+			continue // gone meanwhile, or under a mount that hides it
+		}
+		nested = append(nested, nestedMount{point: m.point, dir: st.IsDir(), fd: -1})
+	}
+	return tops, nested, nil
 }
 
 // readMountinfo lists the mounts of the calling thread's namespace.
@@ -217,16 +263,15 @@ func cloneTree(path string, recursive, readOnly bool) (int, error) {
 // meaning to.
 var overlayEscaper = strings.NewReplacer(`\`, `\\`, `,`, `\,`, `:`, `\:`)
 
-// overlayAll mounts an overlay on every directory of / but those the view
-// replaces, and on every file system mounted below them; file mounts
-// below them are bound read-only. The host's tree is attached at host/ in
-// the scratch space (sfd); the upper layers go there too.
-func overlayAll(sfd int, mounts []mountEntry) error {
-	hostRoot := fmt.Sprintf("/proc/self/fd/%d/host", sfd)
+// overlayAll mounts an overlay on each directory of / in tops, with the
+// host's directory as its lower layer, then one on each nested file
+// system that is a directory, with the detached copy of it as its lower
+// layer; nested files are bound read-only. The upper layers, and the
+// copies, go to the scratch space (sfd).
+func overlayAll(sfd int, tops []string, nested []nestedMount) error {
 	n := 0
-	overlay := func(point string) error {
+	overlay := func(point, lower string) error {
 		n++
-		lower := hostRoot + point
 		var st unix.Stat_t
 		if err := unix.Stat(lower, &st); err != nil {
 			return fmt.Errorf("reading %s: %w", point, err)
@@ -252,53 +297,29 @@ func overlayAll(sfd int, mounts []mountEntry) error {
 		}
 		return nil
 	}
-
-	ents, err := os.ReadDir(hostRoot)
-	if err != nil {
-		return fmt.Errorf("listing /: %w", err)
-	}
-	var tops []string
-	for _, e := range ents {
-		if e.IsDir() && !replaced[e.Name()] {
-			tops = append(tops, "/"+e.Name())
-			if err := overlay("/" + e.Name()); err != nil {
-				return err
-			}
-		}
-	}
-	// Mounts below them, parents before children.
-	slices.SortFunc(mounts, func(a, b mountEntry) int { return strings.Compare(a.point, b.point) })
-	var skipped []string
-	for _, m := range mounts {
-		top := "/" + strings.SplitN(strings.TrimPrefix(m.point, "/"), "/", 2)[0]
-		under := func(dir string) bool { return strings.HasPrefix(m.point, dir+"/") }
-		switch {
-		case m.point == "/" || m.point == top: // the root, or a directory of / (done above)
-			continue
-		case !slices.Contains(tops, top), slices.ContainsFunc(skipped, under):
-			continue
-		case specialFS[m.fstype]:
-			skipped = append(skipped, m.point)
-			continue
-		}
-		var st unix.Stat_t
-		if err := unix.Lstat(hostRoot+m.point, &st); err != nil {
-			continue // gone meanwhile, or under a mount that hides it
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			if err := overlay(m.point); err != nil {
-				return err
-			}
-			continue
-		}
-		fd, err := cloneTree(hostRoot+m.point, false, true)
-		if err != nil {
+	// Each directory of / is its own lower layer: it is read before the
+	// overlay covers it.
+	for _, top := range tops {
+		if err := overlay(top, top); err != nil {
 			return err
 		}
-		err = placeFile(fd, m.point)
-		unix.Close(fd)
-		if err != nil {
-			return fmt.Errorf("binding the host's %s: %w", m.point, err)
+	}
+	for i, m := range nested {
+		if !m.dir {
+			if err := placeFile(m.fd, m.point); err != nil {
+				return fmt.Errorf("binding the host's %s: %w", m.point, err)
+			}
+			continue
+		}
+		low := fmt.Sprintf("l%d", i)
+		if err := unix.Mkdirat(sfd, low, 0o700); err != nil {
+			return err
+		}
+		if err := unix.MoveMount(m.fd, "", sfd, low, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+			return fmt.Errorf("attaching the host's %s: %w", m.point, err)
+		}
+		if err := overlay(m.point, fmt.Sprintf("/proc/self/fd/%d/%s", sfd, low)); err != nil {
+			return err
 		}
 	}
 	return nil
