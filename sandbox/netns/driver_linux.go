@@ -16,7 +16,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/collector"
@@ -158,20 +157,15 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 	}); err != nil {
 		return nil, err
 	}
-	rs.meta.Init = s.l.init.Pid
-	if err := rs.save(); err != nil {
-		return nil, err
-	}
 	if err := step("wiring the network", func() error {
 		upFD, err := openUpstream(spec.Upstream.NetNS)
 		if err != nil {
 			return err
 		}
 		defer unix.Close(upFD)
-		var h *netlink.Handle
-		s.l.do(func() { h, err = netlink.NewHandle(unix.NETLINK_ROUTE) })
+		h, err := handleIn(s.nsFD)
 		if err != nil {
-			return fmt.Errorf("opening netlink in the sandbox: %w", err)
+			return fmt.Errorf("in the sandbox: %w", err)
 		}
 		defer h.Close()
 		return setupNetwork(h, upFD, s.plan)
@@ -187,6 +181,13 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		})
 		return err
 	}); err != nil {
+		return nil, err
+	}
+	if err := step("building the sandbox's file system", s.l.sealed); err != nil {
+		return nil, err
+	}
+	rs.meta.Init = s.l.init.Pid
+	if err := rs.save(); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -445,6 +446,10 @@ func (s *box) Close() error {
 		return nil
 	}
 	s.closed = true
+	built := false
+	if s.l != nil {
+		built = s.l.sealed() == nil // a failed Start may not have waited
+	}
 	var errs []error
 	if s.cgDir != "" {
 		errs = append(errs, killCgroup(s.cgDir))
@@ -453,7 +458,7 @@ func (s *box) Close() error {
 		errs = append(errs, s.rec.Close())
 	}
 	if s.l != nil {
-		if s.l.init != nil {
+		if built {
 			s.l.init.Close(5 * time.Second)
 		}
 		s.l.stop()

@@ -26,6 +26,10 @@ type launcher struct {
 	reqs chan func()
 	done chan struct{}
 	tid  int
+	// built is closed when the launcher has built the sandbox (or failed
+	// to: buildErr); see sealed.
+	built    chan struct{}
+	buildErr error
 	// init is PID 1 of the sandbox's PID namespace.
 	init *seal.Init
 	// mntFD is a descriptor of the sandbox's mount namespace.
@@ -53,14 +57,15 @@ var warmPidfd = sync.OnceFunc(func() {
 })
 
 // startLauncher starts a thread in new network (pinned as s.netns, so it
-// outlives the thread), mount, IPC and PID namespaces: it builds the
-// sandbox's view (view_linux.go), starts the init and mounts /proc for
-// its PID namespace, and seals itself (internal/seal), so that what it
-// starts holds only seal.Kept. It returns the launcher and a descriptor
-// of the network namespace.
+// outlives the thread), mount, IPC and PID namespaces, and returns the
+// launcher and a descriptor of the network namespace as soon as that
+// exists. The thread goes on to build the sandbox's view
+// (view_linux.go), start the init and mount /proc for its PID namespace,
+// and seal itself (internal/seal), so that what it starts holds only
+// seal.Kept; [launcher.sealed] waits for that.
 func startLauncher(s launcherSetup) (*launcher, int, error) {
 	warmPidfd()
-	l := &launcher{reqs: make(chan func()), done: make(chan struct{}), mntFD: -1}
+	l := &launcher{reqs: make(chan func()), done: make(chan struct{}), built: make(chan struct{}), mntFD: -1}
 	type result struct {
 		fd  int
 		err error
@@ -68,8 +73,13 @@ func startLauncher(s launcherSetup) (*launcher, int, error) {
 	ready := make(chan result, 1)
 	nsthread.Go(func() {
 		defer close(l.done)
-		fd, err := l.enter(s)
+		fd, err := l.enterNet(s)
 		ready <- result{fd, err}
+		if err == nil {
+			err = l.build(s)
+		}
+		l.buildErr = err
+		close(l.built)
 		if err != nil {
 			return
 		}
@@ -84,8 +94,18 @@ func startLauncher(s launcherSetup) (*launcher, int, error) {
 	return l, r.fd, nil
 }
 
-// enter runs on the locked thread and moves it into fresh namespaces.
-func (l *launcher) enter(s launcherSetup) (_ int, err error) {
+// sealed waits until the launcher has built the sandbox's view, started
+// its init and sealed itself, which it does while its caller wires the
+// network, and returns what went wrong. Nothing may run in the sandbox
+// before.
+func (l *launcher) sealed() error {
+	<-l.built
+	return l.buildErr
+}
+
+// enterNet runs on the locked thread and moves it into a fresh network
+// namespace, pinned.
+func (l *launcher) enterNet(s launcherSetup) (int, error) {
 	l.tid = unix.Gettid()
 	if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
 		return -1, permErr(fmt.Errorf("creating a network namespace: %w", err))
@@ -98,11 +118,18 @@ func (l *launcher) enter(s launcherSetup) (_ int, err error) {
 	if err != nil {
 		return -1, fmt.Errorf("opening the network namespace: %w", err)
 	}
+	return fd, nil
+}
+
+// build runs on the locked thread, in the sandbox's network namespace:
+// it moves the thread into fresh mount, IPC and PID namespaces, builds
+// the view, starts the init, mounts /proc and seals the thread.
+func (l *launcher) build(s launcherSetup) (err error) {
 	defer func() {
 		if err != nil {
-			unix.Close(fd)
 			if l.mntFD >= 0 {
 				unix.Close(l.mntFD)
+				l.mntFD = -1
 			}
 			if l.init != nil {
 				l.init.Close(time.Second)
@@ -110,24 +137,24 @@ func (l *launcher) enter(s launcherSetup) (_ int, err error) {
 		}
 	}()
 	if err := unix.Unshare(unix.CLONE_NEWNS | unix.CLONE_NEWIPC | unix.CLONE_NEWPID); err != nil {
-		return -1, permErr(fmt.Errorf("creating mount, IPC and PID namespaces: %w", err))
+		return permErr(fmt.Errorf("creating mount, IPC and PID namespaces: %w", err))
 	}
 	if err := buildView(s.view); err != nil {
-		return -1, fmt.Errorf("building the sandbox's file system: %w", err)
+		return fmt.Errorf("building the sandbox's file system: %w", err)
 	}
 	if l.mntFD, err = unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
-		return -1, fmt.Errorf("opening the mount namespace: %w", err)
+		return fmt.Errorf("opening the mount namespace: %w", err)
 	}
 	if l.init, err = seal.StartInit(&syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: s.cgroup, Cloneflags: syscall.CLONE_NEWCGROUP}); err != nil {
-		return -1, err
+		return err
 	}
 	if err := l.init.MountProc(); err != nil {
-		return -1, fmt.Errorf("mounting the sandbox's /proc: %w", err)
+		return fmt.Errorf("mounting the sandbox's /proc: %w", err)
 	}
 	if err := seal.Thread(); err != nil {
-		return -1, fmt.Errorf("sealing the sandbox: %w", err)
+		return fmt.Errorf("sealing the sandbox: %w", err)
 	}
-	return fd, nil
+	return nil
 }
 
 // do runs f on the launcher thread and waits for it.
