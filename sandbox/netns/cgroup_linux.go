@@ -81,26 +81,41 @@ func killCgroup(dir string) error {
 			return err
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for wait := 50 * time.Microsecond; ; wait = min(2*wait, 10*time.Millisecond) {
-		populated, err := cgroupPopulated(dir)
-		if err != nil || !populated {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("cgroup %s still has processes 5s after cgroup.kill", dir)
-		}
-		time.Sleep(wait)
+	if err := waitEmpty(dir, 5*time.Second); err != nil {
+		return err
 	}
 	return removeCgroupTree(dir)
 }
 
-func cgroupPopulated(dir string) (bool, error) {
-	b, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+// waitEmpty waits until the cgroup tree at dir has no process left. The
+// kernel signals each change of cgroup.events to poll (POLLPRI), so the
+// wait ends as soon as the last process is gone.
+func waitEmpty(dir string, timeout time.Duration) error {
+	f, err := os.Open(filepath.Join(dir, "cgroup.events"))
 	if err != nil {
-		return false, err
+		return nil // gone already
 	}
-	return bytes.Contains(b, []byte("populated 1")), nil
+	defer f.Close()
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 256)
+	for {
+		n, err := f.ReadAt(buf, 0)
+		if n == 0 && err != nil {
+			return nil
+		}
+		if !bytes.Contains(buf[:n], []byte("populated 1")) {
+			return nil
+		}
+		left := time.Until(deadline)
+		if left <= 0 {
+			return fmt.Errorf("cgroup %s still has processes %v after cgroup.kill", dir, timeout)
+		}
+		// Wake at the next change, and every 10ms anyway.
+		fds := []unix.PollFd{{Fd: int32(f.Fd()), Events: unix.POLLPRI}}
+		if _, err := unix.Poll(fds, int(min(left, 10*time.Millisecond)/time.Millisecond)+1); err != nil && !errors.Is(err, unix.EINTR) {
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
 
 func killProcs(dir string) error {
