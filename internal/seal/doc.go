@@ -10,11 +10,10 @@
 // born into. A sandbox driver runs it on the locked thread it forks
 // commands from.
 //
-// [StartInit] starts PID 1 of a fresh PID namespace: rgraph's own binary
-// again (/proc/self/exe), which package sealinit turns into a small init
-// before nearly every other package of the binary is initialized. The
-// init reaps orphans and ends when the sandbox closes its control pipe
-// (or its owner dies), taking every process of the namespace with it.
+// [StartInit] starts PID 1 of a fresh PID namespace: a few lines of
+// /bin/sh that reap orphans and end when the sandbox closes its control
+// pipe (or its owner dies), taking every process of the namespace with
+// it. The shell is cheaper to start than rgraph's own binary.
 // [Init.MountProc] mounts /proc for the namespace and makes the parts of
 // it that configure the machine read-only.
 //

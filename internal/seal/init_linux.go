@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,61 +16,70 @@ import (
 	"github.com/rgraph/rgraph/internal/seal/sealinit"
 )
 
+// initScript is the sandbox's init, run by /bin/sh as PID 1 of its PID
+// namespace: it ignores the signals processes of the namespace could end
+// it with (the kernel delivers to an init only those it handles), and
+// waits for a watcher of the control pipe on descriptor 3. A shell that
+// waits for a child reaps every child that exits meanwhile, orphans of
+// the namespace included. At the pipe's end the init exits, and the
+// kernel kills every process of the namespace; after "keep" it waits
+// forever. A watcher killed by a process of the namespace is replaced.
+const initScript = `trap '' HUP INT QUIT TERM USR1 USR2 PIPE ALRM TSTP TTIN TTOU
+while :; do
+	( read -r line <&3 || exit 0; [ "$line" = keep ] && exit 7; exit 0 ) &
+	wait $!
+	case $? in
+	0) exit 0 ;;
+	7) break ;;
+	esac
+done
+exec 3<&-
+while :; do
+	sleep 3600 &
+	wait $!
+done`
+
 // Init is a running sandbox init: PID 1 of a PID namespace.
 type Init struct {
 	// Pid is its process ID in the caller's PID namespace.
-	Pid   int
-	cmd   *exec.Cmd
-	ctl   *os.File
-	ready *os.File
+	Pid int
+	cmd *exec.Cmd
+	ctl *os.File
 }
 
 // StartInit starts the init of a new PID namespace from the calling
 // thread, which must have unshared CLONE_NEWPID and not started any
 // process since: the init is its first child, PID 1. attr places it
 // (cgroup, cgroup namespace); the init joins the caller's other
-// namespaces. It does not wait for the init to run. Call [Init.MountProc]
-// before starting anything else in the namespace, and [Init.Close] when
-// the sandbox ends.
-//
-// The init is /proc/self/exe, which package sealinit turns into the init;
-// this package imports it, so every binary that can start an init can
-// be one.
+// namespaces. The init is a few lines of /bin/sh (initScript), cheap to
+// start. Call [Init.MountProc] before starting anything else in the
+// namespace, and [Init.Close] when the sandbox ends.
 func StartInit(attr *syscall.SysProcAttr) (*Init, error) {
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	readyR, readyW, err := os.Pipe()
-	if err != nil {
-		ctlR.Close()
-		ctlW.Close()
-		return nil, err
-	}
 	cmd := &exec.Cmd{
-		Path:        "/proc/self/exe",
-		Args:        []string{"rgraph-init"},
-		Env:         []string{sealinit.Env + "=1"},
-		ExtraFiles:  []*os.File{ctlR, readyW}, // sealinit.CtlFD and ReadyFD
+		Path:        "/bin/sh",
+		Args:        []string{"sh", "-c", initScript, "rgraph-init"},
+		Env:         []string{"PATH=/usr/bin:/bin"},
+		ExtraFiles:  []*os.File{ctlR}, // descriptor 3
 		SysProcAttr: attr,
 	}
 	err = cmd.Start()
 	ctlR.Close()
-	readyW.Close()
 	if err != nil {
 		ctlW.Close()
-		readyR.Close()
 		return nil, fmt.Errorf("starting the sandbox's init: %w", err)
 	}
-	return &Init{Pid: cmd.Process.Pid, cmd: cmd, ctl: ctlW, ready: readyR}, nil
+	return &Init{Pid: cmd.Process.Pid, cmd: cmd, ctl: ctlW}, nil
 }
 
 // MountProc mounts a /proc of the init's PID namespace over /proc and
-// makes the parts of it that configure the machine read-only (see
-// [MountProc]). It must run on a thread in the init's mount namespace
-// that may mount. Kernels whose proc file system has no pidns option
-// (before Linux 6.18) have the init mount it, and MountProc waits for
-// that.
+// restricts it (see [MountProc]). It must run on a thread in the init's
+// mount namespace that may mount. On kernels whose proc file system has
+// no pidns option, a helper born in the namespace mounts it: the binary
+// itself again, which package sealinit turns into that helper.
 func (i *Init) MountProc() error {
 	fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/pid", i.Pid), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -80,20 +90,18 @@ func (i *Init) MountProc() error {
 	if !errors.Is(err, errNoPidnsOption) {
 		return err
 	}
-	if _, err := io.WriteString(i.ctl, "proc\n"); err != nil {
-		return fmt.Errorf("asking the sandbox's init to mount /proc: %w", err)
+	return mountProcFromInside()
+}
+
+// mountProcFromInside has a helper born in the caller's new PID
+// namespace mount /proc (package sealinit).
+func mountProcFromInside() error {
+	var out bytes.Buffer
+	helper := &exec.Cmd{Path: "/proc/self/exe", Args: []string{"rgraph-proc"}, Env: []string{sealinit.ProcEnv + "=1"}, Stderr: &out}
+	if err := helper.Run(); err != nil {
+		return fmt.Errorf("mounting /proc in the sandbox: %v: %s", err, strings.TrimSpace(out.String()))
 	}
-	b, err := io.ReadAll(io.LimitReader(i.ready, 4<<10))
-	switch msg := strings.TrimSpace(string(b)); {
-	case err != nil:
-		return fmt.Errorf("waiting for the sandbox's init: %w", err)
-	case msg == "ok":
-		return nil
-	case msg == "":
-		return errors.New("the sandbox's init ended before it mounted /proc")
-	default:
-		return fmt.Errorf("sandbox init: %s", msg)
-	}
+	return nil
 }
 
 // Keep lets the init, and so its PID namespace, outlive the caller:
@@ -105,19 +113,17 @@ func (i *Init) Keep() error {
 }
 
 // Close ends the init, and with it every process of its PID namespace,
-// and reaps it. It waits at most timeout for the init to exit.
-func (i *Init) Close(timeout time.Duration) error {
+// and reaps it. It waits at most timeout for the init to exit, then
+// kills it.
+func (i *Init) Close(timeout time.Duration) {
 	i.ctl.Close()
-	i.ready.Close()
 	done := make(chan error, 1)
 	go func() { done <- i.cmd.Wait() }()
 	select {
 	case <-done:
-		return nil // it exits with a signal when killed first: fine
 	case <-time.After(timeout):
 		_ = i.cmd.Process.Kill()
 		<-done
-		return nil
 	}
 }
 
