@@ -118,6 +118,15 @@ func waitEmpty(dir string, timeout time.Duration) error {
 	}
 }
 
+// cgroupPopulated reports whether the cgroup tree at dir holds a process.
+func cgroupPopulated(dir string) (bool, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.events"))
+	if err != nil {
+		return false, err
+	}
+	return bytes.Contains(b, []byte("populated 1")), nil
+}
+
 func killProcs(dir string) error {
 	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || !d.IsDir() {
