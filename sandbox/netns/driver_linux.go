@@ -58,6 +58,7 @@ type box struct {
 	nsFD   int
 	cgDir  string
 	cgRun  int // descriptor of cgDir/runbook
+	cgInit int // descriptor of cgDir/init, the PID namespace's init's
 	cgVal  int // descriptor of cgDir/validate
 	work   string
 	logs   string
@@ -79,7 +80,7 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		return nil, err
 	}
 	spec.ID = rs.id
-	s := &box{rs: rs, spec: spec, nsFD: -1, cgRun: -1, cgVal: -1}
+	s := &box{rs: rs, spec: spec, nsFD: -1, cgRun: -1, cgVal: -1, cgInit: -1}
 	defer func() {
 		if err != nil {
 			if cerr := s.Close(); cerr != nil {
@@ -119,7 +120,12 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		if s.cgRun, err = mkCgroup(filepath.Join(s.cgDir, "runbook")); err != nil {
 			return err
 		}
-		s.cgVal, err = mkCgroup(filepath.Join(s.cgDir, "validate"))
+		if s.cgVal, err = mkCgroup(filepath.Join(s.cgDir, "validate")); err != nil {
+			return err
+		}
+		// The init has a cgroup of its own: the runbook's is empty when
+		// no process of the runbook is left (RunbookAlive).
+		s.cgInit, err = mkCgroup(filepath.Join(s.cgDir, "init"))
 		return err
 	}); err != nil {
 		return nil, err
@@ -151,7 +157,7 @@ func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbo
 		s.l, s.nsFD, err = startLauncher(launcherSetup{
 			netns:  netnsName(rs.id),
 			view:   viewSetup{runDir: rs.dir, work: s.work, resolvConf: resolv, unix: append(slices.Clone(spec.Rules.Unix), spec.Sockets...)},
-			cgroup: s.cgRun,
+			cgroup: s.cgInit,
 		})
 		return err
 	}); err != nil {
@@ -428,7 +434,7 @@ exec nsenter --target=%[3]d --net --mount --ipc --pid --wd=%[4]s -- "${@:-/bin/s
 }
 
 func (s *box) closeFDs() {
-	for _, fd := range []*int{&s.nsFD, &s.cgRun, &s.cgVal} {
+	for _, fd := range []*int{&s.nsFD, &s.cgRun, &s.cgVal, &s.cgInit} {
 		if *fd >= 0 {
 			unix.Close(*fd)
 			*fd = -1

@@ -42,8 +42,8 @@ type launcherSetup struct {
 	netns string
 	// view is the sandbox's file system view.
 	view viewSetup
-	// cgroup is a descriptor of the runbook cgroup, where the init is
-	// born (in a cgroup namespace rooted there).
+	// cgroup is a descriptor of the init's cgroup, where it is born (in
+	// a cgroup namespace rooted there).
 	cgroup int
 }
 
