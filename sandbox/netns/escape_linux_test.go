@@ -678,12 +678,26 @@ func runEscape(t *testing.T, u *escapeNet, cat *collector.Catalog, tc escapeCase
 	if !rec.Collection.Complete {
 		t.Errorf("recording incomplete: %+v", rec.Collection)
 	}
+	// The DNS stub asks the resolver each denied question once itself
+	// (outside the recorder) to learn whether the name exists there: a
+	// resolver on port 53 may hear that many questions and no more.
+	var asks int64
+	for _, a := range rec.Attempts {
+		if a.Protocol == collector.DNS && a.Verdict == collector.Denied {
+			asks++
+		}
+	}
 	silent = true
 	for _, key := range tc.listeners {
 		if tc.blackhole {
 			blocked = blocked && u.heardFrom(key) == before[key]
 		}
-		if n := u.heardFrom(key) - before[key]; n > 0 != tc.control {
+		n := u.heardFrom(key) - before[key]
+		if key == "udp/53" || key == "tcp/53" {
+			k := min(n, asks)
+			n, asks = n-k, asks-k
+		}
+		if n > 0 != tc.control {
 			silent = n == 0
 			t.Errorf("listener %s heard %d", key, n)
 		} else {
