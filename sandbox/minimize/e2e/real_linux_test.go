@@ -19,8 +19,12 @@ import (
 )
 
 // realTools are the programs of testdata/real: Debian's dnsmasq-base,
-// redis-server (and redis-tools), nginx, curl, dnsutils and iproute2.
-var realTools = []string{"dnsmasq", "redis-server", "redis-cli", "nginx", "curl", "dig", "ip"}
+// redis-server (and redis-tools), nginx, curl, dnsutils, iproute2 and
+// postgresql (whose server programs are not on PATH: see pgServer).
+var realTools = []string{"dnsmasq", "redis-server", "redis-cli", "nginx", "curl", "dig", "ip", "pg_basebackup", "psql"}
+
+// pgServer matches the PostgreSQL server of Debian's postgresql package.
+const pgServer = "/usr/lib/postgresql/*/bin/postgres"
 
 // TestRealSoftware runs rgraph on real third-party daemons from Debian
 // packages (testdata/real): it brings their production side up in a
@@ -35,8 +39,11 @@ func TestRealSoftware(t *testing.T) {
 	sandboxtest.RequireSandbox(t)
 	for _, tool := range realTools {
 		if _, err := exec.LookPath(tool); err != nil {
-			privtest.Skip(t, "needs %s (apt-get install dnsmasq-base redis-server nginx-light curl dnsutils iproute2)", tool)
+			privtest.Skip(t, "needs %s (apt-get install dnsmasq-base redis-server nginx-light curl dnsutils iproute2 postgresql)", tool)
 		}
+	}
+	if m, _ := filepath.Glob(pgServer); len(m) == 0 {
+		privtest.Skip(t, "needs %s (apt-get install postgresql)", pgServer)
 	}
 	dir := filepath.Join(sandboxtest.ModuleRoot(), "testdata", "real")
 	b, err := os.ReadFile(filepath.Join(dir, "ground-truth.yaml"))
@@ -161,7 +168,7 @@ func program(t *testing.T, scenario string) string {
 	var out []string
 	for _, st := range sc.Runbook {
 		for _, f := range strings.Fields(st.Run) {
-			if slices.Contains(realTools, f) && !slices.Contains(out, f) {
+			if (slices.Contains(realTools, f) || f == "pg_ctl") && !slices.Contains(out, f) {
 				out = append(out, f)
 			}
 		}
