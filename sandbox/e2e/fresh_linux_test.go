@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -113,6 +114,16 @@ func TestFreshMachine(t *testing.T) {
 		}
 		if err := os.WriteFile(filepath.Join(st.Cgroup, "cgroup.kill"), []byte("1"), 0); err != nil {
 			t.Fatal(err)
+		}
+		// cgroup.kill only sends the signals: wait until they are dead.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			b, err := os.ReadFile(filepath.Join(st.Cgroup, "cgroup.events"))
+			if err != nil || !strings.Contains(string(b), "populated 1") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the fleet's processes outlived cgroup.kill by 5s")
+			}
 		}
 		if out, err := f.Prod("status"); err == nil || !strings.Contains(out, "its processes are gone") {
 			t.Errorf("fleet prod status after a crash = %v:\n%s", err, out)
