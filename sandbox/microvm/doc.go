@@ -1,0 +1,2 @@
+// Package microvm is rgraph's microVM sandbox driver.
+package microvm
