@@ -95,6 +95,9 @@ func Run(ctx context.Context, sc *Scenario, opts Options) (*collector.Record, er
 	if progress == nil {
 		progress = func(Event) {}
 	}
+	if s, ok := opts.Driver.(Slower); ok {
+		sc = sc.stretched(s.Slowdown())
+	}
 	allow := sc.Allow
 	if opts.Allow != nil {
 		allow = *opts.Allow

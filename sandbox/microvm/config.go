@@ -58,7 +58,17 @@ type Config struct {
 	// first call; SetupTimeout the agent's building of the sandbox.
 	// Defaults: 60 s and 60 s (emulation on a busy machine is slow).
 	BootTimeout, SetupTimeout time.Duration
+	// Slowdown stretches each scenario's timeouts (see
+	// [sandbox.Slower]); default [TCGSlowdown] under emulation, 1 under
+	// KVM.
+	Slowdown float64
 }
+
+// TCGSlowdown is how much longer a scenario's timeouts are under qemu's
+// emulation, which runs the guest's programs one to two orders of
+// magnitude slower than the host does (a Go program's start, dominant in
+// runbooks and health checks, most).
+const TCGSlowdown = 10
 
 func (c Config) withDefaults() Config {
 	if c.Accel == "" {

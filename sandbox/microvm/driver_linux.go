@@ -46,6 +46,18 @@ func New(cfg Config) *Driver { return &Driver{cfg: cfg} }
 // Name implements [sandbox.Driver].
 func (d *Driver) Name() string { return Name }
 
+// Slowdown implements [sandbox.Slower]: [Config.Slowdown], else
+// [TCGSlowdown] when the guest runs under emulation and 1 under KVM.
+func (d *Driver) Slowdown() float64 {
+	if d.cfg.Slowdown > 0 {
+		return d.cfg.Slowdown
+	}
+	if a, err := resolveAccel(d.cfg.withDefaults().Accel, probeKVM()); err == nil && a == AccelKVM {
+		return 1
+	}
+	return TCGSlowdown
+}
+
 // assets are what every VM of a driver boots from.
 type assets struct {
 	qemu     string

@@ -124,12 +124,15 @@ type netPlan struct {
 // descriptor is returned, for qemu), routes to the upstream, forwarding,
 // and the filter.
 func (r *runNS) wire(p netPlan) (tap *os.File, err error) {
+	// Opened here: the run's thread no longer sees the pins of
+	// /run/netns.
+	upFD, err := openUpstream(p.upstream)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(upFD)
 	err = r.t.Do(func() error {
-		upFD, err := openUpstream(p.upstream)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(upFD)
+		var err error
 		if err := wireOuter(upFD, p); err != nil {
 			return err
 		}

@@ -141,7 +141,7 @@ type vmConfig struct {
 	Kernel string // ELF vmlinux (booted through PVH) or bzImage
 	Initrd string
 	// Firmware is qboot, which boots the kernel directly.
-	Firmware string
+	Firmware  string
 	MemoryMiB int
 	TSCkHz    int
 	// TapFD is the tap's descriptor in qemu (ExtraFiles: 3).

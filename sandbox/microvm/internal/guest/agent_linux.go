@@ -180,7 +180,7 @@ func (a *agent) mountAll() error {
 	// them, root without capabilities regains some) or load code into
 	// the kernel.
 	for k, v := range map[string]string{
-		"user/max_user_namespaces":        "0",
+		"user/max_user_namespaces":         "0",
 		"kernel/unprivileged_bpf_disabled": "1",
 		"kernel/kexec_load_disabled":       "1",
 		"net/ipv4/ping_group_range":        "1 0",
