@@ -27,6 +27,7 @@ type minimizeOptions struct {
 	Fault           string
 	Timeout         time.Duration
 	Driver          string
+	Accel           string
 	UpstreamNetNS   string
 	Release         string
 	Record          string
@@ -109,6 +110,7 @@ minimization writes no record.`,
 	f.StringVar(&opts.Fault, "fault", "", "how denied attempts fail: reject|blackhole (default: the scenario's)")
 	f.DurationVar(&opts.Timeout, "timeout", 0, "bound each trial's runbook and validation (default: the scenario's)")
 	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.List()...)
+	addAccelFlag(cmd, &opts.Accel)
 	f.StringVar(&opts.UpstreamNetNS, "upstream-netns", "", "network namespace the sandboxes leak back to (default: the scenario's)")
 	f.StringVar(&opts.Release, "release", "", "release label for the records")
 	f.StringVar(&opts.Record, "record", "", "write the minimization record (JSON) to `FILE`")
@@ -119,9 +121,9 @@ minimization writes no record.`,
 }
 
 func minimizeRun(ctx context.Context, opts *minimizeOptions) error {
-	driver, err := sandbox.Lookup(opts.Driver)
+	driver, err := lookupDriver(opts.Driver, opts.Accel)
 	if err != nil {
-		return usageErrorf("--driver: %v", err)
+		return err
 	}
 	env := opts.Env
 	// Reap what killed runs left once, rather than in every trial, where

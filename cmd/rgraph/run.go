@@ -22,6 +22,7 @@ type runOptions struct {
 	Timeout       time.Duration
 	Keep          bool
 	Driver        string
+	Accel         string
 	UpstreamNetNS string
 	Allow         []string
 	Check         bool
@@ -115,6 +116,7 @@ not be run. See docs/scale.md.`,
 	f.DurationVar(&opts.Timeout, "timeout", 0, "bound the runbook and validation (default: the scenario's)")
 	f.BoolVar(&opts.Keep, "keep", false, "leave the sandbox in place and print how to enter it")
 	addEnumFlag(cmd, &opts.Driver, "driver", "", "sandbox driver", sandbox.List()...)
+	addAccelFlag(cmd, &opts.Accel)
 	f.StringVar(&opts.UpstreamNetNS, "upstream-netns", "", "network namespace the sandbox leaks back to (default: the scenario's; host for rgraph's own)")
 	f.StringArrayVar(&opts.Allow, "allow", nil, "replace the allowlist with these capabilities (repeatable; none allows nothing; see docs/scenarios.md)")
 	f.BoolVar(&opts.Check, "check", false, "exit 6 when the run attempted anything outside the committed allowlist, or its recording is incomplete")
@@ -164,9 +166,9 @@ func (opts *runOptions) sandboxOptions(driver sandbox.Driver, rep *runReporter) 
 }
 
 func runRun(ctx context.Context, opts *runOptions) error {
-	driver, err := sandbox.Lookup(opts.Driver)
+	driver, err := lookupDriver(opts.Driver, opts.Accel)
 	if err != nil {
-		return usageErrorf("--driver: %v", err)
+		return err
 	}
 	rep := &runReporter{p: opts.Env.progress(opts.Quiet, opts.Verbose)}
 	defer rep.p.done()

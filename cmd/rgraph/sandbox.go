@@ -53,7 +53,7 @@ Sandboxes left on purpose with rgraph run --keep stay until --kept is given.
 	}
 	gc.Flags().BoolVar(&opts.Kept, "kept", false, "also remove sandboxes kept with rgraph run --keep")
 	gc.Flags().BoolVar(&opts.DryRun, "dry-run", false, "list what would be removed, remove nothing")
-	cmd.AddCommand(gc, newSandboxCheckCmd(env, nil))
+	cmd.AddCommand(gc, newSandboxCheckCmd(env, nil), newSandboxInstallCmd(env, nil))
 	return cmd
 }
 
