@@ -10,9 +10,12 @@ export BPF2GO_CFLAGS := -O2 -g -Wall -Werror
 
 all: build
 
-## build: rgraph and its Graphviz worker, rgraph-graphviz, in ./bin
+## build: rgraph, its Graphviz worker rgraph-graphviz, and rgraph-agent, the
+## microvm driver's guest agent (static: it runs before the guest mounts
+## anything), in ./bin
 build:
 	$(GO) build -o $(BIN)/ ./cmd/rgraph ./cmd/rgraph-graphviz
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/rgraph-agent ./cmd/rgraph-agent
 
 ## test: vet, dependency arrows, then every test (privileged ones skip unless
 ## root), ending with the skipped tests and why
