@@ -58,6 +58,9 @@ type Config struct {
 	// first call; SetupTimeout the agent's building of the sandbox.
 	// Defaults: 60 s and 60 s (emulation on a busy machine is slow).
 	BootTimeout, SetupTimeout time.Duration
+	// NoSnapshot boots every VM from its kernel instead of restoring the
+	// snapshot of a booted one (see snapshot_linux.go).
+	NoSnapshot bool
 	// Slowdown stretches each scenario's timeouts (see
 	// [sandbox.Slower]); default [TCGSlowdown] under emulation, 1 under
 	// KVM.

@@ -37,6 +37,20 @@ type Driver struct {
 	// unrecorded starts guests without their recorder, so that tests can
 	// show what the host's filter alone stops.
 	unrecorded bool
+
+	snapMu   sync.Mutex
+	snapPath string
+	snapErr  error // a failed snapshot is not tried again by this driver
+}
+
+// snapshot returns the snapshot runs start from, building it once.
+func (d *Driver) snapshot(a *assets, cfg Config) (string, error) {
+	d.snapMu.Lock()
+	defer d.snapMu.Unlock()
+	if d.snapPath == "" && d.snapErr == nil {
+		d.snapPath, d.snapErr = d.ensureSnapshot(a, cfg)
+	}
+	return d.snapPath, d.snapErr
 }
 
 // New returns a microVM driver with cfg; zero fields take their
@@ -246,8 +260,17 @@ func (v *vm) boot(ctx context.Context) error {
 	if v.hostL, err = net.Listen("unix", filepath.Join(v.rs.dir, "host.sock")); err != nil {
 		return err
 	}
+	snapshot := ""
+	if !v.cfg.NoSnapshot {
+		snapshot, err = v.d.snapshot(v.a, v.cfg)
+		if err != nil && os.Getenv("RGRAPH_MICROVM_DEBUG") != "" {
+			fmt.Fprintln(os.Stderr, "microvm: booting without a snapshot:", err)
+		}
+	}
 	for attempt := 1; ; attempt++ {
-		err = v.bootOnce(ctx)
+		err = v.bootOnce(ctx, snapshot)
+		// A second try boots cold, in case the snapshot is what failed.
+		snapshot = ""
 		var be *bootError
 		if err == nil || !errors.As(err, &be) || attempt == 2 || ctx.Err() != nil {
 			break
@@ -267,14 +290,24 @@ type bootError struct{ msg string }
 
 func (e *bootError) Error() string { return e.msg }
 
-func (v *vm) bootOnce(ctx context.Context) error {
+// vmConfigFor is the qemu configuration of a VM whose files are in dir.
+func vmConfigFor(a *assets, cfg Config, dir string) vmConfig {
+	return vmConfig{
+		Accel: a.accel, Kernel: a.image, Initrd: a.initrd.Path, Firmware: a.firmware,
+		MemoryMiB: cfg.MemoryMiB, TSCkHz: a.tsc, TapFD: 3, MAC: templateMAC,
+		Share: filepath.Join(dir, "share"), ShareTag: shareTag,
+		CtlSocket: filepath.Join(dir, "ctl.sock"), HostSocket: filepath.Join(dir, "host.sock"), ShellSocket: filepath.Join(dir, "shell.sock"),
+		Console: filepath.Join(dir, "console.log"), Seccomp: true,
+	}
+}
+
+// bootOnce starts qemu, from the snapshot when there is one, and waits
+// for the sandbox.
+func (v *vm) bootOnce(ctx context.Context, snapshot string) error {
 	rd := v.rs.dir
-	conf := vmConfig{
-		Accel: v.a.accel, Kernel: v.a.image, Initrd: v.a.initrd.Path, Firmware: v.a.firmware,
-		MemoryMiB: v.cfg.MemoryMiB, TSCkHz: v.a.tsc, TapFD: 3, MAC: macOf(v.rs.meta.Lease),
-		Share: filepath.Join(rd, "share"), ShareTag: shareTag,
-		CtlSocket: filepath.Join(rd, "ctl.sock"), HostSocket: filepath.Join(rd, "host.sock"), ShellSocket: filepath.Join(rd, "shell.sock"),
-		Console: filepath.Join(rd, "console.log"), Seccomp: true,
+	conf := vmConfigFor(v.a, v.cfg, rd)
+	if snapshot != "" {
+		conf.Template, conf.Incoming = true, snapshot
 	}
 	logf, err := os.OpenFile(filepath.Join(rd, "qemu.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
@@ -312,6 +345,10 @@ func (v *vm) bootOnce(ctx context.Context) error {
 			return ctx.Err()
 		case c := <-hostC:
 			v.conns = append(v.conns, c)
+			// The agent waits for this before it calls Hello.
+			if _, err := c.Write([]byte(vmproto.Go + "\n")); err != nil {
+				return &bootError{"writing to the agent: " + err.Error()}
+			}
 			srv := rpc.NewServer()
 			if err := srv.RegisterName(vmproto.Host, &hostService{v}); err != nil {
 				return err
@@ -344,7 +381,7 @@ func (v *vm) bootOnce(ctx context.Context) error {
 					return &bootError{"qemu never connected the control port"}
 				}
 			}
-			v.bootInfo = fmt.Sprintf("agent up %v after launch (guest uptime %v), sandbox built %v after launch (guest setup %v)", bootTook, hello.Uptime, time.Since(start), r.Took)
+			v.bootInfo = fmt.Sprintf("agent up %v after launch (guest uptime %v), sandbox built %v after launch (guest setup %v: %s)", bootTook, hello.Uptime, time.Since(start), r.Took, strings.Join(r.Steps, ", "))
 			if os.Getenv("RGRAPH_MICROVM_DEBUG") != "" {
 				fmt.Fprintln(os.Stderr, v.bootInfo)
 			}
@@ -403,9 +440,6 @@ func (v *vm) stopQEMU() {
 	v.qemu = nil
 }
 
-func macOf(lease int) string {
-	return fmt.Sprintf("52:54:00:97:%02x:%02x", lease>>8&0xff, lease&0xff)
-}
 
 // shareTag is the 9p mount tag of the host's share.
 const shareTag = "rgraph"

@@ -158,6 +158,11 @@ type vmConfig struct {
 	Console string
 	// Seccomp turns qemu's own system call filter on.
 	Seccomp bool
+	// Template boots (or, with Incoming, restores) the template VM whose
+	// agent waits to be snapshotted (see snapshot_linux.go).
+	Template bool
+	// Incoming is a snapshot file to start from instead of booting.
+	Incoming string
 }
 
 // kernelArgs is the guest kernel's command line.
@@ -167,6 +172,9 @@ func (c vmConfig) kernelArgs() string {
 		// Emulated devices are slow and the guest needs none of these.
 		"8250.nr_uarts=1", "audit=0", "cryptomgr.notests", "init_on_alloc=0",
 		"random.trust_cpu=on", "mitigations=off",
+	}
+	if c.Template {
+		args = append(args, vmproto.TemplateArg+"=1")
 	}
 	if c.Accel == AccelTCG {
 		// TCG's emulated timers make the TSC calibration fail or hang.
@@ -208,6 +216,9 @@ func (c vmConfig) args() []string {
 		"-chardev", "socket,id=shell,path="+c.ShellSocket+",server=on,wait=off",
 		"-device", "virtserialport,chardev=shell,name="+vmproto.PortShell,
 	)
+	if c.Incoming != "" {
+		a = append(a, "-incoming", "file:"+c.Incoming)
+	}
 	if c.Seccomp {
 		a = append(a, "-sandbox", "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny")
 	}

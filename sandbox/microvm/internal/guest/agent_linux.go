@@ -3,6 +3,7 @@ package guest
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/rpc"
 	"os"
 	"os/signal"
@@ -101,6 +102,13 @@ type agent struct {
 	rec      *recorder
 	logs     string
 
+	// timings are how long the start's steps took.
+	timings []string
+	// template is set in a VM restored from a snapshot: its recorder was
+	// loaded before the clock was set, clockShift ago.
+	template   bool
+	clockShift time.Duration
+
 	mu      sync.Mutex
 	cancels map[uint64]func()
 	kept    bool
@@ -114,12 +122,30 @@ func (a *agent) run() error {
 	if err := a.mountAll(); err != nil {
 		return err
 	}
+	t := time.Now()
 	if err := loadModules(modulesDir); err != nil {
 		return err
 	}
+	a.timings = append(a.timings, fmt.Sprintf("agent started at uptime %v", uptime().Round(time.Millisecond)), fmt.Sprintf("modules %v", time.Since(t).Round(time.Millisecond)))
 	hostPort, err := openPort(vmproto.PortHost)
 	if err != nil {
 		return err
+	}
+	if cmdlineFlag(vmproto.TemplateArg) {
+		// The host snapshots the VM while it waits below: each run
+		// restored from it starts here, with the recorder's programs
+		// loaded and verified (the longest part of a start under
+		// emulation).
+		if _, err := probe.Shared(); err != nil {
+			return err
+		}
+		a.template = true
+		if _, err := hostPort.Write([]byte(vmproto.TemplateReady + "\n")); err != nil {
+			return err
+		}
+	}
+	if line, err := readLine(hostPort); err != nil || line != vmproto.Go {
+		return fmt.Errorf("waiting for the host: got %q, %v", line, err)
 	}
 	a.host = rpc.NewClient(hostPort)
 	var u unix.Utsname
@@ -134,7 +160,7 @@ func (a *agent) run() error {
 		ready.Unsupported = errors.Is(err, probe.ErrUnsupported)
 		ready.Permission = errors.Is(err, probe.ErrPermission)
 	}
-	ready.Took = time.Since(start)
+	ready.Took, ready.Steps = time.Since(start), a.timings
 	if err := a.host.Call(vmproto.HostReady, ready, &vmproto.Empty{}); err != nil || ready.Err != "" {
 		return fmt.Errorf("setup: %s", ready.Err)
 	}
@@ -244,4 +270,37 @@ func uptime() time.Duration {
 		return 0
 	}
 	return time.Duration(ts.Nano())
+}
+
+// cmdlineFlag reports whether the kernel's command line has name=1.
+func cmdlineFlag(name string) bool {
+	b, _ := os.ReadFile("/proc/cmdline")
+	for _, f := range strings.Fields(string(b)) {
+		if f == name+"=1" {
+			return true
+		}
+	}
+	return false
+}
+
+// readLine reads one line a byte at a time, so that nothing after it is
+// consumed.
+func readLine(f *os.File) (string, error) {
+	var b []byte
+	one := make([]byte, 1)
+	for len(b) < 256 {
+		n, err := f.Read(one)
+		if n == 0 && (err == nil || errors.Is(err, io.EOF)) {
+			time.Sleep(10 * time.Millisecond) // the host is not connected yet
+			continue
+		}
+		if err != nil {
+			return string(b), err
+		}
+		if one[0] == '\n' {
+			return string(b), nil
+		}
+		b = append(b, one[0])
+	}
+	return string(b), fmt.Errorf("line too long")
 }

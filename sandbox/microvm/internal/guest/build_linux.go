@@ -26,6 +26,7 @@ func (a *agent) build() error {
 	if s.Version != vmproto.Version {
 		return fmt.Errorf("the host speaks protocol %d, this agent %d: rebuild rgraph's agent", s.Version, vmproto.Version)
 	}
+	a.clockShift = time.Until(s.Now)
 	tv := unix.NsecToTimeval(s.Now.UnixNano())
 	if err := unix.Settimeofday(&tv); err != nil {
 		return fmt.Errorf("setting the clock: %w", err)
@@ -51,9 +52,11 @@ func (a *agent) build() error {
 		{"relaying unix sockets", a.relayUnix},
 	}
 	for _, st := range steps {
+		t := time.Now()
 		if err := st.f(); err != nil {
 			return fmt.Errorf("%s: %w", st.what, err)
 		}
+		a.timings = append(a.timings, fmt.Sprintf("%s %v", st.what, time.Since(t).Round(time.Millisecond)))
 	}
 	return nil
 }

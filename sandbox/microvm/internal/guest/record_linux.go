@@ -30,6 +30,9 @@ const stubTimeout = 2 * time.Second
 type recorder struct {
 	p    *probe.Probe
 	stub *dnsstub.Stub
+	// shift corrects the probe's times when it was loaded before the
+	// guest's clock was set (a VM restored from a snapshot).
+	shift time.Duration
 }
 
 func startRecorder(a *agent) (*recorder, error) {
@@ -89,7 +92,11 @@ func startRecorder(a *agent) (*recorder, error) {
 		p.Close()
 		return nil, fmt.Errorf("starting the DNS stub: %w", err)
 	}
-	return &recorder{p: p, stub: stub}, nil
+	r := &recorder{p: p, stub: stub}
+	if a.template {
+		r.shift = a.clockShift
+	}
+	return r, nil
 }
 
 // forwardDNS hands a query the stub allowed to the host.
@@ -115,6 +122,11 @@ func (r *recorder) recording() (collector.Recording, error) {
 	pr, err := r.p.Snapshot()
 	if err != nil {
 		return pr, fmt.Errorf("reading the probe: %w", err)
+	}
+	for i := range pr.Attempts {
+		if !pr.Attempts[i].FirstSeen.IsZero() {
+			pr.Attempts[i].FirstSeen = pr.Attempts[i].FirstSeen.Add(r.shift)
+		}
 	}
 	sr, err := r.stub.Snapshot()
 	if err != nil {

@@ -25,6 +25,17 @@ const (
 	PortShell = "rgraph.shell"
 )
 
+// The start handshake on [PortHost], before net/rpc: a guest booted from
+// the kernel command line flag TemplateArg=1 loads the recorder, writes
+// TemplateReady and a newline, and waits; the host snapshots it there.
+// Every guest, booted or restored, waits for Go and a newline before it
+// calls Host.Hello.
+const (
+	TemplateArg   = "rgraph.template"
+	TemplateReady = "rgraph-template-ready"
+	Go            = "go"
+)
+
 // Service and method names.
 const (
 	Agent = "Agent"
@@ -115,8 +126,10 @@ type Ready struct {
 	Err string
 	// Unsupported and Permission say which sentinel Err stands for.
 	Unsupported, Permission bool
-	// Took is how long the setup took in the guest.
-	Took time.Duration
+	// Took is how long the setup took in the guest, and Steps how long
+	// each of its steps did ("modules 120ms").
+	Took  time.Duration
+	Steps []string
 }
 
 // DNS asks the host to forward a query the guest's DNS stub allowed; the
