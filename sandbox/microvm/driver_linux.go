@@ -275,6 +275,9 @@ func (v *vm) boot(ctx context.Context) error {
 		if err == nil || !errors.As(err, &be) || attempt == 2 || ctx.Err() != nil {
 			break
 		}
+		if os.Getenv("RGRAPH_MICROVM_DEBUG") != "" {
+			fmt.Fprintln(os.Stderr, "microvm: booting again:", err)
+		}
 		v.stopQEMU()
 	}
 	if err == nil {
