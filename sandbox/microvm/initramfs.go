@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -120,16 +121,30 @@ func buildInitramfs(cacheDir, agent string, k kernel) (initramfs, error) {
 }
 
 // removeStale removes the files of dir whose names start with prefix,
-// other than keep, that were not used for age.
+// other than keep and the keepNewest most recently used ones, that were
+// not used for age: every agent binary (each test binary is one) has its
+// own initramfs and snapshot, and they are large.
 func removeStale(dir, prefix, keep string, age time.Duration) {
+	const keepNewest = 2
+	type file struct {
+		path string
+		used time.Time
+	}
+	var files []file
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		p := filepath.Join(dir, e.Name())
 		if !strings.HasPrefix(e.Name(), prefix) || p == keep {
 			continue
 		}
-		if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > age {
-			os.Remove(p)
+		if info, err := e.Info(); err == nil {
+			files = append(files, file{p, info.ModTime()})
+		}
+	}
+	slices.SortFunc(files, func(a, b file) int { return b.used.Compare(a.used) })
+	for i, f := range files {
+		if i >= keepNewest || time.Since(f.used) > age {
+			os.Remove(f.path)
 		}
 	}
 }

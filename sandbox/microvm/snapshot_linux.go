@@ -56,6 +56,8 @@ func (d *Driver) ensureSnapshot(a *assets, cfg Config) (string, error) {
 	conf := vmConfig{Accel: a.accel, MemoryMiB: cfg.MemoryMiB, MAC: templateMAC}
 	path := filepath.Join(cfg.CacheDir, "snapshot-"+snapshotKey(a, conf)+".qemu")
 	if _, err := os.Stat(path); err == nil {
+		now := time.Now()
+		_ = os.Chtimes(path, now, now)
 		return path, nil
 	}
 	lock, err := os.OpenFile(filepath.Join(cfg.CacheDir, "snapshot.lock"), os.O_CREATE|os.O_RDWR, 0o644)
