@@ -47,6 +47,11 @@ type Driver struct {
 func (d *Driver) snapshot(a *assets, cfg Config) (string, error) {
 	d.snapMu.Lock()
 	defer d.snapMu.Unlock()
+	if d.snapPath != "" {
+		if _, err := os.Stat(d.snapPath); err != nil {
+			d.snapPath = "" // removed as stale by another agent's run
+		}
+	}
 	if d.snapPath == "" && d.snapErr == nil {
 		d.snapPath, d.snapErr = d.ensureSnapshot(a, cfg)
 	}
