@@ -89,7 +89,8 @@ func (c *cpioWriter) parents(name string) {
 	c.Dir(dir, 0o755)
 }
 
-// Dir adds a directory (and its missing parents).
+// Dir adds a directory (and its missing parents). perm is the mode's
+// low twelve bits (0o1777 for a sticky directory), as for File.
 func (c *cpioWriter) Dir(name string, perm fs.FileMode) {
 	name = c.clean(name)
 	if c.dirs[name] {
@@ -97,7 +98,7 @@ func (c *cpioWriter) Dir(name string, perm fs.FileMode) {
 	}
 	c.parents(name)
 	c.dirs[name] = true
-	c.entry(name, cpioDir|uint32(perm.Perm()), 2, 0, 0, nil)
+	c.entry(name, cpioDir|uint32(perm&0o7777), 2, 0, 0, nil)
 }
 
 // File adds a regular file with data.

@@ -448,7 +448,6 @@ func (v *vm) stopQEMU() {
 	v.qemu = nil
 }
 
-
 // shareTag is the 9p mount tag of the host's share.
 const shareTag = "rgraph"
 

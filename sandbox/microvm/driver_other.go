@@ -11,7 +11,10 @@ import (
 
 // Driver is the microVM driver. It needs Linux: on this system
 // [Driver.Start] returns an error wrapping [sandbox.ErrUnsupported].
-type Driver struct{ cfg Config }
+type Driver struct {
+	cfg        Config
+	unrecorded bool
+}
 
 // New returns the microVM driver.
 func New(cfg Config) *Driver { return &Driver{cfg: cfg} }

@@ -34,7 +34,7 @@ var guestModuleNames = []string{"virtio_mmio", "virtio_net", "9pnet_virtio", "9p
 
 // initramfsLayout changes when the initramfs's content changes for the
 // same agent and kernel, so that caches of older layouts are not used.
-const initramfsLayout = "1"
+const initramfsLayout = "2"
 
 // initramfs is the cached base initramfs of a guest: the agent (rgraph
 // itself, with the dynamic loader and libraries it needs), /dev/console
@@ -97,7 +97,7 @@ func buildInitramfs(cacheDir, agent string, k kernel) (initramfs, error) {
 		c.Dir("dev", 0o755)
 		c.CharDev("dev/console", 0o600, 5, 1)
 		c.CharDev("dev/null", 0o666, 1, 3)
-		for _, d := range []string{"proc", "sys", "tmp", "run", "etc", "root"} {
+		for _, d := range []string{"proc", "sys", "run", "etc", "root"} {
 			c.Dir(d, 0o755)
 		}
 		c.Dir("tmp", 0o1777)
