@@ -20,15 +20,15 @@ const webScenario = "../../testdata/fleet/scenarios/web.yaml"
 
 func TestMinimizeFlags(t *testing.T) {
 	tests := []flagCase[minimizeOptions]{
-		{"defaults", []string{"minimize", "s.yaml"}, &minimizeOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Repeat: 3, Parallel: 1, MaxAlternatives: 4, Driver: "netns", Output: "text"}},
+		{"defaults", []string{"minimize", "s.yaml"}, &minimizeOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Repeat: 3, Parallel: 1, MaxAlternatives: 4, Driver: "netns", Accel: "auto", Output: "text"}},
 		{"all flags", []string{"minimize", "--repeat", "5", "--parallel", "4", "--max-alternatives", "0", "--fault", "blackhole", "--timeout", "9s",
 			"--driver", "netns", "--upstream-netns", "prod", "--release", "r1", "--record", "m.json", "-o", "json", "-v", "s.yaml"},
-			&minimizeOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Repeat: 5, Parallel: 4, Fault: "blackhole", Timeout: 9 * time.Second, Driver: "netns",
+			&minimizeOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Repeat: 5, Parallel: 4, Fault: "blackhole", Timeout: 9 * time.Second, Driver: "netns", Accel: "auto",
 				UpstreamNetNS: "prod", Release: "r1", Record: "m.json", Output: "json", Verbose: true}},
 		{"no scenario", []string{"minimize"}, nil},
 		{"two scenarios without --out", []string{"minimize", "a.yaml", "b.yaml"}, nil},
 		{"batch", []string{"minimize", "--out", "recs", "--shard", "auto", "--shard-count", "4", "--force", "--job", "j", "--sign-key", "k.pem", "a.yaml", "dir"},
-			&minimizeOptions{Scenario: "a.yaml", Repeat: 3, Parallel: 1, MaxAlternatives: 4, Driver: "netns", Output: "text",
+			&minimizeOptions{Scenario: "a.yaml", Repeat: 3, Parallel: 1, MaxAlternatives: 4, Driver: "netns", Accel: "auto", Output: "text",
 				Batch: batchFlags{Scenarios: []string{"a.yaml", "dir"}, Out: "recs", Shard: "auto", ShardCount: 4, Force: true, Job: "j", SignKey: "k.pem"}}},
 		{"record with --out", []string{"minimize", "--out", "recs", "--record", "m.json", "s.yaml"}, nil},
 		{"shard without --out", []string{"minimize", "--shard", "0/2", "s.yaml"}, nil},
