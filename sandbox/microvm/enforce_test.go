@@ -200,12 +200,25 @@ func assertClean(t *testing.T, id, upstream string) {
 			t.Errorf("run %s left its lease %s", id, l)
 		}
 	}
-	if out, _ := exec.Command("pgrep", "-f", "/run/rgraph/vms/"+id+"/").Output(); len(out) > 0 {
-		t.Errorf("run %s left qemu running: pid %s", id, strings.TrimSpace(string(out)))
+	if pids := qemuPIDs(id); len(pids) > 0 {
+		t.Errorf("run %s left qemu running: pid %v", id, pids)
 	}
 	if upstream != "" {
 		if out, _ := exec.Command("ip", "-n", upstream, "link", "show", "rv"+id).CombinedOutput(); !strings.Contains(string(out), "does not exist") {
 			t.Errorf("run %s left its veth rv%s in %s: %s", id, id, upstream, out)
 		}
 	}
+}
+
+// qemuPIDs returns the processes whose command line names run id's
+// directory: its qemu.
+func qemuPIDs(id string) []string {
+	var out []string
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), "/run/rgraph/vms/"+id+"/") {
+			out = append(out, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	return out
 }

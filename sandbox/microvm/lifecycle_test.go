@@ -116,7 +116,60 @@ validation:
 	assertClean(t, id, u.name)
 }
 
-func qemuRunning(id string) bool {
-	out, _ := exec.Command("pgrep", "-f", "/run/rgraph/vms/"+id+"/").Output()
-	return len(out) > 0
+func qemuRunning(id string) bool { return len(qemuPIDs(id)) > 0 }
+
+// TestKeep keeps a VM after its run: it keeps running with its namespace
+// pinned, its shell answers on the kept run's socket, GC leaves it until
+// asked for kept runs, and then nothing of it is left.
+func TestKeep(t *testing.T) {
+	d := newDriver(t)
+	u := newUpstream(t)
+	sc, err := sandbox.ParseScenario([]byte(`schemaVersion: 1
+kind: scenario
+service: keeper
+runbook:
+  - name: mark
+    run: echo kept-marker > marker
+validation:
+  run: "true"
+`), "keeper.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept sandbox.Kept
+	opts := sandbox.Options{Driver: d, UpstreamNetNS: u.name, Keep: true, Progress: func(e sandbox.Event) {
+		if e.Kind == sandbox.EventKept {
+			kept = e.Kept
+		}
+	}}
+	if _, err := sandbox.Run(context.Background(), sc, opts); err != nil {
+		t.Fatal(err)
+	}
+	if kept.ID == "" {
+		t.Fatal("the run was not kept")
+	}
+	t.Cleanup(func() { _, _ = d.Reap(context.Background(), sandbox.GCOptions{Kept: true}) })
+	if !qemuRunning(kept.ID) {
+		t.Fatalf("the kept VM %s is not running", kept.ID)
+	}
+	if _, err := os.Stat("/run/netns/rgvm-" + kept.ID); err != nil {
+		t.Errorf("the kept VM's namespace is not pinned: %v", err)
+	}
+	// qemu hangs up on a client that shuts its sending side: keep it
+	// open until the answer is back.
+	shell := exec.Command("sh", "-c", "(printf 'cat marker\\n'; sleep 3) | socat - UNIX-CONNECT:/run/rgraph/vms/"+kept.ID+"/shell.sock")
+	out, err := shell.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "kept-marker") {
+		console, _ := os.ReadFile("/run/rgraph/vms/" + kept.ID + "/console.log")
+		t.Errorf("the kept VM's shell: %v, %q (console: %s)", err, out, console)
+	}
+	if _, err := d.Reap(context.Background(), sandbox.GCOptions{}); err != nil || !qemuRunning(kept.ID) {
+		t.Fatalf("GC without --kept stopped the kept VM (%v)", err)
+	}
+	left, err := d.Reap(context.Background(), sandbox.GCOptions{Kept: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("reaped %v", left)
+	assertClean(t, kept.ID, u.name)
 }

@@ -3,7 +3,6 @@ package guest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"sync"
@@ -52,7 +51,20 @@ func (a *agent) serveShell() {
 		mu.Lock()
 		cur = ptmx
 		mu.Unlock()
-		go func() { _, _ = io.Copy(port, ptmx) }()
+		go func() {
+			// What the shell writes while nobody is connected fails
+			// (the port has no host end then) and is dropped.
+			buf := make([]byte, 4096)
+			for {
+				n, err := ptmx.Read(buf)
+				if n > 0 {
+					_, _ = port.Write(buf[:n])
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
 		_ = cmd.Wait()
 		mu.Lock()
 		cur = nil
