@@ -664,7 +664,7 @@ func (v *vm) Exec(ctx context.Context, c sandbox.Command) (sandbox.ExecResult, e
 // Probe implements [sandbox.Sandbox]: the guest's agent makes the check
 // in the guest's network, outside the recorder.
 func (v *vm) Probe(ctx context.Context, p sandbox.Probe) error {
-	args := vmproto.Probe{Kind: string(p.Kind), Target: p.Target}
+	args := vmproto.Probe{Kind: string(p.Kind), Target: p.Target, Status: p.Status, Body: p.Body}
 	if dl, ok := ctx.Deadline(); ok {
 		args.Timeout = time.Until(dl)
 	}
@@ -676,6 +676,39 @@ func (v *vm) Probe(ctx context.Context, p sandbox.Probe) error {
 		return errors.New(res.Err)
 	}
 	return nil
+}
+
+// RunbookAlive implements [sandbox.Liveness]: whether the runbook's cgroup
+// in the guest still holds a process.
+func (v *vm) RunbookAlive() (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var alive bool
+	if err := v.call(ctx, vmproto.AgentAlive, vmproto.Empty{}, &alive, nil, 0); err != nil {
+		return false, err
+	}
+	return alive, nil
+}
+
+// ProbeUpstream implements [sandbox.UpstreamProber] as the netns driver
+// does: addresses are connected to (and the connection closed at once)
+// from the run's network namespace on the host, whose routes lead to the
+// upstream and whose filter sees only what is forwarded for the VM;
+// socket paths are looked up on the host, whose sockets the guest's are
+// relayed to. Abstract unix names are not looked up.
+func (v *vm) ProbeUpstream(ctx context.Context, network, address string) error {
+	if network != "unix" {
+		c, err := v.ns.dialContext(ctx, network, address)
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	if strings.HasPrefix(address, "@") {
+		return errors.New("abstract unix names are not looked up upstream")
+	}
+	_, err := os.Stat(address)
+	return err
 }
 
 // Recording implements [sandbox.Sandbox].
@@ -814,3 +847,8 @@ func (r *runNS) dialContext(ctx context.Context, network, address string) (net.C
 	})
 	return c, err
 }
+
+var (
+	_ sandbox.Liveness       = (*vm)(nil)
+	_ sandbox.UpstreamProber = (*vm)(nil)
+)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/internal/nsthread"
+	"github.com/rgraph/rgraph/sandbox"
 	"github.com/rgraph/rgraph/sandbox/microvm/internal/vmproto"
 )
 
@@ -214,44 +214,32 @@ func (s *service) Probe(args vmproto.Probe, res *vmproto.ProbeResult) error {
 		ctx, cancel = context.WithTimeout(ctx, args.Timeout)
 	}
 	defer cancel()
-	if err := check(ctx, args.Kind, args.Target); err != nil {
+	p := sandbox.Probe{Kind: sandbox.ProbeKind(args.Kind), Target: args.Target, Status: args.Status, Body: args.Body}
+	if err := sandbox.CheckProbe(ctx, p, dial); err != nil {
 		res.Err = err.Error()
 		res.TimedOut = ctx.Err() != nil
 	}
 	return nil
 }
 
-// check is sandbox.Probe's check, made from here.
-func check(ctx context.Context, kind, target string) error {
-	dial := (&net.Dialer{}).DialContext
-	switch kind {
-	case "tcp", "unix":
-		if rest, ok := strings.CutPrefix(target, "localhost:"); ok && kind == "tcp" {
-			target = "127.0.0.1:" + rest
-		}
-		c, err := dial(ctx, kind, target)
-		if err != nil {
-			return err
-		}
-		return c.Close()
-	case "http":
-		client := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("GET %s: %s: %s", target, resp.Status, strings.TrimSpace(string(body)))
-		}
-		return nil
+// dial connects from the agent: in the guest's network, outside the
+// recorded cgroup. Probes carry addresses; localhost is loopback.
+func dial(ctx context.Context, network, address string) (net.Conn, error) {
+	if rest, ok := strings.CutPrefix(address, "localhost:"); ok {
+		address = "127.0.0.1:" + rest
 	}
-	return fmt.Errorf("unknown probe kind %q", kind)
+	return (&net.Dialer{}).DialContext(ctx, network, address)
+}
+
+// Alive reports whether a process of the runbook still runs: its cgroup
+// (and the cgroups below it) is populated.
+func (s *service) Alive(_ vmproto.Empty, alive *bool) error {
+	b, err := os.ReadFile(filepath.Join(s.a.cgroup, "runbook", "cgroup.events"))
+	if err != nil {
+		return err
+	}
+	*alive = strings.Contains(string(b), "populated 1")
+	return nil
 }
 
 // Recording returns what the recorder saw.

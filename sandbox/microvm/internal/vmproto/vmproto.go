@@ -13,7 +13,7 @@ import (
 )
 
 // Version changes whenever a message changes.
-const Version = 1
+const Version = 2
 
 // Names of the virtio-serial ports (qemu's virtserialport name=).
 const (
@@ -49,6 +49,7 @@ const (
 	AgentCancel    = Agent + ".Cancel"
 	AgentProbe     = Agent + ".Probe"
 	AgentRecording = Agent + ".Recording"
+	AgentAlive     = Agent + ".Alive"
 	AgentKeep      = Agent + ".Keep"
 	AgentShutdown  = Agent + ".Shutdown"
 )
@@ -171,8 +172,11 @@ type ExecResult struct {
 // Probe makes a health check (sandbox.Probe) from the guest, outside
 // the recorder.
 type Probe struct {
-	Kind    string
-	Target  string
+	Kind   string
+	Target string
+	// Status and Body are an HTTP probe's expectations.
+	Status  int
+	Body    string
 	Timeout time.Duration
 }
 
