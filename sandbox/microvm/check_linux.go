@@ -63,7 +63,7 @@ func (d *Driver) Check(context.Context) []sandbox.Requirement {
 		kr.Detail = "Linux " + k.Version + " in " + k.Root
 		switch {
 		case !k.atLeast(6, 7):
-			err = fmt.Errorf("Linux %s in %s is too old for rgraph's recorder: 6.7 or later is needed (Debian 12: the 6.12 kernel of bookworm-backports)", k.Version, k.Root)
+			err = fmt.Errorf("the guest kernel %s in %s is too old for rgraph's recorder: 6.7 or later is needed (Debian 12: the 6.12 kernel of bookworm-backports)", k.Version, k.Root)
 		default:
 			_, err = moduleClosure(k, guestModuleNames)
 		}

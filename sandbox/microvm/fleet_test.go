@@ -39,9 +39,10 @@ func load(t *testing.T, service string) *sandbox.Scenario {
 
 // attemptKey is what a recorded attempt says about a dependency,
 // without what differs from run to run (process IDs, cgroups, counts,
-// times).
+// times): its target, verdict, failure and whether the target exists
+// upstream.
 func attemptKey(a collector.Attempt) string {
-	return fmt.Sprintf("%s %s %s %s %s %s", a.Process.Comm, a.Protocol, a.Endpoint(), a.DNSType, a.Verdict, a.Failure)
+	return fmt.Sprintf("%s %s %s %s %s %s upstream=%q", a.Process.Comm, a.Protocol, a.Endpoint(), a.DNSType, a.Verdict, a.Failure, a.Upstream)
 }
 
 func keys(rec *collector.Record) []string {
@@ -93,7 +94,7 @@ func TestFleetSameAsNetns(t *testing.T) {
 			if got.Outcome.Recovered != want.Outcome.Recovered || !slices.Equal(keys(got), keys(want)) {
 				t.Errorf("microvm and netns differ\nmicrovm: %s\nnetns: %s", describe(got), describe(want))
 			}
-			t.Logf("%s: netns %v, microvm %v", svc, want.Outcome.Duration, got.Outcome.Duration)
+			t.Logf("%s: netns %v, microvm %v", svc, want.Outcome.Duration.Std(), got.Outcome.Duration.Std())
 		})
 	}
 }

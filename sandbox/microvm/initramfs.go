@@ -22,9 +22,6 @@ const (
 	guestDir     = "/.rgraph"
 	guestAgent   = guestDir + "/rgraph"
 	guestModules = guestDir + "/modules"
-	// guestHost is where the guest mounts the host's share before it
-	// binds the parts it needs into place.
-	guestHost = guestDir + "/host"
 )
 
 // guestModuleNames are the modules the guest loads, with what they need:

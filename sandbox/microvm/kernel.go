@@ -27,7 +27,6 @@ type kernel struct {
 }
 
 func (k kernel) image() string  { return filepath.Join(k.Root, "boot", "vmlinuz-"+k.Version) }
-func (k kernel) config() string { return filepath.Join(k.Root, "boot", "config-"+k.Version) }
 func (k kernel) modDir() string { return filepath.Join(k.Root, "lib", "modules", k.Version) }
 
 // errNoKernel is wrapped when no guest kernel is unpacked.
