@@ -673,9 +673,25 @@ func (v *vm) Probe(ctx context.Context, p sandbox.Probe) error {
 		return err
 	}
 	if res.Err != "" {
-		return errors.New(res.Err)
+		return &guestErr{msg: res.Err, errno: unix.Errno(res.Errno)}
 	}
 	return nil
+}
+
+// guestErr is an error of the guest's: its message, and the system error
+// it wraps, if any.
+type guestErr struct {
+	msg   string
+	errno unix.Errno
+}
+
+func (e *guestErr) Error() string { return e.msg }
+
+func (e *guestErr) Unwrap() error {
+	if e.errno == 0 {
+		return nil
+	}
+	return e.errno
 }
 
 // RunbookAlive implements [sandbox.Liveness]: whether the runbook's cgroup
@@ -694,9 +710,16 @@ func (v *vm) RunbookAlive() (bool, error) {
 // does: addresses are connected to (and the connection closed at once)
 // from the run's network namespace on the host, whose routes lead to the
 // upstream and whose filter sees only what is forwarded for the VM;
-// socket paths are looked up on the host, whose sockets the guest's are
-// relayed to. Abstract unix names are not looked up.
+// the guest's own addresses (loopback, its eth0), which are the sandbox's
+// own under netns, by the guest's agent, outside the recorder. Socket
+// paths are looked up on the host, whose sockets the guest's are relayed
+// to. Abstract unix names are not looked up.
 func (v *vm) ProbeUpstream(ctx context.Context, network, address string) error {
+	if ap, err := netip.ParseAddrPort(address); err == nil && network == "tcp" {
+		if a := ap.Addr().Unmap(); a.IsLoopback() || a == v.addrs.guest.Addr() {
+			return v.Probe(ctx, sandbox.Probe{Kind: sandbox.ProbeTCP, Target: address})
+		}
+	}
 	if network != "unix" {
 		c, err := v.ns.dialContext(ctx, network, address)
 		if err != nil {

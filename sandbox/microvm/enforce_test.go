@@ -4,6 +4,7 @@ package microvm_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -183,6 +184,61 @@ func TestRunbookCannotEscape(t *testing.T) {
 	}
 	if !denied {
 		t.Errorf("the recording has no denied attempt to %s: %+v", deniedAddr, rec.Attempts)
+	}
+	// The same VM, as sandbox.Run sees it after the runbook.
+	t.Run("liveness", func(t *testing.T) { testLiveness(t, sb, helper) })
+	t.Run("upstream", func(t *testing.T) { testUpstream(t, sb) })
+}
+
+// testLiveness checks that the VM tells whether a process of the
+// runbook still runs: after the runbook above, nothing; with a daemon
+// started in the background, something.
+func testLiveness(t *testing.T, sb sandbox.Sandbox, helper string) {
+	l := sb.(sandbox.Liveness)
+	if alive, err := l.RunbookAlive(); err != nil || alive {
+		t.Errorf("RunbookAlive() after a runbook that left nothing = %v, %v; want false, nil", alive, err)
+	}
+	execIn(t, sb, helper+" listen 127.0.0.1:7000 >/dev/null 2>&1 &")
+	if alive, err := l.RunbookAlive(); err != nil || !alive {
+		t.Errorf("RunbookAlive() with a daemon in the background = %v, %v; want true, nil", alive, err)
+	}
+}
+
+// testUpstream checks what the VM says of denied targets: upstream
+// addresses are looked at from the host (an upstream listener is there,
+// a closed port refused), the guest's own loopback in the guest (the
+// daemon testLiveness started is there), socket paths on the host.
+func testUpstream(t *testing.T, sb sandbox.Sandbox) {
+	p := sb.(sandbox.UpstreamProber)
+	probe := func(network, address string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return p.ProbeUpstream(ctx, network, address)
+	}
+	var err error
+	for range 50 { // the daemon may still be starting
+		if err = probe("tcp", "127.0.0.1:7000"); err == nil {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		t.Errorf("the guest's loopback daemon: %v, want it there", err)
+	}
+	tests := []struct {
+		network, address string
+		want             error // nil: there
+	}{
+		{"tcp", deniedAddr, nil},
+		{"tcp", "10.96.0.2:1", unix.ECONNREFUSED},
+		{"tcp", "127.0.0.1:7001", unix.ECONNREFUSED},
+		{"unix", "/run/rgraph-no-such-socket", unix.ENOENT},
+	}
+	for _, tt := range tests {
+		err := probe(tt.network, tt.address)
+		if (tt.want == nil) != (err == nil) || (tt.want != nil && !errors.Is(err, tt.want)) {
+			t.Errorf("ProbeUpstream(%s, %s) = %v, want %v", tt.network, tt.address, err, tt.want)
+		}
 	}
 }
 

@@ -51,6 +51,16 @@ func helper(args []string) int {
 		c.Close()
 		fmt.Println("connect: ok")
 		return 0
+	case len(args) == 2 && args[0] == "listen":
+		// A daemon of the runbook's: listen on args[1] for a minute.
+		l, err := net.Listen("tcp", args[1])
+		if err != nil {
+			fmt.Println("listen:", err)
+			return 1
+		}
+		defer l.Close()
+		time.Sleep(time.Minute)
+		return 0
 	case len(args) == 1 && args[0] == "escape":
 		pid := []byte(fmt.Sprint(os.Getpid()))
 		try := func(what string, err error) {

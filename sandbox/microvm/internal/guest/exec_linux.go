@@ -218,6 +218,10 @@ func (s *service) Probe(args vmproto.Probe, res *vmproto.ProbeResult) error {
 	if err := sandbox.CheckProbe(ctx, p, dial); err != nil {
 		res.Err = err.Error()
 		res.TimedOut = ctx.Err() != nil
+		var errno syscall.Errno
+		if errors.As(err, &errno) {
+			res.Errno = uintptr(errno)
+		}
 	}
 	return nil
 }

@@ -182,7 +182,10 @@ type Probe struct {
 
 // ProbeResult is a health check's result: Err empty means healthy.
 type ProbeResult struct {
-	Err      string
+	Err string
+	// Errno is the system error the check failed with (ECONNREFUSED,
+	// ENOENT, ...), 0 when there is none.
+	Errno    uintptr
 	TimedOut bool
 }
 
