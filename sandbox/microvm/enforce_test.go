@@ -188,6 +188,33 @@ func TestRunbookCannotEscape(t *testing.T) {
 	// The same VM, as sandbox.Run sees it after the runbook.
 	t.Run("liveness", func(t *testing.T) { testLiveness(t, sb, helper) })
 	t.Run("upstream", func(t *testing.T) { testUpstream(t, sb) })
+	t.Run("probes", func(t *testing.T) { testProbes(t, sb) })
+}
+
+// testProbes makes health checks of kinds the guest's agent learned from
+// sandbox.CheckProbe: a udp port nobody is bound to is refused, the
+// daemon testLiveness started answers tcp.
+func testProbes(t *testing.T, sb sandbox.Sandbox) {
+	tests := []struct {
+		probe string
+		want  string // "": healthy; else in the error
+	}{
+		{"tcp:127.0.0.1:7000", ""},
+		{"udp:127.0.0.1:9", "refused"},
+		{"tcp:127.0.0.1:7001", "connection refused"},
+	}
+	for _, tt := range tests {
+		p, err := sandbox.ParseProbe(tt.probe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err = sb.Probe(ctx, p)
+		cancel()
+		if (tt.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("Probe(%s) = %v, want %q", tt.probe, err, tt.want)
+		}
+	}
 }
 
 // testLiveness checks that the VM tells whether a process of the
