@@ -5,13 +5,17 @@ import "time"
 // Slower is implemented by drivers whose sandboxes run programs more
 // slowly than the host does, such as a VM under emulation. [Run]
 // stretches the scenario's timeouts, step timeouts and validation
-// timing by Slowdown, so that a scenario tuned on the host gives the same
-// verdict there; a factor of 1 or less changes nothing.
+// deadline and timeout by Slowdown, and gives the validation Slowdown
+// times as many retries at the same interval, so that a scenario tuned
+// on the host gives the same verdict there and its validation passes as
+// soon as on the host once the service is up; a factor of 1 or less
+// changes nothing.
 type Slower interface {
 	Slowdown() float64
 }
 
-// stretched returns a copy of sc whose durations are f times longer.
+// stretched returns a copy of sc whose durations are f times longer,
+// except the validation's interval: its retries are f times as many.
 func (sc *Scenario) stretched(f float64) *Scenario {
 	if f <= 1 {
 		return sc
@@ -24,7 +28,7 @@ func (sc *Scenario) stretched(f float64) *Scenario {
 		st.Timeout = s(st.Timeout)
 		out.Runbook[i] = st
 	}
-	out.Validation.Interval = s(sc.Validation.Interval)
+	out.Validation.Retries = int(float64(sc.Validation.Retries) * f)
 	out.Validation.Deadline = s(sc.Validation.Deadline)
 	out.Validation.Timeout = s(sc.Validation.Timeout)
 	return &out
