@@ -224,10 +224,13 @@ func underAny(p string, dirs []string) bool { return under(p, dirs) }
 const maxRelayed = 256
 
 // unixSockets returns the host's unix socket paths the guest relays:
-// those the rules name, the sockets in directories they allow
+// the sockets the rules name, the sockets in directories they allow
 // ("/dir/*"), and, when they allow everything, every socket under /run
-// and /tmp, since the netns driver's runs can reach them all. Abstract
-// sockets belong to a network namespace and are never relayed.
+// and /tmp, since the netns driver's runs can reach them all. A path the
+// rules name that is no socket on the host is not relayed, so that a
+// connect to it fails in the guest as it does under netns (the
+// recorder's outcome: absent). Abstract sockets belong to a network
+// namespace and are never relayed.
 func unixSockets(r collector.Rules) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -244,7 +247,9 @@ func unixSockets(r collector.Rules) []string {
 			}
 			continue
 		}
-		add(p)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().Type() == fs.ModeSocket {
+			add(p)
+		}
 	}
 	if r.All {
 		for _, root := range []string{"/run", "/tmp"} {

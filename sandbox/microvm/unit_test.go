@@ -5,7 +5,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -274,5 +277,37 @@ func TestLeaseAddrs(t *testing.T) {
 	last := leaseAddrs(leaseCount() - 1)
 	if last.guest.Addr().Compare(BlackholeAddr) >= 0 || !RunNet.Contains(last.guest.Addr()) {
 		t.Errorf("the last lease %v reaches the blackhole %v", last.guest, BlackholeAddr)
+	}
+}
+
+func TestUnixSockets(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "a.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	file := filepath.Join(dir, "plain")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		unix []string
+		want []string
+	}{
+		{"a socket", []string{sock}, []string{sock}},
+		{"a path with nothing there", []string{filepath.Join(dir, "none.sock")}, nil},
+		{"a file that is no socket", []string{file}, nil},
+		{"a directory", []string{dir + "/*"}, []string{sock}},
+		{"relative and abstract", []string{"a.sock", "@abstract"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := unixSockets(collector.Rules{Unix: tt.unix}); !slices.Equal(got, tt.want) {
+				t.Errorf("unixSockets(%q) = %q, want %q", tt.unix, got, tt.want)
+			}
+		})
 	}
 }
