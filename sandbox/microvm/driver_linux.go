@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/rgraph/rgraph/collector"
-	"github.com/rgraph/rgraph/collector/dnsstub"
+	"github.com/rgraph/rgraph/internal/dnsstub"
 	"github.com/rgraph/rgraph/internal/netnspin"
 	"github.com/rgraph/rgraph/internal/nsthread"
 	"github.com/rgraph/rgraph/sandbox"

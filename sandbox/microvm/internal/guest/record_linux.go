@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/rgraph/rgraph/collector"
-	"github.com/rgraph/rgraph/collector/dnsstub"
 	"github.com/rgraph/rgraph/collector/probe"
+	"github.com/rgraph/rgraph/internal/dnsstub"
 	"github.com/rgraph/rgraph/sandbox/microvm/internal/vmproto"
 )
 
