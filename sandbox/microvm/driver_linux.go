@@ -170,6 +170,9 @@ type vm struct {
 // Start implements [sandbox.Driver]: it boots a VM for spec and returns
 // once the guest's agent has built the sandbox.
 func (d *Driver) Start(ctx context.Context, spec sandbox.Spec) (_ sandbox.Sandbox, err error) {
+	if spec.User != nil {
+		return nil, errRunAs(spec.User)
+	}
 	if !privileged() {
 		return nil, sandbox.ErrPermission
 	}
@@ -634,6 +637,9 @@ func (v *vm) call(ctx context.Context, method string, args, reply any, onCancel 
 
 // Exec implements [sandbox.Sandbox]: the guest's agent runs the command.
 func (v *vm) Exec(ctx context.Context, c sandbox.Command) (sandbox.ExecResult, error) {
+	if c.User != nil {
+		return sandbox.ExecResult{}, errRunAs(c.User)
+	}
 	args := vmproto.Exec{Token: v.token.Add(1), Name: c.Name, Shell: c.Shell, Validation: c.Where == sandbox.InValidation}
 	if dl, ok := ctx.Deadline(); ok {
 		args.Timeout = time.Until(dl)
@@ -875,3 +881,9 @@ var (
 	_ sandbox.Liveness       = (*vm)(nil)
 	_ sandbox.UpstreamProber = (*vm)(nil)
 )
+
+// errRunAs refuses a scenario's user: the guest has no passwd database of
+// the host's and its agent runs every command as root.
+func errRunAs(u *sandbox.User) error {
+	return sandbox.UnsupportedErr(fmt.Errorf("the microvm driver runs commands as root only, not as user %s (uid %d): use the netns driver for scenarios with user:", u.Name, u.UID))
+}

@@ -2,7 +2,9 @@ package microvm
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/rgraph/rgraph/collector"
+	"github.com/rgraph/rgraph/sandbox"
 )
 
 // readCPIO parses a newc archive into name -> "mode:data" (or
@@ -309,5 +312,12 @@ func TestUnixSockets(t *testing.T) {
 				t.Errorf("unixSockets(%q) = %q, want %q", tt.unix, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestStartRefusesUser(t *testing.T) {
+	_, err := New(Config{}).Start(context.Background(), sandbox.Spec{User: &sandbox.User{Name: "postgres", UID: 102}})
+	if !errors.Is(err, sandbox.ErrUnsupported) || !strings.Contains(err.Error(), "postgres") {
+		t.Fatalf("Start with a user: err = %v, want one wrapping sandbox.ErrUnsupported naming the user", err)
 	}
 }
