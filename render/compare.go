@@ -125,7 +125,7 @@ func Compare(w io.Writer, t Terminal, r CompareReport) error {
 			}
 			table[i] = []string{x.service, x.d.Service, strings.ReplaceAll(x.where, "-", " "), kind, calls}
 		}
-		p.table(0, []string{"SERVICE", "DEPENDENCY", "WHERE", "RECOVERY KIND", "CALLS"}, table, func(row, col int) lipgloss.Style {
+		p.wideTable(0, CompareColumns, table, func(row, col int) lipgloss.Style {
 			switch col {
 			case 2:
 				if rows[row].where == whereRecovery {

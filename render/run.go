@@ -168,7 +168,7 @@ func runHuman(p *printer, r RunReport) {
 		for _, a := range r.Attempts {
 			rows = append(rows, []string{a.Verdict, a.Destination, orDash(a.Service), a.Process, strconv.FormatUint(a.Count, 10), orDash(a.Failure)})
 		}
-		p.table(2, []string{"VERDICT", "DESTINATION", "SERVICE", "PROCESS", "COUNT", "FAILURE"}, rows, func(row, col int) lipgloss.Style {
+		p.wideTable(2, AttemptColumns, rows, func(row, col int) lipgloss.Style {
 			if col == 0 && rows[row][0] != "allowed" {
 				return s.warn
 			}

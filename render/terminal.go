@@ -31,6 +31,12 @@ type Terminal struct {
 	// Width is the terminal width in columns the human layout truncates
 	// to; 0 means no truncation.
 	Width int
+	// Fields chooses and orders, by field name (see [FieldName]), the
+	// columns of an output's wide table: [Table]'s, [Compare]'s and
+	// [Run]'s attempts. Empty shows every column. It has no effect when
+	// TTY is false: plain records keep every field in their documented
+	// order.
+	Fields []string
 }
 
 // FormatTime formats t for the layout: "2006-01-02 15:04 MST" for
@@ -252,7 +258,7 @@ func Table(w io.Writer, t Terminal, header []string, rows [][]string) error {
 		}
 		return p.err
 	}
-	p.table(0, header, rows, nil)
+	p.wideTable(0, header, rows, nil)
 	return p.err
 }
 

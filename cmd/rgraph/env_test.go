@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/rgraph/rgraph/render"
 	"github.com/rgraph/rgraph/sandbox"
 )
@@ -37,8 +39,8 @@ func TestTerminal(t *testing.T) {
 			if tt.tty {
 				e.Width = 80
 			}
-			if got := e.Terminal(); got != tt.want {
-				t.Errorf("Terminal() = %+v, want %+v", got, tt.want)
+			if d := cmp.Diff(tt.want, e.Terminal()); d != "" {
+				t.Errorf("Terminal() (-want +got):\n%s", d)
 			}
 		})
 	}

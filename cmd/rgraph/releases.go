@@ -17,9 +17,13 @@ import (
 type releasesOptions struct {
 	Output string
 
+	Fields    []string
 	Env       *Env
 	OpenStore openStoreFunc
 }
+
+// releaseColumns are the columns of the releases table.
+var releaseColumns = []string{"NAME", "CREATED", "SERVICES", "ENDPOINTS", "EDGES", "RECORDS"}
 
 func newReleasesCmd(env *Env, g *globalOptions, runF func(context.Context, *releasesOptions) error) *cobra.Command {
 	opts := &releasesOptions{Env: env, OpenStore: storeReader(env, g)}
@@ -40,6 +44,7 @@ newest release. 'rgraph releases delete NAME' deletes one.`,
 		},
 	}
 	addOutputFlag(cmd, &opts.Output, "text", "json")
+	addFieldsFlag(cmd, &opts.Fields, releaseColumns)
 	cmd.AddCommand(newReleasesDeleteCmd(env, g, nil))
 	return cmd
 }
@@ -137,6 +142,7 @@ func releasesRun(ctx context.Context, opts *releasesOptions) error {
 		return render.ReleasesJSON(env.Out, docs)
 	}
 	t := terminal(env)
+	t.Fields = opts.Fields
 	if len(rs) == 0 && t.TTY {
 		fmt.Fprintln(env.ErrOut, "No releases yet; store one with 'rgraph ingest --release NAME FILE|DIR...'.")
 		return nil
@@ -150,5 +156,5 @@ func releasesRun(ctx context.Context, opts *releasesOptions) error {
 		rows[i] = []string{name, t.FormatTime(r.Created), strconv.Itoa(r.Services),
 			strconv.Itoa(r.Endpoints), strconv.Itoa(r.Edges), strconv.Itoa(r.Records)}
 	}
-	return render.Table(env.Out, t, []string{"NAME", "CREATED", "SERVICES", "ENDPOINTS", "EDGES", "RECORDS"}, rows)
+	return render.Table(env.Out, t, releaseColumns, rows)
 }

@@ -30,6 +30,7 @@ type runOptions struct {
 	Release       string
 	Docs          string
 	Output        string
+	Fields        []string
 	Verbose       bool
 	Quiet         bool
 	Batch         batchFlags
@@ -126,6 +127,7 @@ not be run. See docs/scale.md.`,
 	f.BoolVarP(&opts.Verbose, "verbose", "v", false, "report progress on stderr even when it is not a terminal")
 	addBatchFlags(cmd, &opts.Batch)
 	addOutputFlag(cmd, &opts.Output, "text", "json")
+	addFieldsFlag(cmd, &opts.Fields, render.AttemptColumns)
 	return cmd
 }
 
@@ -211,11 +213,13 @@ func runRun(ctx context.Context, opts *runOptions) error {
 		}
 	}
 	rep.p.done()
+	t := opts.Env.Terminal()
+	t.Fields = opts.Fields
 	if opts.Output == "json" {
 		if err := collector.Encode(opts.Env.Out, rec); err != nil {
 			return err
 		}
-	} else if err := render.Run(opts.Env.Out, opts.Env.Terminal(), runReport(sc, rec, creep, opts.Check, rep.kept)); err != nil {
+	} else if err := render.Run(opts.Env.Out, t, runReport(sc, rec, creep, opts.Check, rep.kept)); err != nil {
 		return err
 	}
 	if opts.Docs != "" && rec.Outcome.Recovered && !(opts.Check && len(creep) > 0) {

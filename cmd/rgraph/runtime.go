@@ -254,6 +254,7 @@ type compareOptions struct {
 	Kinds    string
 	Services []string
 	Output   string
+	Fields   []string
 
 	Env       *Env
 	OpenStore openStoreFunc
@@ -295,6 +296,7 @@ unmapped endpoints are counted but not compared.`,
 	_ = cmd.RegisterFlagCompletionFunc("kinds", completeKinds)
 	cmd.Flags().StringSliceVar(&opts.Services, "service", nil, "compare only these services (repeatable)")
 	addOutputFlag(cmd, &opts.Output, "text", "json", "md")
+	addFieldsFlag(cmd, &opts.Fields, render.CompareColumns)
 	return cmd
 }
 
@@ -328,5 +330,7 @@ func compareRun(ctx context.Context, opts *compareOptions) error {
 	case "md":
 		return render.CompareMarkdown(opts.Env.Out, r)
 	}
-	return render.Compare(opts.Env.Out, terminal(opts.Env), r)
+	t := terminal(opts.Env)
+	t.Fields = opts.Fields
+	return render.Compare(opts.Env.Out, t, r)
 }
