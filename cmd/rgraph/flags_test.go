@@ -74,3 +74,70 @@ func TestCompleteKinds(t *testing.T) {
 		}
 	}
 }
+
+func TestFieldsFlag(t *testing.T) {
+	compare := []flagCase[compareOptions]{
+		{"one", []string{"compare", "--fields", "dependency"}, &compareOptions{Kinds: "alternative,declared,hard", Output: "text", Fields: []string{"dependency"}}},
+		{"list and repeat, any case", []string{"compare", "--fields", "Calls, service", "--fields", "where"},
+			&compareOptions{Kinds: "alternative,declared,hard", Output: "text", Fields: []string{"calls", "service", "where"}}},
+		{"unknown", []string{"compare", "--fields", "service,kind"}, nil},
+		{"twice", []string{"compare", "--fields", "service", "--fields", "service"}, nil},
+		{"empty name", []string{"compare", "--fields", "service,"}, nil},
+	}
+	testFlags(t, compare, newCompareCmd, func(o *compareOptions) { o.Env, o.OpenStore = nil, nil })
+	releases := []flagCase[releasesOptions]{
+		{"releases", []string{"releases", "--fields", "name,edges"}, &releasesOptions{Output: "text", Fields: []string{"name", "edges"}}},
+		{"releases unknown", []string{"releases", "--fields", "size"}, nil},
+	}
+	testFlags(t, releases, newReleasesCmd, func(o *releasesOptions) { o.Env, o.OpenStore = nil, nil })
+	run := []flagCase[runOptions]{
+		{"run", []string{"run", "--fields", "destination,failure", "s.yaml"},
+			&runOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Driver: "netns", Output: "text", Fields: []string{"destination", "failure"}}},
+		{"run unknown", []string{"run", "--fields", "step", "s.yaml"}, nil},
+	}
+	testFlags(t, run, newRunCmd, func(o *runOptions) { o.Env, o.OpenStore, o.Run = nil, nil, nil })
+}
+
+// TestFieldsFlagErrors checks that a bad --fields says what is wrong and
+// which names are valid.
+func TestFieldsFlagErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"releases", "--fields", "nmae"}, `unknown field "nmae"; did you mean "name"?`},
+		{[]string{"compare", "--fields", "zzzzzz"}, `known fields: "calls", "dependency", "recovery-kind", "service", "where"`},
+	}
+	for _, tt := range tests {
+		e := newTestEnv(t, nil)
+		if code := e.rgraph(tt.args...); code != exitUsage {
+			t.Errorf("rgraph %v = exit %d, want %d", tt.args, code, exitUsage)
+		}
+		if !strings.Contains(e.errOut.String(), tt.want) || !strings.Contains(e.errOut.String(), "--fields") {
+			t.Errorf("rgraph %v said %q, want it to name --fields and %q", tt.args, e.errOut, tt.want)
+		}
+	}
+}
+
+// TestCompleteFields checks that --fields completes the field names not
+// yet given, after the ones given.
+func TestCompleteFields(t *testing.T) {
+	tests := []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"releases", "--fields", ""}, []string{"name", "created", "services", "endpoints", "edges", "records"}},
+		{[]string{"compare", "--fields", "calls,service,"}, []string{"calls,service,dependency", "calls,service,where", "calls,service,recovery-kind"}},
+		{[]string{"run", "--fields", "verdict,p"}, []string{"verdict,destination", "verdict,service", "verdict,process", "verdict,count", "verdict,failure"}},
+	}
+	for _, tt := range tests {
+		e := newTestEnv(t, nil)
+		if code := e.rgraph(append([]string{"__complete"}, tt.args...)...); code != exitOK {
+			t.Fatalf("completing %v = exit %d: %s", tt.args, code, e.errOut)
+		}
+		got := strings.Fields(strings.Split(e.out.String(), ":")[0])
+		if d := cmp.Diff(tt.want, got); d != "" {
+			t.Errorf("completions of %v (-want +got):\n%s", tt.args, d)
+		}
+	}
+}
