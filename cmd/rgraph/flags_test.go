@@ -92,7 +92,7 @@ func TestFieldsFlag(t *testing.T) {
 	testFlags(t, releases, newReleasesCmd, func(o *releasesOptions) { o.Env, o.OpenStore = nil, nil })
 	run := []flagCase[runOptions]{
 		{"run", []string{"run", "--fields", "destination,failure", "s.yaml"},
-			&runOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Driver: "netns", Output: "text", Fields: []string{"destination", "failure"}}},
+			&runOptions{Scenario: "s.yaml", Batch: batchFlags{Scenarios: []string{"s.yaml"}}, Driver: "netns", Accel: "auto", Output: "text", Fields: []string{"destination", "failure"}}},
 		{"run unknown", []string{"run", "--fields", "step", "s.yaml"}, nil},
 	}
 	testFlags(t, run, newRunCmd, func(o *runOptions) { o.Env, o.OpenStore, o.Run = nil, nil, nil })
