@@ -10,11 +10,13 @@ export BPF2GO_CFLAGS := -O2 -g -Wall -Werror
 
 all: build
 
-## build: rgraph, its Graphviz worker rgraph-graphviz, and rgraph-agent, the
+## build: rgraph (without Graphviz: -tags nographviz), its Graphviz worker
+## rgraph-graphviz, and rgraph-agent, the
 ## microvm driver's guest agent (static: it runs before the guest mounts
 ## anything), in ./bin
 build:
-	$(GO) build -o $(BIN)/ ./cmd/rgraph ./cmd/rgraph-graphviz
+	$(GO) build -tags nographviz -o $(BIN)/ ./cmd/rgraph
+	$(GO) build -o $(BIN)/ ./cmd/rgraph-graphviz
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/rgraph-agent ./cmd/rgraph-agent
 
 ## test: vet, dependency arrows, then every test (privileged ones skip unless
@@ -85,7 +87,7 @@ check-deps:
 	@$(call forbid-direct,./graph,$(FORMATS))
 	@$(call only,./graph/gate,graph|graph/gate|collector/decode|internal/atomicfile)
 	@$(call forbid,./graph/gate,$(HEAVY))
-	@$(call forbid,./cmd/rgraph ./render,go-graphviz)
+	@$(call forbid,-tags nographviz ./cmd/rgraph ./render,go-graphviz)
 	@$(call forbid,./render/...,$(MOD)/(cmd|collector|ingest|sandbox|graph/gate)|badger|cilium/ebpf|spf13/cobra|k8s\.io)
 	@$(call forbid,./ingest/...,$(MOD)/(cmd|render|sandbox|collector/probe)|cilium/ebpf|go-graphviz|lipgloss|spf13/cobra|k8s\.io)
 	@$(call forbid,$(MOD)/collector,$(MOD)/(cmd|graph|ingest|render|sandbox|collector/probe)|$(HEAVY))

@@ -19,7 +19,8 @@ OUT=${OUT:-out/demo}
 export PATH="$PWD/$BIN:$PATH"
 if [ -t 2 ]; then step() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }; else step() { printf '\n== %s\n' "$*" >&2; }; fi
 
-go build -o "$BIN/" ./cmd/rgraph ./cmd/rgraph-graphviz
+go build -tags nographviz -o "$BIN/" ./cmd/rgraph
+go build -o "$BIN/" ./cmd/rgraph-graphviz
 go build -o "$BIN/fleet" ./$FLEET
 
 # fleet_down is the exit trap once the production fleet is up: a teardown

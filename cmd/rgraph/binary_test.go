@@ -20,34 +20,53 @@ import (
 // These tests build the rgraph binary: test binaries record no module
 // versions, so only a real build shows what users run.
 
-var built struct {
+// A build is one rgraph binary built once per test process.
+type build struct {
 	once sync.Once
 	path string
 	err  error
 }
 
-// rgraphBinary builds cmd/rgraph once per test process.
+var (
+	// split is what make build makes: rgraph without Graphviz, and
+	// rgraph-graphviz beside it.
+	split build
+	// selfContained is a plain go build of cmd/rgraph alone, which links
+	// Graphviz and lays out in a child of itself.
+	selfContained build
+)
+
+// rgraphBinary builds rgraph as make build does, once per test process.
 func rgraphBinary(t testing.TB) string {
+	return split.get(t, [][]string{{"-tags", "nographviz", "."}, {"../rgraph-graphviz"}})
+}
+
+// get runs go build -o DIR with each of builds' arguments, once, and
+// returns DIR/rgraph.
+func (b *build) get(t testing.TB, builds [][]string) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the rgraph binary")
 	}
-	built.once.Do(func() {
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "rgraph-bin")
 		if err != nil {
-			built.err = err
+			b.err = err
 			return
 		}
-		built.path = filepath.Join(dir, "rgraph")
-		out, err := exec.Command("go", "build", "-o", dir, ".", "../rgraph-graphviz").CombinedOutput()
-		if err != nil {
-			built.err = errors.New("go build: " + err.Error() + "\n" + string(out))
+		b.path = filepath.Join(dir, "rgraph")
+		for _, args := range builds {
+			out, err := exec.Command("go", append([]string{"build", "-o", dir}, args...)...).CombinedOutput()
+			if err != nil {
+				b.err = errors.New("go build: " + err.Error() + "\n" + string(out))
+				return
+			}
 		}
 	})
-	if built.err != nil {
-		t.Fatal(built.err)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return built.path
+	return b.path
 }
 
 // minimumVersions are dependency versions known to break rgraph, with the
@@ -59,27 +78,34 @@ var minimumVersions = []struct {
 		"the register use of Go before 1.24 (wazero PR 2378): every SVG and PNG crashes with SIGSEGV on some CPUs"},
 }
 
+// TestLinkedModuleVersions checks the binaries that draw, the drawing
+// worker of make build and a plain go build of rgraph, against
+// minimumVersions.
 func TestLinkedModuleVersions(t *testing.T) {
-	bi, err := buildinfo.ReadFile(rgraphBinary(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	linked := map[string]string{}
-	for _, m := range bi.Deps {
-		v := m.Version
-		if m.Replace != nil {
-			v = m.Replace.Version
+	worker := filepath.Join(filepath.Dir(rgraphBinary(t)), "rgraph-graphviz")
+	plain := selfContained.get(t, [][]string{{"."}})
+	for _, bin := range []string{worker, plain} {
+		bi, err := buildinfo.ReadFile(bin)
+		if err != nil {
+			t.Fatal(err)
 		}
-		linked[m.Path] = v
-	}
-	for _, m := range minimumVersions {
-		v, ok := linked[m.module]
-		if !ok {
-			t.Logf("%s is not linked any more; its minimum can go", m.module)
-			continue
+		linked := map[string]string{}
+		for _, m := range bi.Deps {
+			v := m.Version
+			if m.Replace != nil {
+				v = m.Replace.Version
+			}
+			linked[m.Path] = v
 		}
-		if semverLess(v, m.min) {
-			t.Errorf("rgraph links %s %s; it needs at least %s: %s", m.module, v, m.min, m.why)
+		for _, m := range minimumVersions {
+			v, ok := linked[m.module]
+			if !ok {
+				t.Errorf("%s does not link %s: nothing is checked (drop its minimum if Graphviz no longer needs it)", bin, m.module)
+				continue
+			}
+			if semverLess(v, m.min) {
+				t.Errorf("%s links %s %s; it needs at least %s: %s", bin, m.module, v, m.min, m.why)
+			}
 		}
 	}
 }
@@ -124,15 +150,28 @@ func TestSemverLess(t *testing.T) {
 	}
 }
 
-// TestGraphvizCache draws SVG and PNG with the real binary, which lays
-// them out in its rgraph-graphviz child (beside it), starting from a user cache that
+// TestGraphvizCache draws SVG and PNG with the real binaries, as make build
+// makes them (rgraph lays out in its rgraph-graphviz child, beside it) and
+// as a plain go build of rgraph alone does (it lays out in a child of
+// itself), starting from a user cache that
 // holds compiled code of other versions: the unkeyed directory of earlier
 // rgraph versions and the directory of another key. rgraph must compile
 // into its own key's directory (which also shows wasmcache's init ran
 // before go-graphviz's), remove the unkeyed one, leave the other key's
 // alone, and draw the same with a warm cache.
 func TestGraphvizCache(t *testing.T) {
-	bin := rgraphBinary(t)
+	for _, tc := range []struct {
+		name string
+		bin  func(testing.TB) string
+	}{
+		{"make build", rgraphBinary},
+		{"go build", func(t testing.TB) string { return selfContained.get(t, [][]string{{"."}}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testGraphvizCache(t, tc.bin(t)) })
+	}
+}
+
+func testGraphvizCache(t *testing.T, bin string) {
 	home, tmp := t.TempDir(), t.TempDir()
 	cache := filepath.Join(home, ".cache")
 	legacy := filepath.Join(cache, "rgraph", "go-graphviz", "wazero-dev-"+runtime.GOARCH+"-"+runtime.GOOS)

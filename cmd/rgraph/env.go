@@ -107,21 +107,32 @@ func (e *Env) defaultStoreDir() string {
 // graphvizWorkerName is the program SVG and PNG are laid out in.
 const graphvizWorkerName = "rgraph-graphviz"
 
+// graphvizSelfEnv, set to 1, makes rgraph the Graphviz worker.
+const graphvizSelfEnv = "RGRAPH_GRAPHVIZ_WORKER"
+
 // graphvizWorker is the command of the Graphviz worker: rgraph-graphviz
-// beside this executable, else on PATH.
+// beside this executable, else this executable itself when it links
+// Graphviz, else rgraph-graphviz on PATH.
 func graphvizWorker() (*exec.Cmd, error) {
-	if exe, err := os.Executable(); err == nil {
-		if exe, err = filepath.EvalSymlinks(exe); err == nil {
-			beside := filepath.Join(filepath.Dir(exe), graphvizWorkerName)
-			if fi, err := os.Stat(beside); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-				return exec.Command(beside), nil
-			}
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err == nil {
+		beside := filepath.Join(filepath.Dir(exe), graphvizWorkerName)
+		if fi, err := os.Stat(beside); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return exec.Command(beside), nil
+		}
+		if linksGraphviz {
+			self := exec.Command(exe)
+			self.Env = append(os.Environ(), graphvizSelfEnv+"=1")
+			return self, nil
 		}
 	}
 	path, err := exec.LookPath(graphvizWorkerName)
 	if err != nil {
 		return nil, fmt.Errorf("drawing SVG or PNG needs %s beside rgraph or on PATH "+
-			"(make build puts both in ./bin; go install github.com/rgraph/rgraph/cmd/...@VERSION installs both), "+
+			"(make build puts both in ./bin; rgraph built without -tags nographviz needs neither), "+
 			"or write DOT with -o dot: %w", graphvizWorkerName, err)
 	}
 	return exec.Command(path), nil

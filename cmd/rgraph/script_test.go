@@ -20,6 +20,10 @@ import (
 // this process. It takes down the production fleet the end-to-end tests
 // bring up.
 func TestMain(m *testing.M) {
+	if os.Getenv(graphvizSelfEnv) == "1" {
+		// A test's rgraph laying out in a child of itself (graphvizWorker).
+		os.Exit(graphvizMain())
+	}
 	render.UseLayout(graphviz.Layout)
 	testscript.Main(fleetMain{m}, map[string]func(){
 		"rgraph":              func() { os.Exit(run(context.Background(), os.Args[1:], NewEnv())) },
@@ -38,8 +42,10 @@ type fleetMain struct{ m *testing.M }
 
 func (f fleetMain) Run() int {
 	code := sandboxtest.Main(f.m)
-	if built.path != "" {
-		os.RemoveAll(filepath.Dir(built.path))
+	for _, b := range []*build{&split, &selfContained} {
+		if b.path != "" {
+			os.RemoveAll(filepath.Dir(b.path))
+		}
 	}
 	return code
 }
