@@ -105,7 +105,7 @@ func TestFieldsFlagErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"releases", "--fields", "nmae"}, `unknown field "nmae"; did you mean "name"?`},
+		{[]string{"releases", "--fields", "nam"}, `unknown field "nam"; did you mean "name"?`},
 		{[]string{"compare", "--fields", "zzzzzz"}, `known fields: "calls", "dependency", "recovery-kind", "service", "where"`},
 	}
 	for _, tt := range tests {

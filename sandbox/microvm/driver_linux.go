@@ -885,5 +885,5 @@ var (
 // errRunAs refuses a scenario's user: the guest has no passwd database of
 // the host's and its agent runs every command as root.
 func errRunAs(u *sandbox.User) error {
-	return sandbox.UnsupportedErr(fmt.Errorf("the microvm driver runs commands as root only, not as user %s (uid %d): use the netns driver for scenarios with user:", u.Name, u.UID))
+	return sandbox.UnsupportedErr(fmt.Errorf("the microvm driver runs commands as root only, not as user %s (uid %d); scenarios with a user need the netns driver", u.Name, u.UID))
 }

@@ -58,7 +58,7 @@ func (d *Driver) Check(context.Context) []sandbox.Requirement {
 	_, mountAPI := kernelAtLeast(5, 12)
 	err = nil
 	if !mountAPI {
-		err = sandbox.UnsupportedErr(fmt.Errorf("Linux %s has no mount_setattr", release))
+		err = sandbox.UnsupportedErr(fmt.Errorf("kernel %s has no mount_setattr (Linux 5.12)", release))
 	}
 	add(sandbox.Requirement{Name: "mount API", Detail: "Linux " + release + " (open_tree, move_mount, mount_setattr)", Fix: "Linux 5.12 or later"}, err, "")
 	err = nil
