@@ -22,6 +22,15 @@ func New(cfg Config) *Driver { return &Driver{cfg: cfg} }
 // Name implements [sandbox.Driver].
 func (*Driver) Name() string { return Name }
 
+// Slowdown implements [sandbox.Slower]: [Config.Slowdown], else
+// [TCGSlowdown], as under emulation (there is no KVM here).
+func (d *Driver) Slowdown() float64 {
+	if d.cfg.Slowdown > 0 {
+		return d.cfg.Slowdown
+	}
+	return TCGSlowdown
+}
+
 // Start implements [sandbox.Driver]: it fails on this system.
 func (*Driver) Start(context.Context, sandbox.Spec) (sandbox.Sandbox, error) {
 	return nil, errNotLinux
